@@ -1,0 +1,84 @@
+"""Forms validate; flows act."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from portero.accounts.hashers import normalize_password
+from portero.accounts.models import User
+
+
+class PasswordField(forms.CharField):
+    """A password input: never stripped, NFC-normalised, over-long input refused before any
+    hashing (PW1, PW2)."""
+
+    def __init__(self, *, autocomplete: str, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("max_length", settings.PORTERO_PASSWORD_MAX_LENGTH)
+        kwargs.setdefault("widget", forms.PasswordInput(attrs={"autocomplete": autocomplete}))
+        super().__init__(**kwargs)
+        self.error_messages["max_length"] = _(
+            "This is longer than any password we accept (%(limit_value)d characters)."
+        )
+
+    def to_python(self, value: Any) -> str:
+        return normalize_password(super().to_python(value))
+
+
+class UsernameField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault("label", _("Username"))
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none",
+                                   "spellcheck": "false"}),
+        )
+        super().__init__(**kwargs)
+
+
+class SignInForm(forms.Form):
+    username = UsernameField()
+    password = PasswordField(label=_("Password"), autocomplete="current-password")
+
+
+class NewPasswordForm(forms.Form):
+    """Choose a new password for `user`, typed twice, checked against the policy."""
+
+    new_password1 = PasswordField(label=_("New password"), autocomplete="new-password")
+    new_password2 = PasswordField(label=_("Confirm password"), autocomplete="new-password")
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].widget.attrs["aria-describedby"] = "password-policy"
+
+    def clean_new_password1(self) -> str:
+        password: str = self.cleaned_data["new_password1"]
+        password_validation.validate_password(password, self.user)
+        return password
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if first and second is not None and first != second:
+            self.add_error("new_password2", _("The two passwords do not match."))
+        return cleaned
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """Like NewPasswordForm, after proving the current password (CP1)."""
+
+    current_password = PasswordField(label=_("Current password"), autocomplete="current-password")
+    field_order = ["current_password", "new_password1", "new_password2"]
+
+    def clean_current_password(self) -> str:
+        password: str = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The current password is not correct."))
+        return password

@@ -1,0 +1,66 @@
+"""`portero createuser`: the password comes from standard input or a prompt, never argv."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
+
+from portero.accounts.hashers import normalize_password
+from portero.accounts.importing import LANGUAGE_ALIASES
+from portero.accounts.models import User
+from portero.accounts.services import AccountError, user_create
+
+
+class Command(BaseCommand):
+    help = ("Create an account. The password is read from standard input (first line) or asked "
+            "for; with --no-password the owner activates the account by e-mail.")
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--username", required=True)
+        parser.add_argument("--email", required=True)
+        parser.add_argument("--full-name", default="")
+        parser.add_argument("--language", default="es-co", help="es-co (default) or en")
+        parser.add_argument("--no-password", action="store_true")
+        parser.add_argument("--staff", action="store_true", help="may use the admin console")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        username, email = opts["username"].strip(), opts["email"].strip()
+        language = LANGUAGE_ALIASES.get(opts["language"].lower())
+        if language is None:
+            raise CommandError("--language must be es-co or en")
+        try:
+            User.username_validator(username)
+            validate_email(email)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        candidate = User(username=username, email=email, full_name=opts["full_name"])
+        password = None if opts["no_password"] else self._read_password(candidate)
+        try:
+            user = user_create(username=username, email=email, full_name=opts["full_name"],
+                               language=language, password=password, is_staff=opts["staff"])
+        except AccountError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"created {user.username}" + ("" if password else
+                          " (no password yet: the owner activates it with 'forgot password')"))
+
+    def _read_password(self, candidate: User) -> str:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Password (again): ") != password:
+                raise CommandError("the two passwords do not match")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        password = normalize_password(password)
+        if len(password) > 1024:
+            raise CommandError("the password is longer than 1024 characters")
+        try:
+            password_validation.validate_password(password, candidate)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        return password

@@ -1,0 +1,102 @@
+"""Accounts: the user (case-insensitive username, shared e-mails) and their sessions."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.validators import ASCIIUsernameValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from portero.core import clock
+
+
+class Language(models.TextChoices):
+    SPANISH = "es-co", _("Spanish")
+    ENGLISH = "en", _("English")
+
+
+def normalize_username(raw: str) -> str:
+    """Return the comparison form of a username: trimmed and lower-case."""
+    return raw.strip().lower()
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username__lower=normalize_username(username or ""))
+
+    def create_user(self, username: str, email: str = "", password: str | None = None,
+                    **extra: Any) -> User:
+        user = self.model(username=username.strip(), email=self.normalize_email(email), **extra)
+        user.set_password(password)  # None gives an unusable password: activate by e-mail
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, email: str = "", password: str | None = None,
+                         **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(username, email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A portal account. The username is unique ignoring case; e-mails may be shared."""
+
+    username_validator = ASCIIUsernameValidator()
+
+    username = models.CharField(
+        _("username"), max_length=150, validators=[username_validator],
+        help_text=_("Letters, digits and . @ + - _ only."),
+    )
+    email = models.EmailField(_("e-mail address"), blank=True)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.SPANISH
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=clock.now)
+    password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+        ]
+        indexes = [models.Index(Lower("email"), name="accounts_user_email_ci")]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.username
+
+    def get_short_name(self) -> str:
+        return self.get_full_name()
+
+
+class SessionRecord(models.Model):
+    """Which signed-in session belongs to whom, so that a password change can end the others."""
+
+    session_key = models.CharField(max_length=40, primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_records"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,74 @@
+"""State changes on accounts. Each records its consequences in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import transaction
+
+from portero.accounts.models import SessionRecord, User
+from portero.core import clock
+from portero.core.client import ClientInfo
+from portero.core.devices import describe_user_agent
+from portero.mail.models import EmailKind
+from portero.mail.services import email_queue
+
+PasswordVia = Literal["reset", "activation", "change", "cli"]
+
+
+def session_record_create(*, user: User, session_key: str, client: ClientInfo) -> SessionRecord:
+    """Remember that `session_key` belongs to `user`."""
+    return SessionRecord.objects.create(
+        session_key=session_key, user=user, ip=client.ip, user_agent=client.user_agent
+    )
+
+
+def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
+    """End every session of `user` on the server except `keep_session_key`; return how many."""
+    records = SessionRecord.objects.filter(user=user).exclude(session_key=keep_session_key or "")
+    keys = list(records.values_list("session_key", flat=True))
+    for key in keys:
+        SessionStore(session_key=key).delete()
+    records.delete()
+    return len(keys)
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str, client: ClientInfo, via: PasswordVia,
+                      keep_session_key: str | None = None) -> None:
+    """Set a validated password, end the other sessions (SE3) and notify the owner (FC4).
+
+    Moving `password_changed_at` also kills every recovery link issued before now (TK5).
+    """
+    now = clock.now()
+    user.set_password(password)
+    user.password_changed_at = now
+    user.save(update_fields=["password", "password_changed_at"])
+    ended = sessions_end(user=user, keep_session_key=keep_session_key)
+    if user.email:
+        email_queue(
+            kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language=user.language,
+            user=user,
+            context={
+                "changed_at": now.isoformat(), "ip": client.ip or "",
+                "device": describe_user_agent(client.user_agent), "via": via,
+                "sessions_ended": ended,
+            },
+        )
+
+
+class AccountError(Exception):
+    """A request to create or change an account that cannot be honoured; says why."""
+
+
+@transaction.atomic
+def user_create(*, username: str, email: str, full_name: str = "", language: str = "es-co",
+                password: str | None = None, is_staff: bool = False) -> User:
+    """Create an account; without a password its owner activates it by e-mail."""
+    if User.objects.filter(username__lower=username.strip().lower()).exists():
+        raise AccountError(f"the username {username!r} is taken (usernames ignore case)")
+    return User.objects.create_user(
+        username=username, email=email, password=password, full_name=full_name,
+        language=language, is_staff=is_staff,
+    )

@@ -1,0 +1,69 @@
+"""HTTP adapters for signing in and the signed-in pages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portero.accounts import flows
+from portero.accounts.forms import ChangePasswordForm, SignInForm
+from portero.accounts.models import User
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """Return the `next` target if it is a path on this site (LI4)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts=None, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = SignInForm(request.POST)
+        if form.is_valid():
+            user = flows.sign_in(request, **form.cleaned_data)
+            if user is not None:
+                return redirect(_safe_next(request) or "accounts:home")
+            form.add_error(None, _("The username or password is not correct."))
+    else:
+        form = SignInForm()
+    return render(request, "accounts/sign_in.html", {"form": form, "next": _safe_next(request)})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    flows.sign_out(request)
+    messages.info(request, _("You have signed out."))
+    return redirect("accounts:sign_in")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/home.html")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def change_password(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    form = ChangePasswordForm(user, request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        flows.change_password(request, user=user, new_password=form.cleaned_data["new_password1"])
+        messages.success(
+            request,
+            _("Your password was changed. Your other sessions were closed and we sent you an "
+              "e-mail about it."),
+        )
+        return redirect("accounts:home")
+    return render(request, "accounts/change_password.html", {"form": form})

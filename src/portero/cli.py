@@ -1,0 +1,20 @@
+"""The `portero` command: Django's management commands with Portero's settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) > 1 and argv[1] == "demo":
+        os.environ.setdefault("PORTERO_ENV", "demo")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portero.config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

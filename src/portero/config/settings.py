@@ -1,0 +1,285 @@
+"""Portero settings: the only module that reads the environment.
+
+Every setting is declared once, with its default, unit and reason. Values that cannot work stop
+start-up with a message naming the variable (see also portero.config.checks).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from portero.config.env import Env, parse_email_url
+
+env = Env.from_os()
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+# production: every secret and URL must be given; demo: `portero demo` (SQLite, local inbox,
+# demo accounts); development: like demo without demo accounts, with Django's debug pages.
+PORTERO_ENV = env.choice("PORTERO_ENV", "production", ("production", "demo", "development"))
+PRODUCTION = PORTERO_ENV == "production"
+DEMO = PORTERO_ENV == "demo"
+DEBUG = PORTERO_ENV == "development"
+
+# Where the embedded defaults keep their files (SQLite database, demo inbox, generated key).
+VAR_DIR = Path(env.str("PORTERO_VAR_DIR", "var")).resolve()
+
+# --- Origin -------------------------------------------------------------------------------
+# Every link in an e-mail is built from this origin, never from the request's Host (TK2).
+_default_base = "" if PRODUCTION else "http://127.0.0.1:8000"
+PORTERO_BASE_URL = env.str("PORTERO_BASE_URL", _default_base).rstrip("/")
+if not PORTERO_BASE_URL:
+    raise ImproperlyConfigured(
+        "PORTERO_BASE_URL is required in production, e.g. https://cuentas.example.gov.co"
+    )
+_base = urlsplit(PORTERO_BASE_URL)
+if _base.scheme not in {"http", "https"} or not _base.hostname or _base.path not in {"", "/"}:
+    raise ImproperlyConfigured(
+        f"PORTERO_BASE_URL must be an origin like https://host[:port]; got {PORTERO_BASE_URL!r}."
+    )
+if PRODUCTION and _base.scheme != "https":
+    raise ImproperlyConfigured("PORTERO_BASE_URL must use https in production (TK2).")
+HTTPS = _base.scheme == "https"
+
+# Hosts the site answers to: the base URL's host plus any listed (HB2).
+ALLOWED_HOSTS = [_base.hostname, *env.list("PORTERO_EXTRA_HOSTS")]
+if not PRODUCTION:
+    ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]"]
+CSRF_TRUSTED_ORIGINS = [PORTERO_BASE_URL]
+USE_X_FORWARDED_HOST = False
+
+# --- Secret key ---------------------------------------------------------------------------
+_INSECURE_KEYS = {"", "changeme", "change-me", "secret", "django-insecure"}
+
+
+def _local_secret_key() -> str:
+    """Return the key kept under VAR_DIR for demo and development, creating it once."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("PORTERO_SECRET_KEY", "")
+if PRODUCTION and (SECRET_KEY.lower() in _INSECURE_KEYS or len(SECRET_KEY) < 40):
+    raise ImproperlyConfigured(
+        "PORTERO_SECRET_KEY must be set to a random value of at least 40 characters in "
+        "production. Generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+SECRET_KEY = SECRET_KEY or _local_secret_key()
+# Older keys still accepted for sessions and links while a key is rotated.
+SECRET_KEY_FALLBACKS = env.list("PORTERO_SECRET_KEY_FALLBACKS")
+
+# --- Database -----------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portero.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] != ":memory:":
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # Web server and worker share one file: take the write lock at BEGIN and wait for it
+        # rather than failing with "database is locked".
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- E-mail -------------------------------------------------------------------------------
+_default_email = "" if PRODUCTION else "smtp://127.0.0.1:8025"
+EMAIL_URL = env.str("EMAIL_URL", _default_email)
+if not EMAIL_URL:
+    raise ImproperlyConfigured("EMAIL_URL is required in production, e.g. smtp+starttls://...")
+globals().update(parse_email_url(EMAIL_URL))
+EMAIL_BACKEND = "portero.mail.smtp.EmailBackend"
+
+# --- Branding (the demo uses the SECOP II guide's own texts) ------------------------------
+PORTERO_SITE_NAME = env.str("PORTERO_SITE_NAME", "SECOP II" if DEMO else "Portero")
+PORTERO_ORGANIZATION = env.str(
+    "PORTERO_ORGANIZATION", "Colombia Compra Eficiente" if DEMO else PORTERO_SITE_NAME
+)
+DEFAULT_FROM_EMAIL = env.str(
+    "PORTERO_MAIL_FROM",
+    "SECOP II <registro@secop.gov.co>" if DEMO else f"{PORTERO_SITE_NAME} <no-reply@{_base.hostname}>",
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+PORTERO_HELPDESK_NAME = env.str("PORTERO_HELPDESK_NAME", "Mesa de Servicio")
+PORTERO_HELPDESK_HOURS = env.str(
+    "PORTERO_HELPDESK_HOURS",
+    "Lunes a viernes 7:00 a.m. - 7:00 p.m. Sábado 8:00 a.m. - 12:00 p.m." if DEMO else "",
+)
+PORTERO_HELPDESK_HOURS_EN = env.str(
+    "PORTERO_HELPDESK_HOURS_EN",
+    "Monday to Friday 7:00 a.m. - 7:00 p.m. Saturday 8:00 a.m. - 12:00 p.m."
+    if DEMO
+    else PORTERO_HELPDESK_HOURS,
+)
+PORTERO_HELPDESK_PHONES = env.str(
+    "PORTERO_HELPDESK_PHONES",
+    "Línea Nacional 018000-52-0808 / En Bogotá 745-8788" if DEMO else "",
+)
+PORTERO_HELPDESK_URL = env.str(
+    "PORTERO_HELPDESK_URL", "https://www.colombiacompra.gov.co/soporte" if DEMO else ""
+)
+PORTERO_TERMS_URL = env.str(
+    "PORTERO_TERMS_URL", "https://www.colombiacompra.gov.co/terminos-y-condiciones" if DEMO else ""
+)
+PORTERO_NOTIFICATION_SETTINGS_URL = env.str(
+    "PORTERO_NOTIFICATION_SETTINGS_URL", f"{PORTERO_BASE_URL}/cuenta/"
+)
+
+# --- Recovery -----------------------------------------------------------------------------
+# Minutes a recovery link or code stays valid (TK4; NIST caps it at 24 h).
+PORTERO_RESET_TTL_MINUTES = env.int("PORTERO_RESET_TTL_MINUTES", 60, low=5, high=1440)
+
+# --- Passwords ----------------------------------------------------------------------------
+# Minimum length in code points (PW1: 15 when the password is the only factor; 8..64 allowed).
+PORTERO_PASSWORD_MIN_LENGTH = env.int("PORTERO_PASSWORD_MIN_LENGTH", 15, low=8, high=64)
+# Longest input accepted; anything longer is refused before hashing (PW1, long-password DoS).
+PORTERO_PASSWORD_MAX_LENGTH = 1024
+# argon2id cost (PW5 floor: m=19456 KiB, t=2, p=1); raising them rehashes at next sign-in.
+PORTERO_ARGON2_MEMORY_KIB = env.int("PORTERO_ARGON2_MEMORY_KIB", 19456, low=19456, high=4194304)
+PORTERO_ARGON2_TIME_COST = env.int("PORTERO_ARGON2_TIME_COST", 2, low=2, high=64)
+PORTERO_ARGON2_PARALLELISM = env.int("PORTERO_ARGON2_PARALLELISM", 1, low=1, high=64)
+PASSWORD_HASHERS = [
+    "portero.accounts.hashers.PorteroArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # only to verify imported legacy hashes
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PORTERO_PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("username", "email", "full_name")}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "portero.accounts.validators.DifferentFromCurrentValidator"},
+]
+
+# --- Sessions (SE1, SE2) ------------------------------------------------------------------
+PORTERO_SESSION_IDLE_MINUTES = env.int("PORTERO_SESSION_IDLE_MINUTES", 30, low=5, high=1440)
+PORTERO_SESSION_MAX_HOURS = env.int("PORTERO_SESSION_MAX_HOURS", 12, low=1, high=720)
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = PORTERO_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True  # the idle timeout slides with activity
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_NAME = "__Host-portero_session" if HTTPS else "portero_session"
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_NAME = "__Host-portero_csrf" if HTTPS else "portero_csrf"
+CSRF_FAILURE_VIEW = "portero.core.errors.csrf_failure"
+LANGUAGE_COOKIE_NAME = "portero_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_HTTPONLY = True
+
+# --- HTTP (HB1) ---------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+
+# --- Worker -------------------------------------------------------------------------------
+# Seconds the worker sleeps when it found nothing to do (bounds time to inbox when idle).
+PORTERO_WORKER_POLL_SECONDS = env.float("PORTERO_WORKER_POLL_SECONDS", 1.0, low=0.05, high=60)
+# First retry delay after a transient SMTP failure; doubles each attempt up to the cap.
+PORTERO_MAIL_RETRY_BASE_SECONDS = env.int("PORTERO_MAIL_RETRY_BASE_SECONDS", 30, low=1, high=3600)
+PORTERO_MAIL_RETRY_MAX_SECONDS = env.int("PORTERO_MAIL_RETRY_MAX_SECONDS", 900, low=1, high=86400)
+# How long a notice without a link (password changed, username reminder) is retried.
+PORTERO_MAIL_RETRY_WINDOW_HOURS = env.int("PORTERO_MAIL_RETRY_WINDOW_HOURS", 24, low=1, high=168)
+# Seconds a worker owns a message it is sending; after that another worker may take it over.
+PORTERO_MAIL_LEASE_SECONDS = env.int("PORTERO_MAIL_LEASE_SECONDS", 120, low=10, high=3600)
+
+# --- Web server (`portero serve`) ---------------------------------------------------------
+PORTERO_BIND = env.str("PORTERO_BIND", "127.0.0.1:8000")
+PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", 2, low=1, high=64)
+
+# --- Demo ---------------------------------------------------------------------------------
+PORTERO_DEMO_SMTP_PORT = env.int("PORTERO_DEMO_SMTP_PORT", 8025, low=1, high=65535)
+PORTERO_DEMO_MAILDIR = VAR_DIR / "demo-inbox" if DEMO else None
+
+# --- Django -------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "portero.core",
+    "portero.accounts",
+    "portero.mail",
+    "portero.recovery",
+    "portero.demo",
+    "portero.ops",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "portero.core.headers.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portero.accounts.middleware.SessionLifetimeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portero.core.errors.MethodNotAllowedMiddleware",
+]
+ROOT_URLCONF = "portero.config.urls"
+WSGI_APPLICATION = "portero.config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+# The username is unique ignoring case through a functional constraint (LOWER(username)), which
+# Django's check for a plain unique column does not see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+AUTHENTICATION_BACKENDS = ["portero.accounts.backends.UsernameBackend"]
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "accounts:home"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portero.core.context.site",
+            ],
+        },
+    }
+]
+LANGUAGE_CODE = "es-co"
+LANGUAGES = [("es-co", _("Spanish")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "America/Bogota"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+WHITENOISE_USE_FINDERS = True  # serve the package's own assets; no collectstatic step needed
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # no form here needs more than a few kilobytes
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

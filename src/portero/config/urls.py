@@ -1,0 +1,16 @@
+from django.urls import include, path
+from django.views.generic import RedirectView
+from django.views.i18n import set_language
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="accounts:sign_in", permanent=False)),
+    path("idioma/", set_language, name="set_language"),
+    path("", include("portero.accounts.urls")),
+    path("", include("portero.recovery.urls")),
+    path("", include("portero.demo.urls")),
+]
+
+handler400 = "portero.core.errors.bad_request"
+handler403 = "portero.core.errors.permission_denied"
+handler404 = "portero.core.errors.page_not_found"
+handler500 = "portero.core.errors.server_error"

@@ -1,0 +1,31 @@
+"""Who is on the other end of a request: address, user agent, language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.utils.translation import get_language
+
+USER_AGENT_MAX = 300
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str
+    language: str
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> ClientInfo:
+        """Return the client as seen on the socket (proxies are not trusted here)."""
+        return cls(
+            ip=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
+            language=get_language() or "es-co",
+        )
+
+    @classmethod
+    def system(cls, language: str = "es-co") -> ClientInfo:
+        """Return the client for actions started from the command line."""
+        return cls(ip=None, user_agent="portero-cli", language=language)

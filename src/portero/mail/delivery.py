@@ -1,0 +1,134 @@
+"""Send due outbox messages over SMTP; retry what may pass later, keep what failed visible.
+
+A message is claimed with a lease before sending. If a worker dies between the SMTP server's
+"250" and marking the row sent, the lease runs out and another attempt sends it again: a rare
+duplicate, never a loss (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+
+from portero.core import clock
+from portero.mail.models import EmailStatus, OutboundEmail
+from portero.mail.rendering import NotNeeded, render_email
+from portero.mail.smtp import EmailBackend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    transient: bool
+    reason: str
+
+
+def classify_failure(exc: BaseException) -> SendFailure:
+    """Tell a failure worth retrying (4xx, network, server setup) from a final one (5xx)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = list(exc.recipients.values())
+        code, text = replies[0] if replies else (0, b"")
+        return SendFailure(any(400 <= c < 500 for c, _ in replies), _reply(code, text))
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        # Credentials are the operator's to fix; the messages should go once they are.
+        return SendFailure(True, _reply(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return SendFailure(400 <= exc.smtp_code < 500, _reply(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        return SendFailure(True, f"{type(exc).__name__}: {exc}"[:500])
+    return SendFailure(False, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()[:500]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Return the wait before attempt `attempts + 1`: exponential, capped, with 10% jitter."""
+    base = settings.PORTERO_MAIL_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    seconds = min(base, settings.PORTERO_MAIL_RETRY_MAX_SECONDS)
+    return timedelta(seconds=seconds * random.uniform(0.9, 1.1))
+
+
+def due_emails(*, now: datetime, limit: int) -> list[int]:
+    """Return ids of messages to send now: queued or retrying and due, or with a dead lease."""
+    waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
+    abandoned = Q(status=EmailStatus.SENDING, lease_until__lt=now)
+    due = OutboundEmail.objects.filter(waiting | abandoned).order_by("next_attempt_at", "pk")
+    return list(due.values_list("pk", flat=True)[:limit])
+
+
+def email_claim(*, pk: int, now: datetime) -> OutboundEmail | None:
+    """Take a message for sending, or None if another worker has it."""
+    lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
+    abandoned = Q(status=EmailStatus.SENDING, lease_until__lt=now)
+    claimed = OutboundEmail.objects.filter(Q(pk=pk) & (waiting | abandoned)).update(
+        status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    return OutboundEmail.objects.select_related("reset__user", "user").get(pk=pk)
+
+
+def _finish(email: OutboundEmail, **changes: object) -> None:
+    """Record the outcome, unless another worker took the message over meanwhile."""
+    OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
+        lease_until=None, **changes
+    )
+
+
+def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> EmailStatus:
+    """Send one claimed message and record what happened."""
+    now = clock.now()
+    try:
+        message = render_email(email)
+    except NotNeeded as reason:
+        _finish(email, status=EmailStatus.CANCELLED, last_error=str(reason)[:500])
+        return EmailStatus.CANCELLED
+    except Exception as exc:  # a broken template must not leave the row stuck in "sending"
+        log.exception("mail %s could not be rendered", email.pk)
+        _finish(email, status=EmailStatus.FAILED, last_error=f"rendering: {exc}"[:500])
+        return EmailStatus.FAILED
+    try:
+        connection.open()
+        connection.send_messages([message])
+    except Exception as exc:  # anything the network or server does must end up on the row
+        connection.close()
+        return _record_failure(email, classify_failure(exc), now)
+    _finish(email, status=EmailStatus.SENT, sent_at=clock.now(), last_error="",
+            smtp_reply=connection.last_reply, message_id=message.extra_headers["Message-ID"])
+    return EmailStatus.SENT
+
+
+def _record_failure(email: OutboundEmail, failure: SendFailure, now: datetime) -> EmailStatus:
+    next_attempt = now + retry_delay(email.attempts)
+    if failure.transient and next_attempt < email.give_up_at:
+        log.warning("mail %s attempt %s failed, will retry: %s", email.pk, email.attempts,
+                    failure.reason)
+        _finish(email, status=EmailStatus.RETRYING, next_attempt_at=next_attempt,
+                last_error=failure.reason)
+        return EmailStatus.RETRYING
+    log.error("mail %s failed after %s attempts: %s", email.pk, email.attempts, failure.reason)
+    _finish(email, status=EmailStatus.FAILED, last_error=failure.reason)
+    return EmailStatus.FAILED
+
+
+def emails_deliver_due(*, connection: EmailBackend, limit: int = 50) -> int:
+    """Send every due message (up to `limit`) over one connection; return how many were tried."""
+    tried = 0
+    for pk in due_emails(now=clock.now(), limit=limit):
+        email = email_claim(pk=pk, now=clock.now())
+        if email is not None:
+            email_deliver(email=email, connection=connection)
+            tried += 1
+    return tried

@@ -1,0 +1,61 @@
+"""The outbox: every e-mail Portero sends, with its delivery state."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portero.core import clock
+
+
+class EmailKind(models.TextChoices):
+    PASSWORD_RESET = "password_reset", _("Password recovery")
+    ACCOUNT_ACTIVATION = "account_activation", _("Account activation")
+    USERNAME_REMINDER = "username_reminder", _("Username reminder")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    RETRYING = "retrying", _("Retrying")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Not sent: no longer needed")
+
+
+class OutboundEmail(models.Model):
+    """One message to one address. The body is rendered at send time, so no secret is stored:
+    a recovery link is derived from its reset's selector and the server key."""
+
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="emails",
+    )
+    to_address = models.EmailField()
+    language = models.CharField(max_length=8)
+    context = models.JSONField(default=dict, blank=True)
+    reset = models.ForeignKey(
+        "recovery.PasswordReset", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="emails",
+    )
+    status = models.CharField(
+        max_length=16, choices=EmailStatus.choices, default=EmailStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+    next_attempt_at = models.DateTimeField(default=clock.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    give_up_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    smtp_reply = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="mail_outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

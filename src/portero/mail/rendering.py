@@ -1,0 +1,73 @@
+"""Turn an outbox row into a MIME message at send time, in the recipient's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from portero.core import clock
+from portero.core.context import branding
+from portero.mail.models import OutboundEmail
+
+
+@dataclass(frozen=True)
+class Composed:
+    """What a composer decides: which templates, with what context."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class NotNeeded(Exception):  # noqa: N818  (a decision, not an error)
+    """Raised by a composer when the message no longer makes sense (say, its link is dead)."""
+
+
+Composer = Callable[[OutboundEmail], Composed]
+_composers: dict[str, Composer] = {}
+
+
+def composer(kind: str) -> Callable[[Composer], Composer]:
+    """Register the function that composes messages of `kind`."""
+
+    def register(fn: Composer) -> Composer:
+        _composers[kind] = fn
+        return fn
+
+    return register
+
+
+def render_email(email: OutboundEmail) -> EmailMultiAlternatives:
+    """Return the message for `email`; raise NotNeeded if it should not be sent any more."""
+    with translation.override(email.language), timezone.override(settings.TIME_ZONE):
+        composed = _composers[email.kind](email)
+        context = {**branding(email.language), **composed.context, "year": clock.now().year,
+                   "language": email.language}
+        subject = render_to_string(f"mail/{composed.template}_subject.txt", context)
+        text = render_to_string(f"mail/{composed.template}.txt", context)
+        html = render_to_string(f"mail/{composed.template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),  # one line, whatever the template did
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to_address],
+        headers={
+            "Message-ID": email.message_id or _message_id(),
+            "Auto-Submitted": "auto-generated",  # RFC 3834: no auto-replies, please
+            "X-Auto-Response-Suppress": "All",
+            "Content-Language": email.language,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _message_id() -> str:
+    return make_msgid(domain=urlsplit(settings.PORTERO_BASE_URL).hostname)

@@ -1,0 +1,47 @@
+"""`portero serve`: the production web server (gunicorn, sync workers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management.base import BaseCommand
+from django.core.wsgi import get_wsgi_application
+from gunicorn.app.base import BaseApplication
+
+
+class PorteroServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIHandler:
+        return get_wsgi_application()
+
+
+class Command(BaseCommand):
+    help = "Serve Portero with gunicorn on PORTERO_BIND (put a TLS proxy in front)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--bind", default=settings.PORTERO_BIND)
+        parser.add_argument("--workers", type=int, default=settings.PORTERO_WEB_WORKERS)
+
+    def handle(self, *args: Any, bind: str, workers: int, **options: Any) -> None:
+        self.stdout.write(f"Portero on http://{bind}/ ({workers} workers), public URL "
+                          f"{settings.PORTERO_BASE_URL}")
+        PorteroServer({
+            "bind": bind,
+            "workers": workers,
+            "worker_class": "sync",
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',  # no query strings
+            "logger_class": "portero.ops.gunicorn_logging.RedactingLogger",
+            "proc_name": "portero",
+        }).run()

@@ -1,0 +1,67 @@
+"""How recovery e-mails are composed at send time (the link is derived, never stored)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.urls import reverse
+
+from portero.core import clock
+from portero.mail.models import EmailKind, OutboundEmail
+from portero.mail.rendering import Composed, NotNeeded, composer
+from portero.recovery.flows.username_reminder import usernames_for_email
+from portero.recovery.states import LinkState, reset_state
+from portero.recovery.tokens import link_token
+
+
+def reset_link(selector: str) -> str:
+    """Return the absolute link for a reset, built from PORTERO_BASE_URL only (TK2)."""
+    path = reverse("recovery:open_link", kwargs={"token": link_token(selector)})
+    return f"{settings.PORTERO_BASE_URL}{path}"
+
+
+@composer(EmailKind.PASSWORD_RESET)
+@composer(EmailKind.ACCOUNT_ACTIVATION)
+def compose_reset(email: OutboundEmail) -> Composed:
+    reset = email.reset
+    if reset is None:
+        raise NotNeeded("the reset was deleted")
+    state = reset_state(reset, clock.now())
+    if state != LinkState.VALID:
+        raise NotNeeded(f"the link is {state} already")
+    template = "password_reset" if email.kind == EmailKind.PASSWORD_RESET else "account_activation"
+    return Composed(template, {
+        "username": reset.user.username,
+        "full_name": reset.user.full_name,
+        "link": reset_link(reset.selector),
+        "ttl_minutes": settings.PORTERO_RESET_TTL_MINUTES,
+        "expires_at": reset.expires_at,
+        "forgot_password_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:forgot_password')}",
+    })
+
+
+@composer(EmailKind.USERNAME_REMINDER)
+def compose_username_reminder(email: OutboundEmail) -> Composed:
+    usernames = usernames_for_email(email.to_address)
+    if not usernames:
+        raise NotNeeded("no active account uses this address any more")
+    return Composed("username_reminder", {
+        "usernames": usernames,
+        "sign_in_url": f"{settings.PORTERO_BASE_URL}{reverse('accounts:sign_in')}",
+        "forgot_password_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:forgot_password')}",
+    })
+
+
+@composer(EmailKind.PASSWORD_CHANGED)
+def compose_password_changed(email: OutboundEmail) -> Composed:
+    user = email.user
+    return Composed("password_changed", {
+        "username": user.username if user else "",
+        "changed_at": datetime.fromisoformat(email.context["changed_at"]),
+        "ip": email.context.get("ip", ""),
+        "device": email.context.get("device", ""),
+        "via": email.context.get("via", ""),
+        "sessions_ended": email.context.get("sessions_ended", 0),
+        "forgot_password_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:forgot_password')}",
+    })

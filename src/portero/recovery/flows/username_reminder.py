@@ -1,0 +1,49 @@
+"""Forgot username: request by e-mail address, processed by the worker."""
+
+from __future__ import annotations
+
+from portero.accounts.models import User
+from portero.core import clock
+from portero.core.client import ClientInfo
+from portero.mail.models import EmailKind
+from portero.mail.services import email_queue
+from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
+from portero.recovery.tokens import identifier_digest
+
+
+def normalize_email(raw: str) -> str:
+    """Return the comparison form of an e-mail address."""
+    return raw.strip().lower()
+
+
+def request_username_reminder(*, email: str, client: ClientInfo) -> None:
+    """Record the request; the addresses are looked up by the worker (FU1)."""
+    RecoveryRequest.objects.create(
+        kind=RequestKind.USERNAME,
+        identifier=email.strip()[:254],
+        identifier_digest=identifier_digest(normalize_email(email)),
+        language=client.language, ip=client.ip, user_agent=client.user_agent,
+        created_at=clock.now(),
+    )
+
+
+def usernames_for_email(email: str) -> list[str]:
+    """Return every active username registered with `email`, sorted."""
+    users = User.objects.filter(email__lower=normalize_email(email), is_active=True)
+    return sorted(users.values_list("username", flat=True), key=str.lower)
+
+
+def process_username_request(request: RecoveryRequest) -> RequestOutcome:
+    """Queue one e-mail listing every username registered with the address (FU2)."""
+    user = (
+        User.objects.filter(email__lower=normalize_email(request.identifier), is_active=True)
+        .order_by("pk").first()
+    )
+    if user is None:
+        return RequestOutcome.NO_ACCOUNT
+    request.user = user
+    # The message goes to the address as stored on an account, not as typed (FU3, FR4).
+    email_queue(
+        kind=EmailKind.USERNAME_REMINDER, to_address=user.email, language=request.language,
+    )
+    return RequestOutcome.EMAIL_QUEUED

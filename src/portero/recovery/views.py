@@ -1,0 +1,101 @@
+"""HTTP adapters for recovery: parse, call one flow, render. Same response for every account."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portero.accounts.forms import NewPasswordForm
+from portero.core.client import ClientInfo
+from portero.recovery.flows import password_reset, username_reminder
+from portero.recovery.forms import ForgotPasswordForm, ForgotUsernameForm
+from portero.recovery.states import LinkState
+
+SESSION_TOKEN = "portero_reset_token"
+TOKEN_MAX = 200  # longer than any real token; keeps junk out of the session
+
+STATE_PAGES = {
+    LinkState.USED: ("recovery/link_used.html", 410),
+    LinkState.SUPERSEDED: ("recovery/link_used.html", 410),
+    LinkState.EXPIRED: ("recovery/link_expired.html", 410),
+    LinkState.DISABLED: ("recovery/link_invalid.html", 404),
+    LinkState.UNKNOWN: ("recovery/link_invalid.html", 404),
+}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def forgot_password(request: HttpRequest) -> HttpResponse:
+    form = ForgotPasswordForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        password_reset.request_password_reset(
+            username=form.cleaned_data["username"], client=ClientInfo.from_request(request)
+        )
+        return redirect("recovery:password_sent")  # POST-redirect-GET: a double click is harmless
+    return render(request, "recovery/forgot_password.html", {"form": form})
+
+
+@require_http_methods(["GET", "HEAD"])
+def password_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "recovery/password_sent.html")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def forgot_username(request: HttpRequest) -> HttpResponse:
+    form = ForgotUsernameForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        username_reminder.request_username_reminder(
+            email=form.cleaned_data["email"], client=ClientInfo.from_request(request)
+        )
+        return redirect("recovery:username_sent")
+    return render(request, "recovery/forgot_username.html", {"form": form})
+
+
+@require_http_methods(["GET", "HEAD"])
+def username_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "recovery/username_sent.html")
+
+
+@require_http_methods(["GET", "HEAD"])
+def open_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Move the secret from the URL into the session, then show a clean URL (TK3)."""
+    password_reset.open_reset_link(token=token[:TOKEN_MAX])
+    request.session[SESSION_TOKEN] = token[:TOKEN_MAX]
+    return redirect("recovery:reset")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def reset(request: HttpRequest) -> HttpResponse:
+    """Show the change-password form for a live link, or say plainly why the link is dead."""
+    token = request.session.get(SESSION_TOKEN, "")
+    check = password_reset.check_reset_token(token)
+    if check.state != LinkState.VALID or check.reset is None:
+        template, status = STATE_PAGES[check.state]
+        return render(request, template, {"check": check}, status=status)
+    user = check.reset.user
+    form = NewPasswordForm(user, request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        check = password_reset.complete_password_reset(
+            token=token, password=form.cleaned_data["new_password1"],
+            client=ClientInfo.from_request(request),
+        )
+        request.session.pop(SESSION_TOKEN, None)
+        if check.completed:
+            return redirect("recovery:reset_done")
+        template, status = STATE_PAGES[check.state]
+        return render(request, template, {"check": check}, status=status)
+    return render(request, "recovery/reset.html", {"form": form, "reset": check.reset})
+
+
+@require_POST
+def new_link(request: HttpRequest) -> HttpResponse:
+    """One click from a dead link's page: a fresh e-mail for the same account (TK4)."""
+    token = request.session.pop(SESSION_TOKEN, "")
+    if not password_reset.request_new_link(token=token, client=ClientInfo.from_request(request)):
+        return redirect("recovery:forgot_password")
+    return redirect("recovery:password_sent")
+
+
+@require_http_methods(["GET", "HEAD"])
+def reset_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "recovery/reset_done.html")

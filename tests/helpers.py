@@ -1,0 +1,45 @@
+"""Small helpers shared by tests: read links out of real e-mails, drive the forms."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from django.test import Client
+from django.test.client import Client as _Client  # noqa: F401  (re-exported type)
+
+LINK = re.compile(r"https?://\S+/restablecer/[^\s/]+/")
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "the message has no text part"
+    return str(part.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "the message has no HTML part"
+    return str(part.get_content())
+
+
+def link_in(message: EmailMessage) -> str:
+    """Return the recovery link's path from the message's text part."""
+    found = LINK.findall(text_of(message))
+    assert found, "no recovery link in the e-mail"
+    return urlsplit(found[0]).path
+
+
+def ask_reset(client: Client, username: str) -> None:
+    response = client.post("/recuperar/contrasena/", {"username": username})
+    assert response.status_code == 302, response.status_code
+
+
+def set_password(client: Client, link_path: str, password: str, confirm: str | None = None):  # type: ignore[no-untyped-def]
+    """Open the link (GET), then submit the form on the clean URL; return the POST response."""
+    opened = client.get(link_path)
+    assert opened.status_code == 302 and opened["Location"] == "/restablecer/"
+    return client.post("/restablecer/", {
+        "new_password1": password, "new_password2": password if confirm is None else confirm,
+    })
