@@ -7,7 +7,6 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from django.test import Client
-from django.test.client import Client as _Client  # noqa: F401  (re-exported type)
 
 LINK = re.compile(r"https?://\S+/restablecer/[^\s/]+/")
 
@@ -15,13 +14,13 @@ LINK = re.compile(r"https?://\S+/restablecer/[^\s/]+/")
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None, "the message has no text part"
-    return str(part.get_content())
+    return str(part.get_content()).replace("\r\n", "\n")
 
 
 def html_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("html",))
     assert part is not None, "the message has no HTML part"
-    return str(part.get_content())
+    return str(part.get_content()).replace("\r\n", "\n")
 
 
 def link_in(message: EmailMessage) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from portero.accounts.models import User
 from tests.conftest import NEW_PASSWORD, PASSWORD
 from tests.helpers import ask_reset, link_in, set_password, text_of
 

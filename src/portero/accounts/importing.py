@@ -50,7 +50,8 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
     missing = [name for name in COLUMNS[:2] if name not in header]
     if missing:
         raise ImportFileError(
-            f"the first line must name the columns {','.join(COLUMNS)}; missing: {', '.join(missing)}"
+            f"the first line must name the columns {','.join(COLUMNS)}; "
+            f"missing: {', '.join(missing)}"
         )
     reader.fieldnames = header
     for raw in reader:
@@ -65,7 +66,9 @@ def parse_row(line: int, raw: dict[str, str]) -> Row:
     try:
         User.username_validator(username)
     except ValidationError:
-        raise ValueError(f"username {username!r} may only hold letters, digits and . @ + - _")
+        raise ValueError(
+            f"username {username!r} may only hold letters, digits and . @ + - _"
+        ) from None
     if len(username) > 150:
         raise ValueError("username is longer than 150 characters")
     try:

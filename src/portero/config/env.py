@@ -63,7 +63,9 @@ class Env:
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.str(name, default).lower()
         if value not in choices:
-            raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+            raise ImproperlyConfigured(
+                f"{name} must be one of {', '.join(choices)}; got {value!r}."
+            )
         return value
 
 

@@ -71,7 +71,8 @@ SECRET_KEY = env.str("PORTERO_SECRET_KEY", "")
 if PRODUCTION and (SECRET_KEY.lower() in _INSECURE_KEYS or len(SECRET_KEY) < 40):
     raise ImproperlyConfigured(
         "PORTERO_SECRET_KEY must be set to a random value of at least 40 characters in "
-        "production. Generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        "production. Generate one with:\n"
+        "  python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 SECRET_KEY = SECRET_KEY or _local_secret_key()
 # Older keys still accepted for sessions and links while a key is rotated.
@@ -108,7 +109,9 @@ PORTERO_ORGANIZATION = env.str(
 )
 DEFAULT_FROM_EMAIL = env.str(
     "PORTERO_MAIL_FROM",
-    "SECOP II <registro@secop.gov.co>" if DEMO else f"{PORTERO_SITE_NAME} <no-reply@{_base.hostname}>",
+    "SECOP II <registro@secop.gov.co>"
+    if DEMO
+    else f"{PORTERO_SITE_NAME} <no-reply@{_base.hostname}>",
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTERO_HELPDESK_NAME = env.str("PORTERO_HELPDESK_NAME", "Mesa de Servicio")

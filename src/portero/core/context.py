@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from email.utils import parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest

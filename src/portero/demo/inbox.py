@@ -43,7 +43,7 @@ def inbox_messages(maildir: Path) -> list[InboxMessage]:
     if not maildir.exists():
         return []
     box = mailbox.Maildir(maildir, factory=None, create=False)
-    found = [_parse(key, box.get_bytes(key)) for key in box.keys()]
+    found = [_parse(key, box.get_bytes(key)) for key in box]
     return sorted(found, key=lambda m: (m.date is not None, m.date), reverse=True)
 
 

@@ -26,7 +26,7 @@ class Composed:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-class NotNeeded(Exception):  # noqa: N818  (a decision, not an error)
+class NotNeeded(Exception):
     """Raised by a composer when the message no longer makes sense (say, its link is dead)."""
 
 

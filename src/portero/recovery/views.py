@@ -12,8 +12,9 @@ from portero.recovery.flows import password_reset, username_reminder
 from portero.recovery.forms import ForgotPasswordForm, ForgotUsernameForm
 from portero.recovery.states import LinkState
 
-SESSION_TOKEN = "portero_reset_token"
-TOKEN_MAX = 200  # longer than any real token; keeps junk out of the session
+# After a link is opened the session keeps only its selector: the proof of possession is the
+# session itself, and no usable secret is stored server-side (TK1, TK3).
+SESSION_SELECTOR = "portero_reset_selector"
 
 STATE_PAGES = {
     LinkState.USED: ("recovery/link_used.html", 410),
@@ -58,17 +59,17 @@ def username_sent(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def open_link(request: HttpRequest, token: str) -> HttpResponse:
-    """Move the secret from the URL into the session, then show a clean URL (TK3)."""
-    password_reset.open_reset_link(token=token[:TOKEN_MAX])
-    request.session[SESSION_TOKEN] = token[:TOKEN_MAX]
+    """Take the secret out of the URL into the session, then show a clean URL (TK3)."""
+    check = password_reset.open_reset_link(token=token)
+    request.session[SESSION_SELECTOR] = check.reset.selector if check.reset else ""
     return redirect("recovery:reset")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def reset(request: HttpRequest) -> HttpResponse:
     """Show the change-password form for a live link, or say plainly why the link is dead."""
-    token = request.session.get(SESSION_TOKEN, "")
-    check = password_reset.check_reset_token(token)
+    selector = request.session.get(SESSION_SELECTOR) or ""
+    check = password_reset.check_reset_selector(selector)
     if check.state != LinkState.VALID or check.reset is None:
         template, status = STATE_PAGES[check.state]
         return render(request, template, {"check": check}, status=status)
@@ -76,10 +77,10 @@ def reset(request: HttpRequest) -> HttpResponse:
     form = NewPasswordForm(user, request.POST if request.method == "POST" else None)
     if form.is_valid():
         check = password_reset.complete_password_reset(
-            token=token, password=form.cleaned_data["new_password1"],
+            selector=selector, password=form.cleaned_data["new_password1"],
             client=ClientInfo.from_request(request),
         )
-        request.session.pop(SESSION_TOKEN, None)
+        request.session.pop(SESSION_SELECTOR, None)
         if check.completed:
             return redirect("recovery:reset_done")
         template, status = STATE_PAGES[check.state]
@@ -90,8 +91,9 @@ def reset(request: HttpRequest) -> HttpResponse:
 @require_POST
 def new_link(request: HttpRequest) -> HttpResponse:
     """One click from a dead link's page: a fresh e-mail for the same account (TK4)."""
-    token = request.session.pop(SESSION_TOKEN, "")
-    if not password_reset.request_new_link(token=token, client=ClientInfo.from_request(request)):
+    selector = request.session.pop(SESSION_SELECTOR, "") or ""
+    client = ClientInfo.from_request(request)
+    if not password_reset.request_new_link(selector=selector, client=client):
         return redirect("recovery:forgot_password")
     return redirect("recovery:password_sent")
 

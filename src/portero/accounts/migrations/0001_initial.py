@@ -3,10 +3,11 @@
 import django.contrib.auth.validators
 import django.db.models.deletion
 import django.db.models.functions.text
-import portero.accounts.models
-import portero.core.clock
 from django.conf import settings
 from django.db import migrations, models
+
+import portero.accounts.models
+import portero.core.clock
 
 
 class Migration(migrations.Migration):

@@ -68,7 +68,8 @@ def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset
         user=user, request=request, purpose=purpose, selector=new_selector(), created_at=created,
         expires_at=created + timedelta(minutes=settings.PORTERO_RESET_TTL_MINUTES),
     )
-    kind = EmailKind.PASSWORD_RESET if purpose == ResetPurpose.RESET else EmailKind.ACCOUNT_ACTIVATION
+    activation = purpose == ResetPurpose.ACTIVATION
+    kind = EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET
     email_queue(
         kind=kind, to_address=user.email, language=user.language, user=user, reset=reset,
         give_up_at=reset.expires_at,  # a link that arrives dead is no use: retry until then
@@ -77,16 +78,19 @@ def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset
 
 
 def check_reset_token(token: str) -> LinkCheck:
-    """Return what `token` allows now, without changing anything."""
+    """Return what a link's `token` allows now, without changing anything."""
     selector = selector_from_token(token)
-    if selector is None:
-        return LinkCheck(LinkState.UNKNOWN)
+    return check_reset_selector(selector) if selector else LinkCheck(LinkState.UNKNOWN)
+
+
+def check_reset_selector(selector: str) -> LinkCheck:
+    """Return what the reset with `selector` allows now (the caller proved the token before)."""
     reset = PasswordReset.objects.select_related("user").filter(selector=selector).first()
     return LinkCheck(reset_state(reset, clock.now()), reset)
 
 
 def open_reset_link(*, token: str) -> LinkCheck:
-    """Note the first opening of a link; opening never uses it up (TK3)."""
+    """Check a link and note its first opening; opening never uses it up (TK3)."""
     check = check_reset_token(token)
     if check.state == LinkState.VALID and check.reset and check.reset.opened_at is None:
         PasswordReset.objects.filter(pk=check.reset.pk, opened_at__isnull=True).update(
@@ -96,13 +100,13 @@ def open_reset_link(*, token: str) -> LinkCheck:
 
 
 @transaction.atomic
-def complete_password_reset(*, token: str, password: str, client: ClientInfo) -> LinkCheck:
-    """Use the link once to set `password` (already validated); return the link's state.
+def complete_password_reset(*, selector: str, password: str, client: ClientInfo) -> LinkCheck:
+    """Use a proven link once to set `password` (already validated); return its state.
 
     The conditional update makes redemption atomic: of concurrent submissions exactly one
     finds the row unused (TK6). The reset never signs the user in (FC2).
     """
-    check = check_reset_token(token)
+    check = check_reset_selector(selector)
     if check.state != LinkState.VALID or check.reset is None:
         return check
     now = clock.now()
@@ -110,15 +114,15 @@ def complete_password_reset(*, token: str, password: str, client: ClientInfo) ->
         pk=check.reset.pk, used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now)
     if not claimed:
-        return check_reset_token(token)
+        return check_reset_selector(selector)
     via = "activation" if check.reset.purpose == ResetPurpose.ACTIVATION else "reset"
     user_set_password(user=check.reset.user, password=password, client=client, via=via)
     return LinkCheck(LinkState.USED, check.reset, completed=True)
 
 
-def request_new_link(*, token: str, client: ClientInfo) -> bool:
-    """Ask for a fresh e-mail for the account a dead link belonged to; False if unknown."""
-    check = check_reset_token(token)
+def request_new_link(*, selector: str, client: ClientInfo) -> bool:
+    """Ask for a fresh e-mail for the account a proven link belonged to; False if unknown."""
+    check = check_reset_selector(selector)
     if check.reset is None:
         return False
     request_password_reset(username=check.reset.user.username, client=client)

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from portero.accounts.models import User
 from portero.accounts.services import user_create
 
-DEMO_PASSWORD = "secop-demo-clave-2026"  # printed at start; exists only in demo mode (LI5)
+DEMO_PASSWORD = "secop-demo-clave-2026"  # noqa: S105  printed at start; exists only in demo mode (LI5)
 DEMO_USERS = [
     # username, e-mail, full name, has a password
     ("gongoragabriela", "gabriela.gongora@example.com", "Gabriela Góngora", True),
@@ -78,7 +78,7 @@ class Command(BaseCommand):
 
     def _spawn(self, command: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "PORTERO_ENV": "demo", "PORTERO_VAR_DIR": str(settings.VAR_DIR)}
-        return subprocess.Popen([sys.executable, "-m", "portero.cli", command], env=env)
+        return subprocess.Popen([sys.executable, "-m", "portero.cli", command], env=env)  # noqa: S603
 
     def _banner(self) -> None:
         base = settings.PORTERO_BASE_URL

@@ -1,0 +1,112 @@
+"""`portero createuser` and `portero importusers`, run as an operator would."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from portero.accounts.models import User
+from tests.helpers import ask_reset, link_in, set_password, text_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _createuser(monkeypatch, stdin: str, *args: str) -> str:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    out = io.StringIO()
+    call_command("createuser", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_createuser_reads_the_password_from_stdin(monkeypatch):
+    out = _createuser(monkeypatch, "una frase larga y secreta 2026\n",
+                      "--username", "Operador.Uno", "--email", "op@example.com")
+    assert "created Operador.Uno" in out
+    user = User.objects.get(username="Operador.Uno")
+    assert user.check_password("una frase larga y secreta 2026")
+
+
+def test_createuser_applies_the_password_policy(monkeypatch):
+    with pytest.raises(CommandError):
+        _createuser(monkeypatch, "corta\n", "--username", "op", "--email", "op@example.com")
+    with pytest.raises(CommandError):  # the username inside the password
+        _createuser(monkeypatch, "operadoroperador1\n", "--username", "operadoroperador",
+                    "--email", "op@example.com")
+    assert not User.objects.exists()
+
+
+def test_createuser_has_no_password_argument():
+    with pytest.raises(CommandError):
+        call_command("createuser", "--username", "op", "--email", "op@example.com",
+                     "--password", "una frase larga y secreta 2026")
+
+
+def test_createuser_refuses_a_username_differing_only_in_case(monkeypatch, user):
+    with pytest.raises(CommandError, match="taken"):
+        _createuser(monkeypatch, "", "--username", "GONGORAGABRIELA", "--email", "x@example.com",
+                    "--no-password")
+
+
+CSV = """username,email,full_name,language
+proveedor.uno,uno@example.com,Proveedor Uno S.A.S.,es
+proveedor.dos,dos@example.com,Proveedor Dos,en
+mal usuario,tres@example.com,Con espacio,es
+proveedor.cuatro,no-es-correo,Sin correo,es
+PROVEEDOR.UNO,otra@example.com,Repetido,es
+proveedor.cinco,cinco@example.com,Idioma raro,fr
+,vacio@example.com,Sin usuario,es
+"""
+
+
+def _import(tmp_path: Path, text: str) -> tuple[str, str]:
+    path = tmp_path / "usuarios.csv"
+    path.write_text(text, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("importusers", str(path), stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_importusers_reports_rejected_rows_with_line_numbers(tmp_path):
+    out, err = _import(tmp_path, CSV)
+    assert "created 2, updated 0, unchanged 0, rejected 5" in out
+    for line in (4, 5, 6, 7, 8):
+        assert f"usuarios.csv:{line}: rejected" in err
+    assert "repeats line 2" in err
+    assert set(User.objects.values_list("username", flat=True)) == {"proveedor.uno",
+                                                                     "proveedor.dos"}
+    assert not User.objects.get(username="proveedor.uno").has_usable_password()
+
+
+def test_importusers_is_idempotent_and_updates_changes(tmp_path):
+    _import(tmp_path, CSV)
+    out, _ = _import(tmp_path, CSV)
+    assert "created 0, updated 0, unchanged 2" in out
+    changed = CSV.replace("uno@example.com", "nuevo@example.com")
+    out, _ = _import(tmp_path, changed)
+    assert "updated 1, unchanged 1" in out
+    assert User.objects.get(username="proveedor.uno").email == "nuevo@example.com"
+
+
+def test_importusers_refuses_a_file_without_the_columns(tmp_path):
+    with pytest.raises(CommandError, match="username,email"):
+        _import(tmp_path, "name;mail\nx;y\n")
+
+
+def test_imported_account_is_activated_through_forgot_password(tmp_path, mailbox, worker):
+    _import(tmp_path, CSV)
+    client = Client()
+    ask_reset(client, "proveedor.uno")
+    worker.drain()
+    message = mailbox.messages[0]
+    assert "Activación" in message["Subject"]
+    assert "activar" in text_of(message).lower()
+    response = set_password(Client(), link_in(message), "mi primera clave segura")
+    assert response["Location"] == "/restablecer/listo/"
+    signed_in = Client().post("/ingresar/", {"username": "proveedor.uno",
+                                             "password": "mi primera clave segura"})
+    assert signed_in.status_code == 302

@@ -1,0 +1,91 @@
+"""HB3: our own generic error pages, in Spanish, with no internals."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import include, path
+
+pytestmark = pytest.mark.django_db
+
+
+def _boom(request):  # type: ignore[no-untyped-def]
+    raise RuntimeError("SELECT secret FROM internals -- stack detail")
+
+
+urlpatterns = [path("boom/", _boom), path("", include("portero.config.urls"))]
+handler500 = "portero.core.errors.server_error"
+
+
+def _generic(html: str) -> None:
+    for leak in ("Traceback", "SELECT", "Django", "Python", "stack detail", "Version"):
+        assert leak not in html
+    assert 'lang="es-CO"' in html
+
+
+def test_hb3_404_is_ours_and_in_spanish():
+    response = Client().get("/no-existe/")
+    assert response.status_code == 404
+    assert "Página no encontrada" in response.content.decode()
+    _generic(response.content.decode())
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+def test_hb3_unsupported_methods_get_405_with_our_page(method):
+    response = getattr(Client(), method)("/recuperar/contrasena/")
+    assert response.status_code == 405
+    assert "GET" in response["Allow"] and "PUT" not in response["Allow"]
+    _generic(response.content.decode())
+
+
+def test_hb3_trace_gets_405():
+    response = Client().generic("TRACE", "/ingresar/")
+    assert response.status_code == 405
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_hb3_500_is_generic():
+    client = Client(raise_request_exception=False)
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Algo salió mal" in html
+    _generic(html)
+
+
+def test_hb3_csrf_failure_explains_in_plain_words():
+    response = Client(enforce_csrf_checks=True).post("/ingresar/", {"username": "a"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    _generic(html)
+    assert "CSRF" not in html and "formulario" in html.lower()
+
+
+def test_hb2_unknown_host_is_refused_with_a_400():
+    response = Client(HTTP_HOST="evil.test").get("/ingresar/")
+    assert response.status_code == 400
+    _generic(response.content.decode())
+
+
+def test_hb1_security_headers_on_pages():
+    response = Client().get("/ingresar/")
+    csp = response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_language_switch_to_english_and_back():
+    browser = Client()
+    assert "Ingresar" in browser.get("/ingresar/").content.decode()
+    browser.post("/idioma/", {"language": "en", "next": "/ingresar/"})
+    english = browser.get("/ingresar/").content.decode()
+    assert "Sign in" in english and 'lang="en"' in english
+    browser.post("/idioma/", {"language": "es-co", "next": "/ingresar/"})
+    assert "Ingresar" in browser.get("/ingresar/").content.decode()
+
+
+def test_accept_language_english_is_honoured():
+    html = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").get("/ingresar/").content.decode()
+    assert "Forgot your password?" in html

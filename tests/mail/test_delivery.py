@@ -1,0 +1,170 @@
+"""The outbox: real SMTP, retries with backoff, visible failures, nothing lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+import pytest
+from django.test import Client
+
+from portero.mail.delivery import classify_failure, retry_delay
+from portero.mail.models import EmailStatus, OutboundEmail
+from portero.recovery.models import PasswordReset
+from tests.conftest import NEW_PASSWORD
+from tests.helpers import ask_reset, html_of, link_in, set_password, text_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _only_email() -> OutboundEmail:
+    return OutboundEmail.objects.get()
+
+
+def test_message_is_multipart_utf8_with_proper_headers(user, client, mailbox, worker):
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    message = mailbox.messages[0]
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["From"] == "SECOP II <registro@secop.gov.co>"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"].endswith("@cuentas.portero.test>")
+    assert parsedate_to_datetime(message["Date"]) is not None
+    assert "Haga clic aquí para cambiar la contraseña de usuario gongoragabriela" in html_of(message)
+    body = text_of(message)
+    for expected in ("Mesa de Servicio", "018000-52-0808", "https://soporte.portero.test",
+                     "https://portero.test/terminos", "nunca le solicitamos datos personales",
+                     "copie el enlace completo"):
+        assert expected in body, expected
+    email = _only_email()
+    assert email.status == EmailStatus.SENT
+    assert email.smtp_reply.startswith("250") and "Queued as TEST" in email.smtp_reply
+    assert email.message_id == message["Message-ID"]
+
+
+def test_english_speaker_gets_the_email_in_english(user, client, mailbox, worker):
+    user.language = "en"
+    user.save()
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    message = mailbox.messages[0]
+    assert message["Subject"] == "SECOP II – Password Recovery"
+    assert "Click here to change the password of user gongoragabriela" in html_of(message)
+
+
+def test_transient_failure_is_retried_with_backoff_then_sent(user, client, mailbox, worker, clock):
+    mailbox.fail_data = "451 4.3.0 Mailbox temporarily unavailable"
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    email = _only_email()
+    assert email.status == EmailStatus.RETRYING and email.attempts == 1
+    assert email.last_error.startswith("451")
+    first_wait = email.next_attempt_at - clock.now()
+    assert timedelta(seconds=20) < first_wait < timedelta(seconds=40)
+
+    worker.drain()  # not due yet: nothing happens
+    assert _only_email().attempts == 1
+
+    clock.advance(first_wait + timedelta(seconds=1))
+    worker.drain()
+    email = _only_email()
+    assert email.attempts == 2 and email.status == EmailStatus.RETRYING
+    assert email.next_attempt_at - clock.now() > first_wait  # exponential
+
+    mailbox.fail_data = None
+    clock.advance(timedelta(minutes=2))
+    worker.drain()
+    email = _only_email()
+    assert email.status == EmailStatus.SENT and email.last_error == ""
+    assert set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)["Location"] == (
+        "/restablecer/listo/")
+
+
+def test_smtp_server_down_keeps_the_message_for_later(user, client, mailbox, settings, clock):
+    from portero.worker import Worker
+
+    settings.EMAIL_PORT = 1  # nothing listens there: connection refused
+    ask_reset(client, "gongoragabriela")
+    Worker().drain()
+    email = _only_email()
+    assert email.status == EmailStatus.RETRYING
+    assert "Connection" in email.last_error or "refused" in email.last_error.lower()
+
+
+def test_permanent_failure_is_marked_failed_with_the_error(user, client, mailbox, worker):
+    mailbox.fail_rcpt = "550 5.1.1 User unknown"
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    email = _only_email()
+    assert email.status == EmailStatus.FAILED
+    assert email.last_error == "550 5.1.1 User unknown"
+    assert mailbox.messages == []
+
+
+def test_reset_email_gives_up_when_its_link_would_arrive_dead(user, client, mailbox, worker, clock):
+    mailbox.fail_data = "421 4.7.0 Try again later"
+    ask_reset(client, "gongoragabriela")
+    for _ in range(20):
+        worker.drain()
+        clock.advance(timedelta(minutes=15))
+    email = _only_email()
+    assert email.status in {EmailStatus.FAILED, EmailStatus.CANCELLED}
+    assert email.attempts >= 4  # retried over the link's whole lifetime first
+    assert email.give_up_at == PasswordReset.objects.get().expires_at
+
+
+def test_email_for_an_already_used_link_is_not_sent(user, client, mailbox, worker):
+    mailbox.fail_data = "451 4.3.0 later"
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    mailbox.fail_data = None
+    ask_reset(client, "gongoragabriela")
+    worker.drain()  # the second e-mail goes through (the first waits for its retry)
+    set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)
+    from portero.core import clock as clock_module
+
+    clock_module.advance(timedelta(minutes=5))
+    worker.drain()
+    first = OutboundEmail.objects.filter(kind="password_reset").order_by("pk").first()
+    assert first is not None and first.status == EmailStatus.CANCELLED
+
+
+def test_lease_expiry_lets_another_worker_finish_a_crashed_send(user, client, mailbox, worker, clock):
+    from portero.mail.delivery import email_claim
+
+    ask_reset(client, "gongoragabriela")
+    from portero.recovery.processing import recovery_requests_process
+
+    recovery_requests_process()
+    email = _only_email()
+    assert email_claim(pk=email.pk, now=clock.now()) is not None  # a worker took it, then died
+    assert email_claim(pk=email.pk, now=clock.now()) is None  # nobody else may, for now
+    worker.drain()
+    assert mailbox.messages == []
+    clock.advance(timedelta(minutes=3))
+    worker.drain()
+    assert len(mailbox.messages) == 1 and _only_email().status == EmailStatus.SENT
+
+
+def test_one_connection_serves_many_messages(user, client, mailbox, worker):
+    for _ in range(5):
+        ask_reset(client, "gongoragabriela")
+    worker.drain()
+    assert len(mailbox.messages) == 5
+    assert OutboundEmail.objects.filter(status=EmailStatus.SENT).count() == 5
+
+
+@pytest.mark.parametrize("attempts,low,high", [(1, 27, 33), (2, 54, 66), (10, 810, 990)])
+def test_retry_delay_doubles_and_is_capped(attempts, low, high):
+    assert low <= retry_delay(attempts).total_seconds() <= high
+
+
+def test_classify_failure():
+    import smtplib
+
+    assert classify_failure(smtplib.SMTPDataError(451, b"later")).transient
+    assert not classify_failure(smtplib.SMTPDataError(554, b"no")).transient
+    assert classify_failure(ConnectionRefusedError()).transient
+    assert classify_failure(smtplib.SMTPAuthenticationError(535, b"bad creds")).transient
+    refused = smtplib.SMTPRecipientsRefused({"a@b": (550, b"unknown")})
+    assert not classify_failure(refused).transient

@@ -1,0 +1,145 @@
+"""Asking for a recovery e-mail: same answer for everyone, mail only to the stored address."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from portero.accounts.models import User
+from portero.accounts.services import user_create
+from portero.recovery.models import PasswordReset, RecoveryRequest, RequestOutcome
+from tests.conftest import PASSWORD
+from tests.helpers import text_of
+
+pytestmark = pytest.mark.django_db
+
+CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def _visible(response) -> tuple[int, dict[str, str], bytes]:  # type: ignore[no-untyped-def]
+    """Return what a client can observe, minus the per-request CSRF mask."""
+    headers = {k: v for k, v in response.headers.items() if k not in {"Set-Cookie"}}
+    return response.status_code, headers, CSRF.sub(b"", response.content)
+
+
+def _submit(username: str) -> list[tuple[int, dict[str, str], bytes]]:
+    client = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
+    posted = client.post("/recuperar/contrasena/", {"username": username})
+    return [_visible(posted), _visible(client.get(posted["Location"]))]
+
+
+@pytest.fixture
+def accounts(user: User) -> dict[str, User]:
+    disabled = user_create(username="inactiva", email="x@example.com", password=PASSWORD)
+    disabled.is_active = False
+    disabled.save()
+    no_email = user_create(username="sincorreo", email="", password=PASSWORD)
+    return {"known": user, "disabled": disabled, "no_email": no_email}
+
+
+def test_fr1_unknown_username_gets_identical_response(accounts, mailbox):
+    expected = _submit("gongoragabriela")
+    for username in ["nadie.existe", "inactiva", "sincorreo", "GONGORAGABRIELA"]:
+        assert _submit(username) == expected, username
+
+
+def test_fr1_request_path_does_the_same_queries_for_known_and_unknown(
+    accounts, django_assert_num_queries
+):
+    client = Client()
+    client.get("/recuperar/contrasena/")
+    with django_assert_num_queries(1) as known:
+        client.post("/recuperar/contrasena/", {"username": "gongoragabriela"})
+    with django_assert_num_queries(1) as unknown:
+        client.post("/recuperar/contrasena/", {"username": "nadie.existe"})
+    assert [q["sql"].split()[0] for q in known] == [q["sql"].split()[0] for q in unknown]
+
+
+def test_fr1_no_email_is_sent_on_the_request_path(accounts, mailbox, worker):
+    Client().post("/recuperar/contrasena/", {"username": "gongoragabriela"})
+    assert mailbox.messages == [] and PasswordReset.objects.count() == 0
+    worker.drain()
+    assert len(mailbox.messages) == 1
+
+
+def test_fr1_disabled_and_addressless_accounts_get_no_email(accounts, mailbox, worker):
+    for username in ["inactiva", "sincorreo", "nadie.existe"]:
+        Client().post("/recuperar/contrasena/", {"username": username})
+    worker.drain()
+    assert mailbox.messages == []
+    outcomes = set(RecoveryRequest.objects.values_list("outcome", flat=True))
+    assert outcomes == {RequestOutcome.ACCOUNT_DISABLED, RequestOutcome.NO_EMAIL,
+                        RequestOutcome.NO_ACCOUNT}
+
+
+def test_fr1_processed_request_forgets_the_typed_identifier(accounts, worker):
+    Client().post("/recuperar/contrasena/", {"username": "nadie.existe"})
+    worker.drain()
+    request = RecoveryRequest.objects.get()
+    assert request.identifier == "" and len(request.identifier_digest) == 64
+    assert "nadie" not in request.identifier_digest
+
+
+def test_fr3_request_changes_nothing_on_the_account(user, mailbox, worker):
+    before = User.objects.filter(pk=user.pk).values().get()
+    Client().post("/recuperar/contrasena/", {"username": "gongoragabriela"})
+    worker.drain()
+    assert User.objects.filter(pk=user.pk).values().get() == before
+    signed_in = Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    assert signed_in.status_code == 302
+
+
+@pytest.mark.parametrize("data", [
+    {"username": ["attacker", "gongoragabriela"]},
+    {"username": ["gongoragabriela", "gongoragabriela"]},
+    {"username": "gongoragabriela", "email": "attacker@evil.test"},
+    {"username": "gongoragabriela\r\nBcc: attacker@evil.test"},
+    {"username": "gongoragabriela\nattacker@evil.test"},
+    {"username": "gongoragabriela,attacker@evil.test"},
+    {"username": "gongoragabrieIa"},  # capital I for l: a look-alike, a different username
+])
+def test_fr4_input_never_adds_a_recipient(user, mailbox, worker, data):
+    Client().post("/recuperar/contrasena/", data)
+    worker.drain()
+    recipients = {r for _, rcpts in mailbox.envelopes for r in rcpts}
+    assert recipients <= {"gabriela@example.com"}
+    for message in mailbox.messages:
+        assert message.get_all("To") == ["gabriela@example.com"]
+        assert message.get_all("Cc") is None and message.get_all("Bcc") is None
+
+
+def test_fu1_same_page_whether_address_registered_or_not(user, mailbox):
+    def submit(email: str):  # type: ignore[no-untyped-def]
+        client = Client()
+        posted = client.post("/recuperar/usuario/", {"email": email})
+        return [_visible(posted), _visible(client.get(posted["Location"]))]
+
+    assert submit("gabriela@example.com") == submit("nadie@example.com")
+
+
+def test_fu2_reminder_lists_every_username_of_the_address_and_nothing_else(user, mailbox, worker):
+    user_create(username="gongora.compras", email="Gabriela@Example.com", password=PASSWORD)
+    user_create(username="otra.persona", email="otra@example.com", password=PASSWORD)
+    gone = user_create(username="cuenta.cerrada", email="gabriela@example.com", password=PASSWORD)
+    gone.is_active = False
+    gone.save()
+
+    Client().post("/recuperar/usuario/", {"email": "GABRIELA@example.com "})
+    worker.drain()
+
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
+    assert message["To"] == "gabriela@example.com"
+    body = text_of(message)
+    listed = re.findall(r"^\s+- (\S+)$", body, flags=re.M)
+    assert listed == ["gongora.compras", "gongoragabriela"]
+    assert "otra.persona" not in body and "cuenta.cerrada" not in body
+    assert PASSWORD not in body
+
+
+def test_fu2_unknown_address_gets_no_email(user, mailbox, worker):
+    Client().post("/recuperar/usuario/", {"email": "nadie@example.com"})
+    worker.drain()
+    assert mailbox.messages == []
