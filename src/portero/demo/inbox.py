@@ -40,16 +40,16 @@ def _parse(key: str, raw: bytes) -> InboxMessage:
 
 def inbox_messages(maildir: Path) -> list[InboxMessage]:
     """Return every message in `maildir`, newest first."""
-    if not maildir.exists():
+    if not (maildir / "cur").is_dir():
         return []
     box = mailbox.Maildir(maildir, factory=None, create=False)
-    found = [_parse(key, box.get_bytes(key)) for key in box]
+    found = [_parse(key, box.get_bytes(key)) for key in box.iterkeys()]
     return sorted(found, key=lambda m: (m.date is not None, m.date), reverse=True)
 
 
 def inbox_message(maildir: Path, key: str) -> InboxMessage | None:
     """Return one message by its Maildir key, or None."""
-    if not maildir.exists():
+    if not (maildir / "cur").is_dir():
         return None
     box = mailbox.Maildir(maildir, factory=None, create=False)
     try:

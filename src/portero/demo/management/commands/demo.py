@@ -50,7 +50,6 @@ class Command(BaseCommand):
             raise CommandError("portero demo runs only with PORTERO_ENV=demo")
         call_command("migrate", interactive=False, verbosity=0)
         demo_users_create()
-        settings.PORTERO_DEMO_MAILDIR.mkdir(parents=True, exist_ok=True)
         smtp = Controller(Mailbox(settings.PORTERO_DEMO_MAILDIR), hostname="127.0.0.1",
                           port=settings.PORTERO_DEMO_SMTP_PORT)
         smtp.start()
