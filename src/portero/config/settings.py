@@ -29,9 +29,14 @@ DEBUG = PORTERO_ENV == "development"
 # Where the embedded defaults keep their files (SQLite database, demo inbox, generated key).
 VAR_DIR = Path(env.str("PORTERO_VAR_DIR", "var")).resolve()
 
+# --- Web server (`portero serve`) and the demo's SMTP server --------------------------------
+PORTERO_BIND = env.str("PORTERO_BIND", "127.0.0.1:8000")
+PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", 2, low=1, high=64)
+PORTERO_DEMO_SMTP_PORT = env.int("PORTERO_DEMO_SMTP_PORT", 8025, low=1, high=65535)
+
 # --- Origin -------------------------------------------------------------------------------
 # Every link in an e-mail is built from this origin, never from the request's Host (TK2).
-_default_base = "" if PRODUCTION else "http://127.0.0.1:8000"
+_default_base = "" if PRODUCTION else f"http://{PORTERO_BIND}"
 PORTERO_BASE_URL = env.str("PORTERO_BASE_URL", _default_base).rstrip("/")
 if not PORTERO_BASE_URL:
     raise ImproperlyConfigured(
@@ -95,7 +100,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- E-mail -------------------------------------------------------------------------------
-_default_email = "" if PRODUCTION else "smtp://127.0.0.1:8025"
+_default_email = "" if PRODUCTION else f"smtp://127.0.0.1:{PORTERO_DEMO_SMTP_PORT}"
 EMAIL_URL = env.str("EMAIL_URL", _default_email)
 if not EMAIL_URL:
     raise ImproperlyConfigured("EMAIL_URL is required in production, e.g. smtp+starttls://...")
@@ -207,12 +212,7 @@ PORTERO_MAIL_RETRY_WINDOW_HOURS = env.int("PORTERO_MAIL_RETRY_WINDOW_HOURS", 24,
 # Seconds a worker owns a message it is sending; after that another worker may take it over.
 PORTERO_MAIL_LEASE_SECONDS = env.int("PORTERO_MAIL_LEASE_SECONDS", 120, low=10, high=3600)
 
-# --- Web server (`portero serve`) ---------------------------------------------------------
-PORTERO_BIND = env.str("PORTERO_BIND", "127.0.0.1:8000")
-PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", 2, low=1, high=64)
-
 # --- Demo ---------------------------------------------------------------------------------
-PORTERO_DEMO_SMTP_PORT = env.int("PORTERO_DEMO_SMTP_PORT", 8025, low=1, high=65535)
 PORTERO_DEMO_MAILDIR = VAR_DIR / "demo-inbox" if DEMO else None
 
 # --- Django -------------------------------------------------------------------------------
