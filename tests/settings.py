@@ -26,3 +26,6 @@ DEBUG = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A real file (not shared-cache memory) so that threads behave as separate processes do.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_tmp, "test.sqlite3")}
+
+# Let pytest's caplog see the security log (it listens on the root logger).
+LOGGING["loggers"]["portero.security"] = {"level": "INFO", "propagate": True}  # noqa: F405

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from portero.accounts.throttle import throttles_purge
+from portero.core.ratelimit import counters_purge
 from portero.mail.delivery import emails_deliver_due
 from portero.mail.smtp import EmailBackend
 from portero.recovery.processing import recovery_requests_process
 
 log = logging.getLogger(__name__)
+
+
+HOUSEKEEPING_SECONDS = 300  # how often expired counters and stale throttles are deleted
 
 
 class Worker:
@@ -21,10 +27,18 @@ class Worker:
     def __init__(self) -> None:
         # Always real SMTP with the EMAIL_* settings (test runners swap EMAIL_BACKEND out).
         self.smtp = EmailBackend(fail_silently=False)
+        self._housekeeping_at = 0.0
 
     def run_once(self) -> int:
         """Do whatever is due now; return how many items were handled."""
+        self._housekeeping()
         return recovery_requests_process() + emails_deliver_due(connection=self.smtp)
+
+    def _housekeeping(self) -> None:
+        if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:
+            counters_purge()
+            throttles_purge()
+            self._housekeeping_at = time.monotonic()
 
     def drain(self, *, max_rounds: int = 100) -> int:
         """Run until nothing is due (for tests and the demo); return the items handled."""

@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.conftest import PASSWORD
 from tests.config.test_settings import _run
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def _sign_in() -> tuple[Client, object]:
 
 
 def test_se1_session_cookie_is_httponly_lax_and_long(user):
-    browser, response = _sign_in()
+    _, response = _sign_in()
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]  # type: ignore[attr-defined]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     assert cookie["secure"] and cookie.key.startswith("__Host-")  # the tests' base URL is https

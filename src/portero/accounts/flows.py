@@ -3,36 +3,71 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
 from django.http import HttpRequest
 
 from portero.accounts.models import SessionRecord, User
 from portero.accounts.services import session_record_create, user_set_password
-from portero.core import clock
+from portero.accounts.throttle import (
+    throttle_clear,
+    throttle_key,
+    throttle_record_failure,
+    throttle_refuses,
+)
+from portero.audit.events import EventType
+from portero.audit.services import event_record
+from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 
 SIGNED_IN_AT = "portero_signed_in_at"
 
 
 def sign_in(request: HttpRequest, *, username: str, password: str) -> User | None:
-    """Return the signed-in user, or None with nothing revealed about why (LI1)."""
+    """Return the signed-in user, or None with nothing revealed about why (LI1).
+
+    Throttled attempts (LI2 per account, LI3 per address) cost the same hashing time and get the
+    same answer as a wrong password.
+    """
+    client = ClientInfo.from_request(request)
+    refused = throttle_refuses(username)
+    spraying = ratelimit.exceeded("sign_in_failure", ip=client.ip)
+    if refused or spraying:
+        make_password(password)  # the work a real check would do (CWE-208)
+        _failure(username, client, EventType.SIGN_IN_LOCKED if refused and refused.locked
+                 else EventType.SIGN_IN_THROTTLED, count=False)
+        return None
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
+        _failure(username, client, EventType.SIGN_IN_FAILED, count=True)
         return None
+    throttle_clear(username)
     login(request, user)  # rotates the session id (SE1)
     request.session[SIGNED_IN_AT] = clock.now().timestamp()
     request.session.save()
-    session_record_create(
-        user=user, session_key=request.session.session_key or "",
-        client=ClientInfo.from_request(request),
-    )
+    session_record_create(user=user, session_key=request.session.session_key or "",
+                          client=client)
+    event_record(EventType.SIGN_IN_OK, user=user, client=client)
     return user
+
+
+@transaction.atomic
+def _failure(username: str, client: ClientInfo, event: EventType, *, count: bool) -> None:
+    """Count a failed attempt (per typed username and per address) and record it."""
+    failures = throttle_record_failure(username) if count else None
+    ratelimit.hit("sign_in_failure", ip=client.ip)
+    event_record(event, outcome="refused", actor="anonymous", client=client,
+                 subject=f"account:{throttle_key(username)[:16]}", failures=failures)
 
 
 def sign_out(request: HttpRequest) -> None:
     """End the session on the server."""
+    user = request.user if isinstance(request.user, User) else None
     if request.session.session_key:
         SessionRecord.objects.filter(session_key=request.session.session_key).delete()
     logout(request)
+    if user is not None:
+        event_record(EventType.SIGN_OUT, user=user, client=ClientInfo.from_request(request))
 
 
 def change_password(request: HttpRequest, *, user: User, new_password: str) -> None:

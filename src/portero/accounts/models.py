@@ -100,3 +100,18 @@ class SessionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins in a row for one typed username (keyed hash), known account or not (LI2).
+
+    Kept per typed username rather than per account, so that failures for unknown usernames do
+    the same work as for real ones.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… {self.failures} failures"

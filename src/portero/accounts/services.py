@@ -8,6 +8,9 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 
 from portero.accounts.models import SessionRecord, User
+from portero.accounts.throttle import throttle_clear
+from portero.audit.events import EventType
+from portero.audit.services import event_record
 from portero.core import clock
 from portero.core.client import ClientInfo
 from portero.core.devices import describe_user_agent
@@ -46,6 +49,9 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
     user.password_changed_at = now
     user.save(update_fields=["password", "password_changed_at"])
     ended = sessions_end(user=user, keep_session_key=keep_session_key)
+    throttle_clear(user.username)  # a new password lifts the sign-in delay and lock (LI2)
+    event_record(EventType.PASSWORD_CHANGED, user=user, client=client, via=via,
+                 sessions_ended=ended)
     if user.email:
         email_queue(
             kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language=user.language,

@@ -69,6 +69,28 @@ class Env:
         return value
 
 
+_PERIOD_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(name: str, raw: str) -> tuple[int, int] | None:
+    """Return (count, period in seconds) for "5/1h", "30/10m", "100/d"; None for "off"."""
+    text = raw.strip().lower()
+    if text in {"off", "0", "none", "false"}:
+        return None
+    try:
+        count_text, period_text = text.split("/")
+        unit = period_text[-1]
+        amount = int(period_text[:-1] or "1")
+        count, period = int(count_text), amount * _PERIOD_UNITS[unit]
+    except (ValueError, KeyError, IndexError):
+        raise ImproperlyConfigured(
+            f"{name} must look like 5/1h, 30/10m or 10/1d (or off); got {raw!r}."
+        ) from None
+    if count < 1 or period < 1:
+        raise ImproperlyConfigured(f"{name} needs a positive count and period; got {raw!r}.")
+    return count, period
+
+
 EMAIL_SCHEMES = {
     # scheme: (default port, use STARTTLS, use implicit TLS)
     "smtp": (25, False, False),

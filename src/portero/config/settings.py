@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portero.config.env import Env, parse_email_url
+from portero.config.env import Env, parse_email_url, parse_rate
 
 env = Env.from_os()
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -148,6 +148,53 @@ PORTERO_NOTIFICATION_SETTINGS_URL = env.str(
 # Minutes a recovery link or code stays valid (TK4; NIST caps it at 24 h).
 PORTERO_RESET_TTL_MINUTES = env.int("PORTERO_RESET_TTL_MINUTES", 60, low=5, high=1440)
 
+# --- Abuse limits (FR2, FU3, LI2, LI3, TK7) -----------------------------------------------
+# Addresses of reverse proxies whose X-Forwarded-For is believed (LI3); anyone else's is ignored.
+PORTERO_TRUSTED_PROXIES = env.list("PORTERO_TRUSTED_PROXIES")
+# Counters shared by every process: in the database, or in Redis when this is set.
+REDIS_URL = env.str("REDIS_URL", "")
+# Every limit below is checked before anything that depends on whether an account exists; a
+# limited request looks exactly like an accepted one. Keys are keyed hashes, never raw input.
+# name: (action, scope, default, why). Override one with PORTERO_RATE_LIMIT_<NAME>=5/1h or off.
+_RATE_LIMIT_DEFAULTS = {
+    "reset_per_account_hour": ("password_reset", "account", "5/1h",
+                               "nobody needs more; stops mail-bombing one inbox"),
+    "reset_per_account_day": ("password_reset", "account", "10/1d",
+                              "caps a slow, patient mail-bomb"),
+    "reset_per_ip_hour": ("password_reset", "ip", "30/1h",
+                          "one address cannot sweep many accounts (an office NAT still fits)"),
+    "reminder_per_address_hour": ("username_reminder", "account", "5/1h",
+                                  "as for passwords: protects the inbox"),
+    "reminder_per_address_day": ("username_reminder", "account", "10/1d",
+                                 "as for passwords: caps slow mail-bombs"),
+    "reminder_per_ip_hour": ("username_reminder", "ip", "30/1h",
+                             "one address cannot probe many e-mail addresses"),
+    "sign_in_failures_per_ip": ("sign_in_failure", "ip", "30/10m",
+                                "password spraying and credential stuffing from one address"),
+    "code_guesses_per_account_hour": ("code_guess", "account", "10/1h",
+                                      "8-digit codes must not be guessable by volume"),
+    "code_guesses_per_ip_hour": ("code_guess", "ip", "30/1h",
+                                 "one address cannot guess codes across accounts"),
+}
+# Switch every rate limit off at once (a load test from one address), never in production use.
+PORTERO_RATE_LIMITS_ENABLED = env.str("PORTERO_RATE_LIMITS", "on").lower() not in {"off", "0",
+                                                                                   "false"}
+PORTERO_RATE_LIMITS: dict[str, dict[str, object]] = {}
+for _name, (_action, _scope, _default, _why) in _RATE_LIMIT_DEFAULTS.items():
+    _var = f"PORTERO_RATE_LIMIT_{_name.upper()}"
+    _rate = parse_rate(_var, env.str(_var, _default))
+    if _rate is not None and PORTERO_RATE_LIMITS_ENABLED:
+        PORTERO_RATE_LIMITS[_name] = {"action": _action, "scope": _scope, "limit": _rate[0],
+                                      "period": _rate[1], "reason": _why}
+# Per-account sign-in failures in a row (LI2): after DELAY_AFTER each further try waits
+# DELAY_SECONDS, doubling up to 15 min; after LOCK_AFTER only a reset or the help desk unlocks.
+PORTERO_SIGNIN_DELAY_AFTER = env.int("PORTERO_SIGNIN_DELAY_AFTER", 5, low=1, high=100)
+PORTERO_SIGNIN_DELAY_SECONDS = env.int("PORTERO_SIGNIN_DELAY_SECONDS", 30, low=1, high=900)
+PORTERO_SIGNIN_LOCK_AFTER = env.int("PORTERO_SIGNIN_LOCK_AFTER", 100, low=10, high=1000)
+# Wrong codes that kill a one-time code (TK7).
+PORTERO_CODE_MAX_ATTEMPTS = 5
+PORTERO_CODE_DIGITS = 8  # TK7; fixed: the code page and e-mails say "8 digits"
+
 # --- Passwords ----------------------------------------------------------------------------
 # Minimum length in code points (PW1: 15 when the password is the only factor; 8..64 allowed).
 PORTERO_PASSWORD_MIN_LENGTH = env.int("PORTERO_PASSWORD_MIN_LENGTH", 15, low=8, high=64)
@@ -201,6 +248,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = False
 
+# --- Security events (LG1-LG4) ------------------------------------------------------------
+# Days security events are kept before `portero audit purge` deletes them (Ley 1581 de 2012).
+PORTERO_AUDIT_RETENTION_DAYS = env.int("PORTERO_AUDIT_RETENTION_DAYS", 365, low=1, high=3650)
+
 # --- Worker -------------------------------------------------------------------------------
 # Seconds the worker sleeps when it found nothing to do (bounds time to inbox when idle).
 PORTERO_WORKER_POLL_SECONDS = env.float("PORTERO_WORKER_POLL_SECONDS", 1.0, low=0.05, high=60)
@@ -219,6 +270,7 @@ PORTERO_DEMO_MAILDIR = VAR_DIR / "demo-inbox" if DEMO else None
 INSTALLED_APPS = [
     "portero.core",
     "portero.accounts",
+    "portero.audit",
     "portero.mail",
     "portero.recovery",
     "portero.demo",
@@ -230,6 +282,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
 ]
 MIDDLEWARE = [
+    "portero.core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portero.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -281,11 +334,18 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "bare": {"format": "%(message)s"},  # security events are complete JSON lines
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "security": {"class": "logging.StreamHandler", "formatter": "bare"},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.server": {"level": "WARNING"},
         "mail.log": {"level": "WARNING"},  # aiosmtpd's per-connection chatter (demo, tests)
+        "portero.security": {"handlers": ["security"], "level": "INFO", "propagate": False},
     },
 }

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.utils.translation import get_language
 
+from portero.core.client_ip import client_ip
+
 USER_AGENT_MAX = 300
 
 
@@ -18,9 +20,9 @@ class ClientInfo:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> ClientInfo:
-        """Return the client as seen on the socket (proxies are not trusted here)."""
+        """Return the client of `request` (address per PORTERO_TRUSTED_PROXIES)."""
         return cls(
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
             language=get_language() or "es-co",
         )

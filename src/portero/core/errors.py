@@ -8,6 +8,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template import loader
 from django.utils.translation import gettext as _
 
+from portero.core.client_ip import client_ip
+from portero.core.security_log import emit
+
 TITLES: dict[int, Callable[[], str]] = {
     400: lambda: _("The request could not be understood"),
     403: lambda: _("This action is not allowed"),
@@ -46,6 +49,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Explain an expired or missing form token in plain words (never the technical reason)."""
+    emit("csrf.failed", outcome="refused", actor="anonymous", subject=request.path[:96],
+         ip=client_ip(request), reason=reason)
     detail = _(
         "The form expired or was opened in another window. Go back, reload the page and try again."
     )

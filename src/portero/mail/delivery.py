@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Q
 
+from portero.audit.events import EventType
+from portero.audit.services import event_record
 from portero.core import clock
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.mail.rendering import NotNeeded, render_email
@@ -80,11 +82,22 @@ def email_claim(*, pk: int, now: datetime) -> OutboundEmail | None:
     return OutboundEmail.objects.select_related("reset__user", "user").get(pk=pk)
 
 
-def _finish(email: OutboundEmail, **changes: object) -> None:
+_EVENTS = {
+    EmailStatus.SENT: EventType.MAIL_SENT,
+    EmailStatus.RETRYING: EventType.MAIL_RETRYING,
+    EmailStatus.FAILED: EventType.MAIL_FAILED,
+    EmailStatus.CANCELLED: EventType.MAIL_CANCELLED,
+}
+
+
+def _finish(email: OutboundEmail, status: EmailStatus, **changes: object) -> None:
     """Record the outcome, unless another worker took the message over meanwhile."""
     OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
-        lease_until=None, **changes
+        lease_until=None, status=status, **changes
     )
+    event_record(_EVENTS[status], outcome=status, user=email.user, subject=f"email:{email.pk}",
+                 kind=email.kind, attempts=email.attempts,
+                 reply=str(changes.get("smtp_reply") or changes.get("last_error") or ""))
 
 
 def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> EmailStatus:
@@ -93,11 +106,11 @@ def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> EmailSta
     try:
         message = render_email(email)
     except NotNeeded as reason:
-        _finish(email, status=EmailStatus.CANCELLED, last_error=str(reason)[:500])
+        _finish(email, EmailStatus.CANCELLED, last_error=str(reason)[:500])
         return EmailStatus.CANCELLED
     except Exception as exc:  # a broken template must not leave the row stuck in "sending"
         log.exception("mail %s could not be rendered", email.pk)
-        _finish(email, status=EmailStatus.FAILED, last_error=f"rendering: {exc}"[:500])
+        _finish(email, EmailStatus.FAILED, last_error=f"rendering: {exc}"[:500])
         return EmailStatus.FAILED
     try:
         connection.open()
@@ -105,7 +118,7 @@ def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> EmailSta
     except Exception as exc:  # anything the network or server does must end up on the row
         connection.close()
         return _record_failure(email, classify_failure(exc), now)
-    _finish(email, status=EmailStatus.SENT, sent_at=clock.now(), last_error="",
+    _finish(email, EmailStatus.SENT, sent_at=clock.now(), last_error="",
             smtp_reply=connection.last_reply, message_id=message.extra_headers["Message-ID"])
     return EmailStatus.SENT
 
@@ -115,11 +128,11 @@ def _record_failure(email: OutboundEmail, failure: SendFailure, now: datetime) -
     if failure.transient and next_attempt < email.give_up_at:
         log.warning("mail %s attempt %s failed, will retry: %s", email.pk, email.attempts,
                     failure.reason)
-        _finish(email, status=EmailStatus.RETRYING, next_attempt_at=next_attempt,
+        _finish(email, EmailStatus.RETRYING, next_attempt_at=next_attempt,
                 last_error=failure.reason)
         return EmailStatus.RETRYING
     log.error("mail %s failed after %s attempts: %s", email.pk, email.attempts, failure.reason)
-    _finish(email, status=EmailStatus.FAILED, last_error=failure.reason)
+    _finish(email, EmailStatus.FAILED, last_error=failure.reason)
     return EmailStatus.FAILED
 
 

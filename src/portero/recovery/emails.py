@@ -12,7 +12,7 @@ from portero.mail.models import EmailKind, OutboundEmail
 from portero.mail.rendering import Composed, NotNeeded, composer
 from portero.recovery.flows.username_reminder import usernames_for_email
 from portero.recovery.states import LinkState, reset_state
-from portero.recovery.tokens import link_token
+from portero.recovery.tokens import link_token, reset_code
 
 
 def reset_link(selector: str) -> str:
@@ -35,10 +35,17 @@ def compose_reset(email: OutboundEmail) -> Composed:
         "username": reset.user.username,
         "full_name": reset.user.full_name,
         "link": reset_link(reset.selector),
+        "code": " ".join(_halves(reset_code(reset.selector))),
+        "code_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:enter_code')}",
         "ttl_minutes": settings.PORTERO_RESET_TTL_MINUTES,
         "expires_at": reset.expires_at,
         "forgot_password_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:forgot_password')}",
     })
+
+
+def _halves(code: str) -> tuple[str, str]:
+    middle = len(code) // 2
+    return code[:middle], code[middle:]
 
 
 @composer(EmailKind.USERNAME_REMINDER)

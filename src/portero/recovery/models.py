@@ -21,6 +21,7 @@ class RequestOutcome(models.TextChoices):
     NO_ACCOUNT = "no_account", _("No such account")
     ACCOUNT_DISABLED = "account_disabled", _("Account disabled")
     NO_EMAIL = "no_email", _("Account has no e-mail address")
+    THROTTLED = "throttled", _("Not sent: too many requests")
 
 
 class RecoveryRequest(models.Model):
@@ -81,6 +82,7 @@ class PasswordReset(models.Model):
     expires_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    code_failures = models.PositiveSmallIntegerField(default=0)  # wrong codes tried (TK7)
 
     def __str__(self) -> str:
         return f"reset #{self.pk} for user {self.user_id}"

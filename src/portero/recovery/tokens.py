@@ -10,9 +10,11 @@ import secrets
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
+from portero.core.crypto import keyed_digest
+
 SELECTOR_BYTES = 16  # 128 bits from the OS CSPRNG
 _LINK_SALT = "portero.recovery.link"
-_IDENTIFIER_SALT = "portero.recovery.identifier"
+_CODE_SALT = "portero.recovery.code"
 _TOKEN_SHAPE = re.compile(r"^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$")
 
 
@@ -42,6 +44,25 @@ def selector_from_token(token: str) -> str | None:
     return selector if any(valid) else None
 
 
+def reset_code(selector: str, key: str | None = None) -> str:
+    """Return the 8-digit one-time code of a reset, derived like its link (TK7)."""
+    digest = salted_hmac(_CODE_SALT, selector, secret=key or settings.SECRET_KEY,
+                         algorithm="sha256").digest()
+    digits = settings.PORTERO_CODE_DIGITS
+    return str(int.from_bytes(digest[:8], "big") % 10**digits).zfill(digits)
+
+
+def code_matches(selector: str, code: str) -> bool:
+    """Compare a typed code with the reset's, in constant time, accepting old keys too."""
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any([hmac.compare_digest(reset_code(selector, key), code) for key in keys])
+
+
+def normalize_code(raw: str) -> str:
+    """Return the digits of a typed code ("1234 5678", "1234-5678" -> "12345678")."""
+    return "".join(ch for ch in raw if ch.isdigit() and ch.isascii())
+
+
 def identifier_digest(normalized: str) -> str:
     """Return a keyed digest of a normalised username or e-mail (no raw PII in indexes)."""
-    return salted_hmac(_IDENTIFIER_SALT, normalized, algorithm="sha256").hexdigest()
+    return keyed_digest("recovery.identifier", normalized)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("restablecer/", views.reset, name="reset"),
     path("restablecer/listo/", views.reset_done, name="reset_done"),
     path("restablecer/nuevo-correo/", views.new_link, name="new_link"),
+    path("restablecer/codigo/", views.enter_code, name="enter_code"),
     path("restablecer/<str:token>/", views.open_link, name="open_link"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portero.accounts.forms import NewPasswordForm
 from portero.core.client import ClientInfo
 from portero.recovery.flows import password_reset, username_reminder
-from portero.recovery.forms import ForgotPasswordForm, ForgotUsernameForm
+from portero.recovery.forms import CodeForm, ForgotPasswordForm, ForgotUsernameForm
 from portero.recovery.states import LinkState
 
 # After a link is opened the session keeps only its selector: the proof of possession is the
@@ -60,9 +60,25 @@ def username_sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def open_link(request: HttpRequest, token: str) -> HttpResponse:
     """Take the secret out of the URL into the session, then show a clean URL (TK3)."""
-    check = password_reset.open_reset_link(token=token)
+    check = password_reset.open_reset_link(token=token, client=ClientInfo.from_request(request))
     request.session[SESSION_SELECTOR] = check.reset.selector if check.reset else ""
     return redirect("recovery:reset")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def enter_code(request: HttpRequest) -> HttpResponse:
+    """The e-mail's one-time code, for readers who cannot open the link on this device (TK7)."""
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        check = password_reset.redeem_code(
+            username=form.cleaned_data["username"], code=form.cleaned_data["code"],
+            client=ClientInfo.from_request(request),
+        )
+        if check.reset is not None:
+            request.session[SESSION_SELECTOR] = check.reset.selector
+            return redirect("recovery:reset")
+        form.add_error("code", form.error_messages["invalid_code"])
+    return render(request, "recovery/enter_code.html", {"form": form})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

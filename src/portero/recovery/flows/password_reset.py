@@ -1,4 +1,5 @@
-"""Forgot password, one function per phase: request, process (worker), open link, complete."""
+"""Forgot password, one function per phase: request, process (worker), open link or enter code,
+complete. See docs/recovery-states.md."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from portero.accounts.models import User, normalize_username
 from portero.accounts.services import user_set_password
-from portero.core import clock
+from portero.audit.events import EventType
+from portero.audit.services import event_record
+from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailKind
 from portero.mail.services import email_queue
@@ -22,7 +26,13 @@ from portero.recovery.models import (
     ResetPurpose,
 )
 from portero.recovery.states import LinkState, reset_state
-from portero.recovery.tokens import identifier_digest, new_selector, selector_from_token
+from portero.recovery.tokens import (
+    code_matches,
+    identifier_digest,
+    new_selector,
+    normalize_code,
+    selector_from_token,
+)
 
 
 @dataclass(frozen=True)
@@ -32,15 +42,27 @@ class LinkCheck:
     completed: bool = False  # True only for the one submission that used the link
 
 
+@transaction.atomic
 def request_password_reset(*, username: str, client: ClientInfo) -> None:
-    """Record the request; the account is looked up by the worker (FR1: same work for all)."""
-    RecoveryRequest.objects.create(
-        kind=RequestKind.PASSWORD,
-        identifier=username.strip()[:254],
-        identifier_digest=identifier_digest(normalize_username(username)),
-        language=client.language, ip=client.ip, user_agent=client.user_agent,
-        created_at=clock.now(),
+    """Record the request; the account is looked up later by the worker.
+
+    The rate limit is counted on the typed username's hash and the address, before anything
+    depends on whether the account exists (FR2). A limited request is recorded as throttled and
+    answered exactly like any other.
+    """
+    normalized = normalize_username(username)
+    limited = ratelimit.hit("password_reset", account=normalized, ip=client.ip)
+    now = clock.now()
+    request = RecoveryRequest.objects.create(
+        kind=RequestKind.PASSWORD, identifier="" if limited else username.strip()[:254],
+        identifier_digest=identifier_digest(normalized), language=client.language,
+        ip=client.ip, user_agent=client.user_agent, created_at=now,
+        processed_at=now if limited else None,
+        outcome=RequestOutcome.THROTTLED if limited else RequestOutcome.PENDING,
     )
+    event_record(EventType.RESET_REQUESTED, outcome="throttled" if limited else "accepted",
+                 actor="anonymous", client=client, subject=f"request:{request.pk}",
+                 rules=limited)
 
 
 def process_password_request(request: RecoveryRequest) -> RequestOutcome:
@@ -69,11 +91,13 @@ def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset
         expires_at=created + timedelta(minutes=settings.PORTERO_RESET_TTL_MINUTES),
     )
     activation = purpose == ResetPurpose.ACTIVATION
-    kind = EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET
-    email_queue(
-        kind=kind, to_address=user.email, language=user.language, user=user, reset=reset,
+    email = email_queue(
+        kind=EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET,
+        to_address=user.email, language=user.language, user=user, reset=reset,
         give_up_at=reset.expires_at,  # a link that arrives dead is no use: retry until then
     )
+    event_record(EventType.RESET_ISSUED, user=user, subject=f"reset:{reset.pk}",
+                 email=email.pk, purpose=purpose)
     return reset
 
 
@@ -89,19 +113,57 @@ def check_reset_selector(selector: str) -> LinkCheck:
     return LinkCheck(reset_state(reset, clock.now()), reset)
 
 
-def open_reset_link(*, token: str) -> LinkCheck:
+def open_reset_link(*, token: str, client: ClientInfo) -> LinkCheck:
     """Check a link and note its first opening; opening never uses it up (TK3)."""
     check = check_reset_token(token)
-    if check.state == LinkState.VALID and check.reset and check.reset.opened_at is None:
-        PasswordReset.objects.filter(pk=check.reset.pk, opened_at__isnull=True).update(
+    reset = check.reset
+    if check.state == LinkState.VALID and reset and reset.opened_at is None:
+        PasswordReset.objects.filter(pk=reset.pk, opened_at__isnull=True).update(
             opened_at=clock.now()
         )
+    opened = check.state == LinkState.VALID
+    event_record(
+        EventType.RESET_LINK_OPENED if opened else EventType.RESET_LINK_REJECTED,
+        outcome="ok" if opened else check.state, actor="anonymous", client=client,
+        user=reset.user if reset else None, subject=f"reset:{reset.pk}" if reset else "",
+    )
     return check
 
 
 @transaction.atomic
+def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
+    """Return the valid reset whose one-time code the user typed, or UNKNOWN (TK7).
+
+    Guesses are limited per typed username and address; every wrong code counts against each
+    live code of that account, and PORTERO_CODE_MAX_ATTEMPTS wrong codes kill a code.
+    """
+    normalized, digits = normalize_username(username), normalize_code(code)
+    if ratelimit.hit("code_guess", account=normalized, ip=client.ip):
+        event_record(EventType.RESET_CODE_REJECTED, outcome="throttled", actor="anonymous",
+                     client=client)
+        return LinkCheck(LinkState.UNKNOWN)
+    now = clock.now()
+    live = PasswordReset.objects.select_related("user").filter(
+        user__username__lower=normalized, used_at__isnull=True, expires_at__gt=now,
+        code_failures__lt=settings.PORTERO_CODE_MAX_ATTEMPTS,
+    ).order_by("-created_at")
+    candidates = [r for r in live if reset_state(r, now) == LinkState.VALID]
+    match = next((r for r in candidates if code_matches(r.selector, digits)), None)
+    if match is None:
+        PasswordReset.objects.filter(pk__in=[r.pk for r in candidates]).update(
+            code_failures=F("code_failures") + 1
+        )
+        event_record(EventType.RESET_CODE_REJECTED, outcome="wrong_code", actor="anonymous",
+                     client=client, user=candidates[0].user if candidates else None)
+        return LinkCheck(LinkState.UNKNOWN)
+    event_record(EventType.RESET_CODE_ACCEPTED, actor="anonymous", client=client,
+                 user=match.user, subject=f"reset:{match.pk}")
+    return LinkCheck(LinkState.VALID, match)
+
+
+@transaction.atomic
 def complete_password_reset(*, selector: str, password: str, client: ClientInfo) -> LinkCheck:
-    """Use a proven link once to set `password` (already validated); return its state.
+    """Use a proven link or code once to set `password` (already validated); return its state.
 
     The conditional update makes redemption atomic: of concurrent submissions exactly one
     finds the row unused (TK6). The reset never signs the user in (FC2).
@@ -117,6 +179,8 @@ def complete_password_reset(*, selector: str, password: str, client: ClientInfo)
         return check_reset_selector(selector)
     via = "activation" if check.reset.purpose == ResetPurpose.ACTIVATION else "reset"
     user_set_password(user=check.reset.user, password=password, client=client, via=via)
+    event_record(EventType.RESET_COMPLETED, user=check.reset.user, client=client,
+                 subject=f"reset:{check.reset.pk}")
     return LinkCheck(LinkState.USED, check.reset, completed=True)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from portero.accounts.models import User
-from portero.core import clock
+from portero.audit.events import EventType
+from portero.audit.services import event_record
+from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailKind
 from portero.mail.services import email_queue
@@ -16,15 +20,23 @@ def normalize_email(raw: str) -> str:
     return raw.strip().lower()
 
 
+@transaction.atomic
 def request_username_reminder(*, email: str, client: ClientInfo) -> None:
-    """Record the request; the addresses are looked up by the worker (FU1)."""
-    RecoveryRequest.objects.create(
-        kind=RequestKind.USERNAME,
-        identifier=email.strip()[:254],
-        identifier_digest=identifier_digest(normalize_email(email)),
-        language=client.language, ip=client.ip, user_agent=client.user_agent,
-        created_at=clock.now(),
+    """Record the request; the addresses are looked up by the worker (FU1), after the rate
+    limit on the address's hash and the client (FU3)."""
+    normalized = normalize_email(email)
+    limited = ratelimit.hit("username_reminder", account=normalized, ip=client.ip)
+    now = clock.now()
+    request = RecoveryRequest.objects.create(
+        kind=RequestKind.USERNAME, identifier="" if limited else email.strip()[:254],
+        identifier_digest=identifier_digest(normalized), language=client.language,
+        ip=client.ip, user_agent=client.user_agent, created_at=now,
+        processed_at=now if limited else None,
+        outcome=RequestOutcome.THROTTLED if limited else RequestOutcome.PENDING,
     )
+    event_record(EventType.USERNAME_REMINDER_REQUESTED, actor="anonymous", client=client,
+                 outcome="throttled" if limited else "accepted", subject=f"request:{request.pk}",
+                 rules=limited)
 
 
 def usernames_for_email(email: str) -> list[str]:
@@ -43,7 +55,8 @@ def process_username_request(request: RecoveryRequest) -> RequestOutcome:
         return RequestOutcome.NO_ACCOUNT
     request.user = user
     # The message goes to the address as stored on an account, not as typed (FU3, FR4).
-    email_queue(
+    email = email_queue(
         kind=EmailKind.USERNAME_REMINDER, to_address=user.email, language=request.language,
     )
+    event_record(EventType.USERNAME_REMINDER_ISSUED, user=user, email=email.pk)
     return RequestOutcome.EMAIL_QUEUED

@@ -77,7 +77,11 @@ class Command(BaseCommand):
 
     def _spawn(self, command: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "PORTERO_ENV": "demo", "PORTERO_VAR_DIR": str(settings.VAR_DIR)}
-        return subprocess.Popen([sys.executable, "-m", "portero.cli", command], env=env)  # noqa: S603
+        # Own session: Ctrl-C reaches only this process, which stops the children gracefully
+        # (SIGTERM lets gunicorn finish the requests in flight).
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "portero.cli", command], env=env, start_new_session=True
+        )
 
     def _banner(self) -> None:
         base = settings.PORTERO_BASE_URL

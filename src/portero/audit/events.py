@@ -1,0 +1,29 @@
+"""Every kind of security event, in one enum (LG1)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    SIGN_IN_OK = "sign_in.ok"
+    SIGN_IN_FAILED = "sign_in.failed"
+    SIGN_IN_THROTTLED = "sign_in.throttled"
+    SIGN_IN_LOCKED = "sign_in.locked"
+    SIGN_OUT = "sign_out"
+    RESET_REQUESTED = "reset.requested"
+    RESET_ISSUED = "reset.issued"
+    RESET_LINK_OPENED = "reset.link_opened"
+    RESET_LINK_REJECTED = "reset.link_rejected"
+    RESET_CODE_ACCEPTED = "reset.code_accepted"
+    RESET_CODE_REJECTED = "reset.code_rejected"
+    RESET_COMPLETED = "reset.completed"
+    USERNAME_REMINDER_REQUESTED = "username_reminder.requested"
+    USERNAME_REMINDER_ISSUED = "username_reminder.issued"
+    PASSWORD_CHANGED = "password.changed"  # noqa: S105 (an event name)
+    MAIL_SENT = "mail.sent"
+    MAIL_RETRYING = "mail.retrying"
+    MAIL_FAILED = "mail.failed"
+    MAIL_CANCELLED = "mail.cancelled"
+    SESSIONS_ENDED = "sessions.ended"
+    CSRF_FAILED = "csrf.failed"

@@ -1,0 +1,38 @@
+"""Record security events: a row in the audit table and a JSON line in the security log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+from portero.audit.events import EventType
+from portero.audit.models import AuditEvent
+from portero.core import clock
+from portero.core.client import ClientInfo
+from portero.core.security_log import emit, request_id
+
+
+def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, actor: str = "",
+                 subject: str = "", client: ClientInfo | None = None,
+                 **details: Any) -> AuditEvent:
+    """Record `event`; call inside the transaction of the change it reports (STYLE habit 8)."""
+    if not actor:
+        actor = f"user:{user.pk}" if user is not None and client is not None else "system"
+    if not subject and user is not None:
+        subject = f"user:{user.pk}"
+    ip = client.ip if client else None
+    record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, **details)
+    return AuditEvent.objects.create(
+        created_at=clock.now(), event=event.value, outcome=outcome, actor=actor, user=user,
+        subject=subject, ip=ip, request_id=record["request_id"] or request_id.get(),
+        details=details,
+    )
+
+
+def events_purge() -> int:
+    """Delete events older than PORTERO_AUDIT_RETENTION_DAYS (LG4); return how many."""
+    cutoff = clock.now() - timedelta(days=settings.PORTERO_AUDIT_RETENTION_DAYS)
+    deleted, _ = AuditEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,87 @@
+"""LI2 and LI3: sign-in throttling per account and per client, invisible in the responses."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from portero.accounts.models import SignInThrottle
+from tests.conftest import NEW_PASSWORD, PASSWORD
+from tests.helpers import ask_reset, link_in, set_password
+
+pytestmark = pytest.mark.django_db
+
+CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+WRONG = "esta no es la clave correcta"
+
+
+def _try(password: str, username: str = "gongoragabriela", ip: str = "203.0.113.7"):  # type: ignore[no-untyped-def]
+    return Client(REMOTE_ADDR=ip).post("/ingresar/", {"username": username,
+                                                      "password": password})
+
+
+def _page(response) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+    return response.status_code, CSRF.sub(b"", response.content)
+
+
+def test_li2_after_five_failures_even_the_right_password_waits(user, clock):
+    wrong = [_page(_try(WRONG, ip=f"203.0.113.{n}")) for n in range(5)]
+    refused = _try(PASSWORD, ip="203.0.113.99")
+    assert _page(refused) == wrong[0]  # looks exactly like a wrong password
+    clock.advance(timedelta(seconds=31))
+    assert _try(PASSWORD, ip="203.0.113.99").status_code == 302
+
+
+def test_li2_the_delay_grows_with_each_failure(user, clock):
+    for n in range(5):
+        _try(WRONG, ip=f"203.0.113.{n}")
+    clock.advance(timedelta(seconds=31))
+    _try(WRONG)  # sixth failure: the next wait doubles to 60 s
+    clock.advance(timedelta(seconds=45))
+    assert _try(PASSWORD).status_code == 200
+    clock.advance(timedelta(seconds=20))
+    assert _try(PASSWORD).status_code == 302
+
+
+def test_li2_a_success_resets_the_count(user, clock):
+    for _ in range(4):
+        _try(WRONG)
+    assert _try(PASSWORD).status_code == 302
+    assert not SignInThrottle.objects.exists()
+    for _ in range(4):
+        _try(WRONG)
+    assert _try(PASSWORD).status_code == 302
+
+
+def test_li2_hard_stop_at_100_failures_until_a_reset(user, client, mailbox, worker, clock,
+                                                    settings):
+    settings.PORTERO_RATE_LIMITS = {}  # one test client address: leave LI3 out of this one
+    for _ in range(100):
+        _try(WRONG)
+        clock.advance(timedelta(minutes=16))
+    clock.advance(timedelta(days=30))
+    assert _try(PASSWORD).status_code == 200  # still stopped, however long one waits
+
+    ask_reset(client, "gongoragabriela")  # a locked user can still recover
+    worker.drain()
+    assert set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)[
+        "Location"] == "/restablecer/listo/"
+    assert _try(NEW_PASSWORD).status_code == 302
+
+
+def test_li2_unknown_usernames_are_counted_the_same_way(user):
+    for _ in range(6):
+        _try(WRONG, username="nadie.existe")
+    assert SignInThrottle.objects.get().failures == 5  # the sixth was refused, not counted
+
+
+def test_li3_thirty_failures_from_one_address_stop_that_address(user, clock):
+    for number in range(30):
+        _try(WRONG, username=f"usuario.{number}", ip="198.51.100.9")
+    assert _try(PASSWORD, ip="198.51.100.9").status_code == 200  # spraying address stopped
+    assert _try(PASSWORD, ip="198.51.100.10").status_code == 302  # others are not
+    clock.advance(timedelta(minutes=21))
+    assert _try(PASSWORD, ip="198.51.100.9").status_code == 302
