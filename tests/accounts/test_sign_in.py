@@ -80,7 +80,7 @@ def test_sign_in_is_case_insensitive_and_rotates_the_session(population):
     ("//evil.test/", "/cuenta/"),
     ("/\\evil.test", "/cuenta/"),
 ])
-def test_next_goes_only_to_paths_on_this_site(population, target, expected):
+def test_li4_next_goes_only_to_paths_on_this_site(population, target, expected):
     response = Client().post(f"/ingresar/?next={target}",
                              {"username": "gongoragabriela", "password": PASSWORD})
     assert response["Location"] == expected
