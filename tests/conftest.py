@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from django.test import Client
 
@@ -85,6 +86,14 @@ def mailbox(smtp_server: tuple[SMTPSink, int], settings: Any) -> Iterator[SMTPSi
 @pytest.fixture
 def worker(mailbox: SMTPSink) -> Worker:
     return Worker()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis_counters(settings: Any) -> Iterator[None]:
+    """When the suite runs with REDIS_URL, start every test with empty counters."""
+    if settings.REDIS_URL:
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ os.environ.setdefault("PORTERO_HELPDESK_HOURS", "Lunes a viernes 7:00 a.m. - 7:0
 os.environ.setdefault("PORTERO_HELPDESK_URL", "https://soporte.portero.test")
 os.environ.setdefault("PORTERO_TERMS_URL", "https://portero.test/terminos")
 os.environ.setdefault("EMAIL_URL", "smtp://127.0.0.1:1")  # each test points it at its own server
+# REDIS_URL, when scripts/test sets it, moves rate-limit counters to Redis for the whole run.
 
 from portero.config.settings import *  # noqa: E402,F403
 from portero.config.settings import DATABASES  # noqa: E402
