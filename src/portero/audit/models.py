@@ -1,4 +1,4 @@
-"""The security event table: one row per security action, written with the change it records."""
+"""The audit trail: append-only security events in a hash chain (tamper-evident)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from portero.core import clock
 
 
 class AuditEvent(models.Model):
-    """An append-only record. Never holds a password, token, code or session id (LG2)."""
+    """One security event. Never holds a password, token, code or session id (LG2).
+
+    `row_hash` is SHA-256 over the previous row's hash and this row's fields, so editing,
+    deleting or reordering a row breaks every hash after it (`portero audit verify`).
+    """
 
     created_at = models.DateTimeField(default=clock.now, db_index=True)
     event = models.CharField(max_length=48, db_index=True)
@@ -17,15 +21,29 @@ class AuditEvent(models.Model):
     actor = models.CharField(max_length=64, blank=True)  # "user:12", "system", "anonymous"
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="audit_events",
+        related_name="audit_events", db_constraint=False,  # events outlive accounts
     )
     subject = models.CharField(max_length=96, blank=True)  # what was acted on, never raw input
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=32, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    row_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"], name="audit_user_recent")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event} {self.outcome}"
+
+
+class AuditChain(models.Model):
+    """The single row holding the chain's head, and the anchor left by purges."""
+
+    head_id = models.BigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default="")
+    anchor_id = models.BigIntegerField(default=0)  # last purged row
+    anchor_hash = models.CharField(max_length=64, default="")
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.head_id}"

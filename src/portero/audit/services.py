@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from portero.audit.chain import chain_purge_before, event_append
 from portero.audit.events import EventType
 from portero.audit.models import AuditEvent
 from portero.core import clock
@@ -24,15 +25,14 @@ def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, act
         subject = f"user:{user.pk}"
     ip = client.ip if client else None
     record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, **details)
-    return AuditEvent.objects.create(
+    return event_append(AuditEvent(
         created_at=clock.now(), event=event.value, outcome=outcome, actor=actor, user=user,
         subject=subject, ip=ip, request_id=record["request_id"] or request_id.get(),
         details=details,
-    )
+    ))
 
 
 def events_purge() -> int:
     """Delete events older than PORTERO_AUDIT_RETENTION_DAYS (LG4); return how many."""
     cutoff = clock.now() - timedelta(days=settings.PORTERO_AUDIT_RETENTION_DAYS)
-    deleted, _ = AuditEvent.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return chain_purge_before(cutoff)

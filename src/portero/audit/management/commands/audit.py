@@ -1,22 +1,68 @@
-"""`portero audit purge`: apply the retention period of security events (LG4)."""
+"""`portero audit verify | export | purge`: the audit trail from the command line."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_date, parse_datetime
 
+from portero.audit.chain import chain_verify
+from portero.audit.export import events_export
 from portero.audit.services import events_purge
 
 
+def parse_moment(raw: str, option: str) -> datetime:
+    """Accept 2026-11-01 or 2026-11-01T08:00[:00][+00:00]; naive times are UTC."""
+    try:
+        moment = parse_datetime(raw)
+        if moment is None:
+            day = parse_date(raw)
+            moment = datetime.combine(day, time.min) if day else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise CommandError(f"{option} must be a date like 2026-11-01 or 2026-11-01T08:00; "
+                           f"got {raw!r}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Command(BaseCommand):
-    help = "Manage the security event table. `purge` deletes events past the retention period."
+    help = ("The audit trail. verify: check the hash chain and name the first broken row. "
+            "export: write events (--since, --until, --format csv|jsonl) to standard output. "
+            "purge: delete events past PORTERO_AUDIT_RETENTION_DAYS, keeping the chain "
+            "verifiable.")
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("action", choices=["purge"])
+        parser.add_argument("action", choices=["verify", "export", "purge"])
+        parser.add_argument("--since", help="export: first moment (inclusive)")
+        parser.add_argument("--until", help="export: last moment (exclusive)")
+        parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
+        getattr(self, f"_{action}")(**options)
+
+    def _verify(self, **options: Any) -> None:
+        verdict = chain_verify()
+        if not verdict.ok:
+            raise CommandError(f"audit chain broken at row {verdict.broken_id}: "
+                               f"{verdict.reason} ({verdict.checked} rows verified before it)")
+        self.stdout.write(f"audit chain intact: {verdict.checked} rows verified")
+
+    def _export(self, *, since: str | None, until: str | None, format: str,  # noqa: A002
+                **options: Any) -> None:
+        if not since:
+            raise CommandError("export needs --since, e.g. --since 2026-11-01")
+        start = parse_moment(since, "--since")
+        end = parse_moment(until, "--until") if until else None
+        if end is not None and end <= start:
+            raise CommandError("--until must be later than --since")
+        count = events_export(self.stdout, since=start, until=end, fmt=format)
+        self.stderr.write(f"exported {count} event(s)")
+
+    def _purge(self, **options: Any) -> None:
         deleted = events_purge()
         self.stdout.write(f"deleted {deleted} event(s) older than "
                           f"{settings.PORTERO_AUDIT_RETENTION_DAYS} days")

@@ -1,0 +1,117 @@
+"""The audit trail is tamper-evident, exportable and purged without breaking its proof."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+
+from portero.audit.models import AuditEvent
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _verify() -> str:
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def trail(user):  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+        Client().post("/ingresar/", {"username": "gongoragabriela", "password": "x" * 16})
+    events = list(AuditEvent.objects.order_by("pk"))
+    assert len(events) == 6
+    return events
+
+
+def test_chain_verifies_when_untouched(trail):
+    assert "6 rows verified" in _verify()
+
+
+def test_editing_one_row_in_the_database_is_detected_and_named(trail):
+    victim = trail[2]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET outcome = %s WHERE id = %s",
+                       ["ok-forged", victim.pk])
+    with pytest.raises(CommandError, match=f"row {victim.pk}: its contents were changed"):
+        _verify()
+
+
+def test_removing_a_row_is_detected_at_the_next_one(trail):
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [trail[3].pk])
+    with pytest.raises(CommandError, match=f"row {trail[4].pk}: does not follow"):
+        _verify()
+
+
+def test_removing_the_newest_rows_is_detected(trail):
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [trail[-1].pk])
+    with pytest.raises(CommandError, match="newest rows were removed"):
+        _verify()
+
+
+def test_recomputing_a_forged_row_hash_still_breaks_the_next_link(trail):
+    from portero.audit.chain import row_digest
+
+    victim = trail[1]
+    victim.outcome = "forged"
+    forged_hash = row_digest(victim, victim.prev_hash)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET outcome = %s, row_hash = %s WHERE id = %s",
+                       ["forged", forged_hash, victim.pk])
+    with pytest.raises(CommandError, match=f"row {trail[2].pk}"):
+        _verify()
+
+
+def test_lg4_purge_keeps_the_chain_verifiable(user, clock, settings):
+    settings.PORTERO_AUDIT_RETENTION_DAYS = 30
+    Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    clock.advance(timedelta(days=40))
+    Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    out = io.StringIO()
+    call_command("audit", "purge", stdout=out)
+    assert "deleted 2 event(s)" in out.getvalue()
+    assert "1 rows verified" in _verify()
+
+
+def test_export_as_json_lines_and_csv(trail, clock):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("audit", "export", "--since", "2000-01-01", stdout=out, stderr=err)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["sign_in.ok", "sign_in.failed"] * 3
+    assert all(line["created_at"].endswith("+00:00") for line in lines)
+    assert "exported 6 event(s)" in err.getvalue()
+
+    out = io.StringIO()
+    call_command("audit", "export", "--since", "2000-01-01", "--format", "csv", stdout=out,
+                 stderr=io.StringIO())
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(rows) == 6 and rows[0]["row_hash"] == trail[0].row_hash
+
+    future = (clock.now() + timedelta(days=1)).date().isoformat()
+    out = io.StringIO()
+    call_command("audit", "export", "--since", future, stdout=out, stderr=io.StringIO())
+    assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "needs --since"),
+    (["--since", "ayer"], "must be a date"),
+    (["--since", "2026-13-45"], "must be a date"),
+    (["--since", "2026-11-02", "--until", "2026-11-01"], "later than"),
+])
+def test_export_refuses_malformed_ranges_clearly(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("audit", "export", *args, stdout=io.StringIO(), stderr=io.StringIO())
