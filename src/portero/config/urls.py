@@ -7,6 +7,7 @@ urlpatterns = [
     path("idioma/", set_language, name="set_language"),
     path("", include("portero.accounts.urls")),
     path("", include("portero.recovery.urls")),
+    path("", include("portero.helpdesk.urls")),
     path("", include("portero.demo.urls")),
 ]
 

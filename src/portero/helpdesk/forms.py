@@ -1,0 +1,33 @@
+"""Console forms: a search box, an action with its reason, a bulk retry."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portero.helpdesk.selectors import SEARCH_MIN
+from portero.helpdesk.services import ACTIONS
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Username, e-mail or name"), min_length=SEARCH_MIN, max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class ActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a.name, a.label) for a in ACTIONS.values()],
+                               widget=forms.HiddenInput)
+    token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
+
+
+class ResendForm(forms.Form):
+    emails = forms.TypedMultipleChoiceField(coerce=int, choices=[],
+                                            widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
+
+    def __init__(self, *args: object, choices: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["emails"].choices = choices  # type: ignore[attr-defined]

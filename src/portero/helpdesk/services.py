@@ -1,0 +1,160 @@
+"""Help-desk actions. None shows, sets or e-mails a password; each needs a reason and is
+recorded in the audit trail with the agent, the reason and the target, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from portero.accounts.models import User
+from portero.accounts.services import sessions_end
+from portero.accounts.throttle import throttle_clear
+from portero.audit.events import EventType
+from portero.audit.services import event_record
+from portero.core import clock
+from portero.core.client import ClientInfo
+from portero.helpdesk.models import ActionReceipt
+from portero.helpdesk.roles import Role, may_act_on, role_of
+from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
+from portero.mail.services import email_queue
+from portero.recovery.flows.password_reset import reset_issue
+from portero.recovery.states import LinkState, reset_state
+
+
+class ActionRefused(Exception):
+    """The action cannot be done; the message says why, for the agent."""
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    event: EventType
+    minimum_role: Role
+
+
+ACTIONS = {
+    "send_reset": Action("send_reset", _("Send a new recovery e-mail"),
+                         EventType.HELPDESK_RESET_SENT, Role.AGENT),
+    "send_reminder": Action("send_reminder", _("Send the username reminder"),
+                            EventType.HELPDESK_REMINDER_SENT, Role.AGENT),
+    "unlock": Action("unlock", _("Lift sign-in throttling"), EventType.HELPDESK_UNLOCKED,
+                     Role.AGENT),
+    "end_sessions": Action("end_sessions", _("End all sessions"),
+                           EventType.HELPDESK_SESSIONS_ENDED, Role.AGENT),
+    "disable": Action("disable", _("Disable the account"), EventType.HELPDESK_DISABLED,
+                      Role.SUPERVISOR),
+    "enable": Action("enable", _("Enable the account"), EventType.HELPDESK_ENABLED,
+                     Role.SUPERVISOR),
+}
+
+
+def _send_reset(target: User) -> dict[str, object]:
+    if not target.is_active:
+        raise ActionRefused(_("The account is disabled; enable it first."))
+    if not target.email:
+        raise ActionRefused(_("The account has no e-mail address."))
+    reset = reset_issue(user=target, request=None)
+    return {"reset": reset.pk}
+
+
+def _send_reminder(target: User) -> dict[str, object]:
+    if not target.email:
+        raise ActionRefused(_("The account has no e-mail address."))
+    email = email_queue(kind=EmailKind.USERNAME_REMINDER, to_address=target.email,
+                        language=target.language)
+    return {"email": email.pk}
+
+
+def _unlock(target: User) -> dict[str, object]:
+    throttle_clear(target.username)
+    return {}
+
+
+def _end_sessions(target: User) -> dict[str, object]:
+    return {"sessions_ended": sessions_end(user=target)}
+
+
+def _set_active(active: bool) -> Callable[[User], dict[str, object]]:
+    def apply(target: User) -> dict[str, object]:
+        target.is_active = active
+        target.save(update_fields=["is_active"])
+        return {} if active else {"sessions_ended": sessions_end(user=target)}
+
+    return apply
+
+
+_HANDLERS: dict[str, Callable[[User], dict[str, object]]] = {
+    "send_reset": _send_reset, "send_reminder": _send_reminder, "unlock": _unlock,
+    "end_sessions": _end_sessions, "disable": _set_active(False), "enable": _set_active(True),
+}
+
+
+def allowed_actions(agent: User, target: User) -> list[Action]:
+    """Return the actions `agent` may take on `target`."""
+    if not may_act_on(agent, target):
+        return []
+    mine = role_of(agent)
+    return [action for action in ACTIONS.values() if mine >= action.minimum_role]
+
+
+@transaction.atomic
+def helpdesk_act(*, agent: User, target: User, action: str, reason: str, token: str,
+                 client: ClientInfo) -> bool:
+    """Carry out `action` once per form `token`; return False if that form was already used."""
+    chosen = ACTIONS.get(action)
+    if chosen is None or chosen not in allowed_actions(agent, target):
+        raise ActionRefused(_("You may not do that on this account."))
+    if not reason.strip():
+        raise ActionRefused(_("Write the reason or the ticket number."))
+    try:
+        with transaction.atomic():
+            ActionReceipt.objects.create(token=token, agent=agent, action=action, target=target)
+    except IntegrityError:
+        return False  # a double click: the first submission did it
+    details = _HANDLERS[action](target)
+    event_record(chosen.event, user=target, actor=f"agent:{agent.pk}", client=client,
+                 subject=f"user:{target.pk}", reason=reason.strip()[:200], **details)
+    return True
+
+
+@transaction.atomic
+def helpdesk_resend(*, agent: User, email_ids: list[int], reason: str,
+                    client: ClientInfo) -> tuple[int, list[str]]:
+    """Queue failed or retrying messages for an immediate new attempt; return how many, and
+    why the others were not."""
+    if role_of(agent) < Role.AGENT:
+        raise ActionRefused(_("You may not do that on this account."))
+    if not reason.strip():
+        raise ActionRefused(_("Write the reason or the ticket number."))
+    now, done, skipped = clock.now(), 0, []
+    window = timedelta(hours=settings.PORTERO_MAIL_RETRY_WINDOW_HOURS)
+    emails = OutboundEmail.objects.select_related("reset__user", "user").filter(pk__in=email_ids)
+    for email in emails:
+        why_not = _why_not_resend(agent, email)
+        if why_not:
+            skipped.append(f"#{email.pk}: {why_not}")
+            continue
+        give_up = email.reset.expires_at if email.reset else now + window
+        OutboundEmail.objects.filter(pk=email.pk, status=email.status).update(
+            status=EmailStatus.QUEUED, next_attempt_at=now, give_up_at=give_up, lease_until=None)
+        event_record(EventType.HELPDESK_EMAIL_RESENT, user=email.user,
+                     actor=f"agent:{agent.pk}", client=client, subject=f"email:{email.pk}",
+                     reason=reason.strip()[:200])
+        done += 1
+    return done, skipped
+
+
+def _why_not_resend(agent: User, email: OutboundEmail) -> str:
+    if email.status not in {EmailStatus.FAILED, EmailStatus.RETRYING}:
+        return str(_("only failed or retrying messages can be sent again"))
+    if email.user is not None and not may_act_on(agent, email.user):
+        return str(_("you may not act on this account"))
+    if email.reset is not None and reset_state(email.reset, clock.now()) != LinkState.VALID:
+        return str(_("its link no longer works: send a new recovery e-mail instead"))
+    return ""

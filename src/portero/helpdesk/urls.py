@@ -1,0 +1,11 @@
+from django.urls import path
+
+from portero.helpdesk import views
+
+app_name = "helpdesk"
+urlpatterns = [
+    path("mesa/", views.search, name="search"),
+    path("mesa/usuario/<int:pk>/", views.user_detail, name="user"),
+    path("mesa/usuario/<int:pk>/accion/", views.act, name="act"),
+    path("mesa/cola/", views.queue, name="queue"),
+]

@@ -1,0 +1,119 @@
+"""The Mesa de Servicio console: thin adapters over selectors and services."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portero.accounts.models import User
+from portero.audit.events import EventType
+from portero.audit.services import event_record
+from portero.core.client import ClientInfo
+from portero.helpdesk.forms import ActionForm, ResendForm, SearchForm
+from portero.helpdesk.roles import Role, role_of
+from portero.helpdesk.selectors import emails_needing_attention, user_overview, users_search
+from portero.helpdesk.services import ActionRefused, allowed_actions, helpdesk_act, helpdesk_resend
+
+PAGE_SIZE = 25
+
+
+def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in staff with a console role only; everyone else gets our 403 page."""
+
+    @login_required
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not isinstance(request.user, User) or role_of(request.user) < Role.AGENT:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@console
+@require_http_methods(["GET", "HEAD"])
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET if "q" in request.GET else None)
+    page = None
+    if form.is_valid():
+        page = Paginator(users_search(form.cleaned_data["q"]), PAGE_SIZE).get_page(
+            request.GET.get("pagina"))
+    return render(request, "helpdesk/search.html", {"form": form, "page": page})
+
+
+@console
+@require_http_methods(["GET", "HEAD"])
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=pk)
+    agent = request.user
+    assert isinstance(agent, User)
+    event_record(EventType.HELPDESK_USER_VIEWED, user=target, actor=f"agent:{agent.pk}",
+                 client=ClientInfo.from_request(request), subject=f"user:{target.pk}")
+    actions = [(action, ActionForm(initial={"action": action.name,
+                                            "token": secrets.token_urlsafe(24)}))
+               for action in allowed_actions(agent, target)]
+    return render(request, "helpdesk/user.html", {
+        "overview": user_overview(target), "actions": actions, "role": role_of(target),
+    })
+
+
+@console
+@require_POST
+def act(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=pk)
+    agent = request.user
+    assert isinstance(agent, User)
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write the reason or the ticket number."))
+        return redirect("helpdesk:user", pk=pk)
+    try:
+        done = helpdesk_act(agent=agent, target=target, client=ClientInfo.from_request(request),
+                            **form.cleaned_data)
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("helpdesk:user", pk=pk)
+    if done:
+        messages.success(request, _("Done: %(action)s.") % {
+            "action": dict(form.fields["action"].choices)[form.cleaned_data["action"]]})
+    else:
+        messages.info(request, _("That action had already been done (the form was sent twice)."))
+    return redirect("helpdesk:user", pk=pk)
+
+
+@console
+@require_http_methods(["GET", "HEAD", "POST"])
+def queue(request: HttpRequest) -> HttpResponse:
+    pending = emails_needing_attention()
+    page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("pagina"))
+    choices = [(e.pk, str(e.pk)) for e in page.object_list]
+    form = ResendForm(request.POST if request.method == "POST" else None,
+                      choices=[(e.pk, str(e.pk)) for e in pending] if request.method == "POST"
+                      else choices)
+    if form.is_valid():
+        agent = request.user
+        assert isinstance(agent, User)
+        try:
+            done, skipped = helpdesk_resend(agent=agent, email_ids=form.cleaned_data["emails"],
+                                            reason=form.cleaned_data["reason"],
+                                            client=ClientInfo.from_request(request))
+        except ActionRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("helpdesk:queue")
+        messages.success(request, _("%(count)d message(s) will be sent again now.")
+                         % {"count": done})
+        for reason in skipped:
+            messages.warning(request, reason)
+        return redirect("helpdesk:queue")
+    return render(request, "helpdesk/queue.html", {"page": page, "form": form})

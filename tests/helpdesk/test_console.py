@@ -1,0 +1,209 @@
+"""The Mesa de Servicio console, end to end: find, diagnose, resend, never see a secret."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+
+from portero.accounts.models import User
+from portero.accounts.services import user_create
+from portero.audit.models import AuditEvent
+from portero.helpdesk.roles import AGENT_GROUP, SUPERVISOR_GROUP
+from portero.mail.models import EmailStatus, OutboundEmail
+from portero.recovery.models import PasswordReset
+from tests.conftest import NEW_PASSWORD, PASSWORD
+from tests.helpers import ask_reset, link_in, set_password
+
+pytestmark = pytest.mark.django_db
+
+STAFF_PASSWORD = "clave de la mesa de servicio 77"
+
+
+def _staff(username: str, group: str | None = None, *, superuser: bool = False) -> User:
+    member = user_create(username=username, email=f"{username}@mesa.example", is_staff=True,
+                         password=STAFF_PASSWORD)
+    if group:
+        member.groups.add(Group.objects.get(name=group))
+    if superuser:
+        member.is_superuser = True
+        member.save()
+    return member
+
+
+def _signed_in(member: User) -> Client:
+    browser = Client()
+    assert browser.post("/ingresar/", {"username": member.username,
+                                       "password": STAFF_PASSWORD}).status_code == 302
+    return browser
+
+
+@pytest.fixture
+def agent() -> User:
+    return _staff("agente.uno", AGENT_GROUP)
+
+
+def _token(html: str, action: str) -> str:
+    form = html.split(f'value="{action}"')[1]
+    return re.search(r'name="token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+
+
+def _act(browser: Client, target: User, action: str, reason: str = "Ticket 4512"):  # type: ignore[no-untyped-def]
+    html = browser.get(f"/mesa/usuario/{target.pk}/").content.decode()
+    return browser.post(f"/mesa/usuario/{target.pk}/accion/", {
+        "action": action, "reason": reason, "token": _token(html, action)})
+
+
+def test_agent_finds_user_resends_failed_email_and_user_resets(agent, user, client, mailbox,
+                                                               worker):
+    mailbox.fail_rcpt = "550 5.7.1 Rejected by corporate spam filter"
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    assert OutboundEmail.objects.get().status == EmailStatus.FAILED
+
+    console = _signed_in(agent)
+    found = console.get("/mesa/", {"q": "GABRIELA@EXAMPLE"}).content.decode()
+    assert f'href="/mesa/usuario/{user.pk}/"' in found
+
+    page = console.get(f"/mesa/usuario/{user.pk}/").content.decode()
+    assert "550 5.7.1 Rejected by corporate spam filter" in page
+    assert "Fallido" in page
+    reset = PasswordReset.objects.get()
+    assert reset.selector not in page  # never a secret, nor the public half of one
+
+    mailbox.fail_rcpt = None  # the filter was fixed
+    queue = console.get("/mesa/cola/").content.decode()
+    email = OutboundEmail.objects.get()
+    assert f'value="{email.pk}"' in queue
+    response = console.post("/mesa/cola/", {"emails": [email.pk], "reason": "Ticket 4512"})
+    assert response.status_code == 302
+    worker.drain()
+    assert len(mailbox.messages) == 1
+    assert set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)[
+        "Location"] == "/restablecer/listo/"
+
+    page = console.get(f"/mesa/usuario/{user.pk}/").content.decode()
+    assert "250 2.0.0 Queued as TEST" in page and "Usado" in page
+
+    events = list(AuditEvent.objects.values_list("event", flat=True))
+    for expected in ["reset.requested", "mail.failed", "helpdesk.user_viewed",
+                     "helpdesk.email_resent", "mail.sent", "reset.completed"]:
+        assert expected in events, expected
+    resent = AuditEvent.objects.get(event="helpdesk.email_resent")
+    assert resent.actor == f"agent:{agent.pk}" and resent.details["reason"] == "Ticket 4512"
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert "intact" in out.getvalue()
+
+
+def test_agent_sends_a_new_recovery_email_and_a_double_click_acts_once(agent, user, mailbox,
+                                                                        worker):
+    console = _signed_in(agent)
+    html = console.get(f"/mesa/usuario/{user.pk}/").content.decode()
+    data = {"action": "send_reset", "reason": "Llamada 77", "token": _token(html, "send_reset")}
+    console.post(f"/mesa/usuario/{user.pk}/accion/", data)
+    console.post(f"/mesa/usuario/{user.pk}/accion/", data)  # the second click
+    worker.drain()
+    assert len(mailbox.messages) == 1
+    assert AuditEvent.objects.filter(event="helpdesk.reset_sent").count() == 1
+    assert PASSWORD not in mailbox.messages[0].as_string()
+
+
+def test_action_needs_a_reason(agent, user):
+    console = _signed_in(agent)
+    response = _act(console, user, "unlock", reason="")
+    assert response.status_code == 302
+    assert not AuditEvent.objects.filter(event="helpdesk.unlocked").exists()
+
+
+def test_agent_unlocks_a_throttled_account(agent, user, settings):
+    settings.PORTERO_RATE_LIMITS = {}
+    for n in range(6):
+        Client().post("/ingresar/", {"username": "gongoragabriela", "password": "x" * 16})
+    assert Client().post("/ingresar/", {"username": "gongoragabriela",
+                                        "password": PASSWORD}).status_code == 200
+    console = _signed_in(agent)
+    assert "retrasado" in console.get(f"/mesa/usuario/{user.pk}/").content.decode().lower() \
+        or "delayed" in console.get(f"/mesa/usuario/{user.pk}/").content.decode().lower()
+    _act(console, user, "unlock")
+    assert Client().post("/ingresar/", {"username": "gongoragabriela",
+                                        "password": PASSWORD}).status_code == 302
+
+
+def test_agent_ends_all_sessions(agent, user):
+    victim = Client()
+    victim.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    _act(_signed_in(agent), user, "end_sessions")
+    assert victim.get("/cuenta/").status_code == 302
+
+
+def test_only_supervisors_disable_accounts(agent, user):
+    console = _signed_in(agent)
+    html = console.get(f"/mesa/usuario/{user.pk}/").content.decode()
+    assert 'value="disable"' not in html
+    response = console.post(f"/mesa/usuario/{user.pk}/accion/", {
+        "action": "disable", "reason": "x", "token": "forged-token-123"})
+    assert response.status_code == 302
+    assert User.objects.get(pk=user.pk).is_active
+
+    supervisor = _staff("supervisora", SUPERVISOR_GROUP)
+    _act(_signed_in(supervisor), user, "disable", reason="Suplantación reportada")
+    assert not User.objects.get(pk=user.pk).is_active
+
+
+def test_agents_cannot_act_on_staff_above_or_equal(agent):
+    other_agent = _staff("agente.dos", AGENT_GROUP)
+    supervisor = _staff("supervisora", SUPERVISOR_GROUP)
+    admin = _staff("administradora", superuser=True)
+    console = _signed_in(agent)
+    for target in (other_agent, supervisor, admin):
+        html = console.get(f"/mesa/usuario/{target.pk}/").content.decode()
+        assert 'name="token"' not in html
+    boss = _signed_in(supervisor)
+    assert 'name="token"' in boss.get(f"/mesa/usuario/{agent.pk}/").content.decode()
+    assert 'name="token"' not in boss.get(f"/mesa/usuario/{admin.pk}/").content.decode()
+
+
+def test_console_is_for_staff_with_a_role_only(user):
+    assert Client().get("/mesa/").status_code == 302  # sign in first
+    ordinary = Client()
+    ordinary.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    assert ordinary.get("/mesa/").status_code == 403
+    no_role = _staff("personal.sin.rol")
+    assert _signed_in(no_role).get("/mesa/cola/").status_code == 403
+
+
+@pytest.mark.parametrize("query", ["", "a", "x" * 300, "\x00", "%", "_", "' OR 1=1 --"])
+def test_malformed_searches_get_a_clear_answer(agent, user, query):
+    response = _signed_in(agent).get("/mesa/", {"q": query})
+    assert response.status_code == 200
+
+
+def test_search_by_name_and_username_part_paginates(agent):
+    for number in range(30):
+        user_create(username=f"proveedor{number:02d}", email=f"p{number}@example.com",
+                    full_name=f"Proveedora Número {number}")
+    console = _signed_in(agent)
+    first = console.get("/mesa/", {"q": "proveedora"}).content.decode()
+    assert first.count('href="/mesa/usuario/') == 25
+    second = console.get("/mesa/", {"q": "proveedora", "pagina": "2"}).content.decode()
+    assert second.count('href="/mesa/usuario/') == 5
+    assert console.get("/mesa/", {"q": "proveedor", "pagina": "xyz"}).status_code == 200
+
+
+def test_resending_a_message_whose_link_is_dead_is_refused(agent, user, client, mailbox, worker,
+                                                          clock):
+    from datetime import timedelta
+
+    mailbox.fail_rcpt = "550 5.1.1 no"
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    clock.advance(timedelta(hours=2))
+    email = OutboundEmail.objects.get()
+    console = _signed_in(agent)
+    console.post("/mesa/cola/", {"emails": [email.pk], "reason": "T-1"})
+    assert OutboundEmail.objects.get().status == EmailStatus.FAILED
