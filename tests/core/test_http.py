@@ -7,8 +7,8 @@ import re
 import pytest
 from django.test import Client
 
-from tests.conftest import PASSWORD
 from tests.config.test_settings import _run
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_hb1_security_headers_on_every_page(path):
     assert "frame-ancestors 'none'" in csp
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_hb1_hsts_is_sent_when_the_base_url_is_https():

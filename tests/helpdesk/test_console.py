@@ -122,7 +122,7 @@ def test_action_needs_a_reason(agent, user):
 
 def test_agent_unlocks_a_throttled_account(agent, user, settings):
     settings.PORTERO_RATE_LIMITS = {}
-    for n in range(6):
+    for _ in range(6):
         Client().post("/ingresar/", {"username": "gongoragabriela", "password": "x" * 16})
     assert Client().post("/ingresar/", {"username": "gongoragabriela",
                                         "password": PASSWORD}).status_code == 200

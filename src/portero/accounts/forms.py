@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.hashers import normalize_password
@@ -56,7 +57,10 @@ class NewPasswordForm(forms.Form):
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
-        self.fields["new_password1"].widget.attrs["aria-describedby"] = "password-policy"
+        attrs = self.fields["new_password1"].widget.attrs
+        attrs["aria-describedby"] = "password-policy"
+        # password-meter.js asks this endpoint while the user types; without script nothing changes.
+        attrs["data-strength-meter"] = reverse("accounts:password_strength")
 
     def clean_new_password1(self) -> str:
         password: str = self.cleaned_data["new_password1"]
@@ -69,6 +73,14 @@ class NewPasswordForm(forms.Form):
         if first and second is not None and first != second:
             self.add_error("new_password2", _("The two passwords do not match."))
         return cleaned
+
+
+class PasswordStrengthForm(forms.Form):
+    """What the strength meter sends: the password being typed and, on the reset page, the
+    username shown there (context only; no account is looked up)."""
+
+    password = PasswordField(required=False, autocomplete="new-password")
+    username = forms.CharField(required=False, max_length=150, strip=True)
 
 
 class ChangePasswordForm(NewPasswordForm):

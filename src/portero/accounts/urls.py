@@ -8,4 +8,5 @@ urlpatterns = [
     path("salir/", views.sign_out, name="sign_out"),
     path("cuenta/", views.home, name="home"),
     path("cuenta/contrasena/", views.change_password, name="change_password"),
+    path("contrasena/evaluar/", views.password_strength, name="password_strength"),
 ]

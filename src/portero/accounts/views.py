@@ -1,18 +1,23 @@
-"""HTTP adapters for signing in and the signed-in pages."""
+"""HTTP adapters for signing in, the signed-in pages and the password strength meter."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portero.accounts import flows
-from portero.accounts.forms import ChangePasswordForm, SignInForm
+from portero.accounts.forms import ChangePasswordForm, PasswordStrengthForm, SignInForm
 from portero.accounts.models import User
+from portero.accounts.validators import password_assessment
+from portero.core import ratelimit
+from portero.core.client_ip import client_ip
 
 
 def _safe_next(request: HttpRequest) -> str | None:
@@ -67,3 +72,28 @@ def change_password(request: HttpRequest) -> HttpResponse:
         )
         return redirect("accounts:home")
     return render(request, "accounts/change_password.html", {"form": form})
+
+
+def _meter_reply(body: dict[str, object], status: int = 200) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"  # a verdict on a password: never in any cache
+    return response
+
+
+@require_POST
+def password_strength(request: HttpRequest) -> JsonResponse:
+    """Judge the password being typed, for the strength meter (PW3). Never logs or keeps it.
+
+    Signed in, the context words are the caller's own; on the reset page, the username it shows.
+    """
+    refused: dict[str, object] = {"score": 0, "ok": False, "label": "", "messages": []}
+    if ratelimit.hit("password_meter", ip=client_ip(request)):
+        return _meter_reply(refused, status=429)
+    form = PasswordStrengthForm(request.POST)
+    if not form.is_valid():  # too long: refused before any evaluation (PW1)
+        reasons = [message for errors in form.errors.values() for message in errors]
+        return _meter_reply({**refused, "messages": reasons}, status=400)
+    user = request.user
+    if not isinstance(user, User):
+        user = User(username=form.cleaned_data["username"])  # context only; never saved
+    return _meter_reply(asdict(password_assessment(form.cleaned_data["password"], user)))

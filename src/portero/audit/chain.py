@@ -26,7 +26,10 @@ def row_digest(event: AuditEvent, prev_hash: str) -> str:
 
 
 def chain_head_locked() -> AuditChain:
-    """Return the chain's head row, locked until the transaction ends (serialises writers)."""
+    """Return the chain's head row, locked until the transaction ends (serialises writers).
+
+    A migration creates the row; it is made again only if something emptied the table.
+    """
     head = AuditChain.objects.select_for_update().filter(pk=1).first()
     if head is None:
         AuditChain.objects.get_or_create(pk=1)
@@ -40,7 +43,6 @@ def event_append(event: AuditEvent) -> AuditEvent:
     head = chain_head_locked()
     event.prev_hash = head.head_hash or GENESIS
     event.save()
-    event.refresh_from_db(fields=["created_at", "details"])  # hash what the database holds
     event.row_hash = row_digest(event, event.prev_hash)
     AuditEvent.objects.filter(pk=event.pk).update(row_hash=event.row_hash)
     head.head_id, head.head_hash = event.pk, event.row_hash

@@ -175,6 +175,8 @@ _RATE_LIMIT_DEFAULTS = {
                                       "8-digit codes must not be guessable by volume"),
     "code_guesses_per_ip_hour": ("code_guess", "ip", "30/1h",
                                  "one address cannot guess codes across accounts"),
+    "password_meter_per_ip": ("password_meter", "ip", "300/10m",
+                              "the strength meter is cheap, but not free: typing, not flooding"),
 }
 # Switch every rate limit off at once (a load test from one address), never in production use.
 PORTERO_RATE_LIMITS_ENABLED = env.str("PORTERO_RATE_LIMITS", "on").lower() not in {"off", "0",
@@ -198,6 +200,8 @@ PORTERO_CODE_DIGITS = 8  # TK7; fixed: the code page and e-mails say "8 digits"
 # --- Passwords ----------------------------------------------------------------------------
 # Minimum length in code points (PW1: 15 when the password is the only factor; 8..64 allowed).
 PORTERO_PASSWORD_MIN_LENGTH = env.int("PORTERO_PASSWORD_MIN_LENGTH", 15, low=8, high=64)
+# Lowest zxcvbn score (0-4) a new password needs (PW3; 3 means at least 10^8 guesses).
+PORTERO_PASSWORD_MIN_SCORE = env.int("PORTERO_PASSWORD_MIN_SCORE", 3, low=0, high=4)
 # Longest input accepted; anything longer is refused before hashing (PW1, long-password DoS).
 PORTERO_PASSWORD_MAX_LENGTH = 1024
 # argon2id cost (PW5 floor: m=19456 KiB, t=2, p=1); raising them rehashes at next sign-in.
@@ -213,9 +217,9 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": PORTERO_PASSWORD_MIN_LENGTH},
     },
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
-     "OPTIONS": {"user_attributes": ("username", "email", "full_name")}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "portero.accounts.validators.CommonPasswordBlocklistValidator"},
+    {"NAME": "portero.accounts.validators.ContextWordsValidator"},
+    {"NAME": "portero.accounts.validators.StrengthValidator"},
     {"NAME": "portero.accounts.validators.DifferentFromCurrentValidator"},
 ]
 
@@ -242,7 +246,10 @@ LANGUAGE_COOKIE_HTTPONLY = True
 
 # --- HTTP (HB1) ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# same-origin, not no-referrer: browsers send "Origin: null" on form posts from no-referrer
+# pages, which CSRF protection must refuse. Secrets never stay in a page's URL (TK3), and the
+# one response whose URL carries a token says no-referrer itself (recovery.views.open_link).
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
@@ -273,6 +280,7 @@ INSTALLED_APPS = [
     "portero.audit",
     "portero.mail",
     "portero.recovery",
+    "portero.helpdesk",
     "portero.demo",
     "portero.ops",
     "django.contrib.auth",

@@ -62,7 +62,9 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     """Take the secret out of the URL into the session, then show a clean URL (TK3)."""
     check = password_reset.open_reset_link(token=token, client=ClientInfo.from_request(request))
     request.session[SESSION_SELECTOR] = check.reset.selector if check.reset else ""
-    return redirect("recovery:reset")
+    response = redirect("recovery:reset")
+    response["Referrer-Policy"] = "no-referrer"  # the URL that led here holds the token
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

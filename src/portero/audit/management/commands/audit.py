@@ -51,7 +51,7 @@ class Command(BaseCommand):
                                f"{verdict.reason} ({verdict.checked} rows verified before it)")
         self.stdout.write(f"audit chain intact: {verdict.checked} rows verified")
 
-    def _export(self, *, since: str | None, until: str | None, format: str,  # noqa: A002
+    def _export(self, *, since: str | None, until: str | None, format: str,
                 **options: Any) -> None:
         if not since:
             raise CommandError("export needs --since, e.g. --since 2026-11-01")
