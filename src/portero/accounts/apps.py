@@ -11,3 +11,4 @@ class AccountsConfig(AppConfig):
         # `username__lower=` / `email__lower=` match the functional indexes on LOWER(column).
         CharField.register_lookup(Lower)
         EmailField.register_lookup(Lower)
+        from portero.accounts import emails  # noqa: F401  (registers the e-mail composers)

@@ -7,8 +7,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http import HttpRequest
 
-from portero.accounts.models import SessionRecord, User
-from portero.accounts.services import session_record_create, user_set_password
+from portero.accounts.models import SessionRecord, User, normalize_username
+from portero.accounts.notices import device_is_new, new_device_notice_queue
+from portero.accounts.services import session_record_create, sessions_end, user_set_password
 from portero.accounts.throttle import (
     throttle_clear,
     throttle_key,
@@ -19,6 +20,7 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
+from portero.core.devices import describe_user_agent
 
 SIGNED_IN_AT = "portero_signed_in_at"
 
@@ -47,7 +49,11 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
     request.session.save()
     session_record_create(user=user, session_key=request.session.session_key or "",
                           client=client)
-    event_record(EventType.SIGN_IN_OK, user=user, client=client)
+    device = describe_user_agent(client.user_agent)
+    new_device = device_is_new(user, device)
+    event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device)
+    if new_device:
+        new_device_notice_queue(user=user, device=device, client=client)
     return user
 
 
@@ -56,8 +62,11 @@ def _failure(username: str, client: ClientInfo, event: EventType, *, count: bool
     """Count a failed attempt (per typed username and per address) and record it."""
     failures = throttle_record_failure(username) if count else None
     ratelimit.hit("sign_in_failure", ip=client.ip)
-    event_record(event, outcome="refused", actor="anonymous", client=client,
-                 subject=f"account:{throttle_key(username)[:16]}", failures=failures)
+    # The same query runs whether or not the account exists; it lets owners see the attempt.
+    owner = User.objects.filter(username__lower=normalize_username(username)).first()
+    event_record(event, outcome="refused", actor="anonymous", client=client, user=owner,
+                 subject=f"account:{throttle_key(username)[:16]}", failures=failures,
+                 device=describe_user_agent(client.user_agent))
 
 
 def sign_out(request: HttpRequest) -> None:
@@ -83,3 +92,21 @@ def change_password(request: HttpRequest, *, user: User, new_password: str) -> N
         user=user, session_key=request.session.session_key or "",
         client=ClientInfo.from_request(request),
     )
+
+
+@transaction.atomic
+def end_other_sessions(request: HttpRequest, *, user: User) -> int:
+    """Close every session of `user` but this one; return how many were closed."""
+    ended = sessions_end(user=user, keep_session_key=request.session.session_key)
+    event_record(EventType.SESSIONS_ENDED, user=user, client=ClientInfo.from_request(request),
+                 sessions_ended=ended)
+    return ended
+
+
+@transaction.atomic
+def change_notifications(request: HttpRequest, *, user: User, notify_new_device: bool) -> None:
+    """Save the optional notices the owner wants."""
+    user.notify_new_device = notify_new_device
+    user.save(update_fields=["notify_new_device"])
+    event_record(EventType.NOTIFICATIONS_CHANGED, user=user,
+                 client=ClientInfo.from_request(request), notify_new_device=notify_new_device)

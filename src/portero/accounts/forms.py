@@ -94,3 +94,9 @@ class ChangePasswordForm(NewPasswordForm):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("The current password is not correct."))
         return password
+
+
+class NotificationsForm(forms.Form):
+    notify_new_device = forms.BooleanField(
+        label=_("E-mail me when my account is used from a new device"), required=False,
+    )

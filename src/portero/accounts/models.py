@@ -62,6 +62,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=clock.now)
     password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
+    # Optional notices; security e-mails (recovery, password changed) always go.
+    notify_new_device = models.BooleanField(_("e-mail me when a new device signs in"),
+                                            default=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -8,5 +8,8 @@ urlpatterns = [
     path("salir/", views.sign_out, name="sign_out"),
     path("cuenta/", views.home, name="home"),
     path("cuenta/contrasena/", views.change_password, name="change_password"),
+    path("cuenta/historial/", views.history, name="history"),
+    path("cuenta/sesiones/", views.sessions, name="sessions"),
+    path("cuenta/notificaciones/", views.notifications, name="notifications"),
     path("contrasena/evaluar/", views.password_strength, name="password_strength"),
 ]

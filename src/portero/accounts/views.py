@@ -10,10 +10,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portero.accounts import flows
-from portero.accounts.forms import ChangePasswordForm, PasswordStrengthForm, SignInForm
+from portero.accounts import flows, selectors
+from portero.accounts.forms import (
+    ChangePasswordForm,
+    NotificationsForm,
+    PasswordStrengthForm,
+    SignInForm,
+)
 from portero.accounts.models import User
 from portero.accounts.validators import password_assessment
 from portero.core import ratelimit
@@ -97,3 +103,43 @@ def password_strength(request: HttpRequest) -> JsonResponse:
     if not isinstance(user, User):
         user = User(username=form.cleaned_data["username"])  # context only; never saved
     return _meter_reply(asdict(password_assessment(form.cleaned_data["password"], user)))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def history(request: HttpRequest) -> HttpResponse:
+    """Historial de accesos: the latest sign-ins and security events of this account."""
+    user = request.user
+    assert isinstance(user, User)
+    return render(request, "accounts/history.html", {"events": selectors.history_of(user)})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def sessions(request: HttpRequest) -> HttpResponse:
+    """Active sessions, with "close the other sessions"."""
+    user = request.user
+    assert isinstance(user, User)
+    if request.method == "POST":
+        ended = flows.end_other_sessions(request, user=user)
+        messages.success(request, ngettext("%(count)d other session was closed.",
+                                           "%(count)d other sessions were closed.", ended)
+                         % {"count": ended})
+        return redirect("accounts:sessions")
+    return render(request, "accounts/sessions.html", {
+        "sessions": selectors.sessions_of(user, current=request.session.session_key or "")})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Optional notices; security e-mails always go."""
+    user = request.user
+    assert isinstance(user, User)
+    form = NotificationsForm(request.POST if request.method == "POST" else None,
+                             initial={"notify_new_device": user.notify_new_device})
+    if form.is_valid():
+        flows.change_notifications(request, user=user, **form.cleaned_data)
+        messages.success(request, _("Your notification settings were saved."))
+        return redirect("accounts:notifications")
+    return render(request, "accounts/notifications.html", {"form": form})

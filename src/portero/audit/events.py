@@ -26,6 +26,7 @@ class EventType(StrEnum):
     MAIL_FAILED = "mail.failed"
     MAIL_CANCELLED = "mail.cancelled"
     SESSIONS_ENDED = "sessions.ended"
+    NOTIFICATIONS_CHANGED = "notifications.changed"
     CSRF_FAILED = "csrf.failed"
     HELPDESK_USER_VIEWED = "helpdesk.user_viewed"
     HELPDESK_RESET_SENT = "helpdesk.reset_sent"

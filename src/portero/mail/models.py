@@ -14,6 +14,7 @@ class EmailKind(models.TextChoices):
     ACCOUNT_ACTIVATION = "account_activation", _("Account activation")
     USERNAME_REMINDER = "username_reminder", _("Username reminder")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
+    NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new device")
 
 
 class EmailStatus(models.TextChoices):

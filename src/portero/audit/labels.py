@@ -1,0 +1,45 @@
+"""How events read in a person's own history (Mi cuenta > Historial de accesos)."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from portero.audit.events import EventType
+
+LABELS: dict[str, Promise] = {
+    EventType.SIGN_IN_OK: _("Signed in"),
+    EventType.SIGN_IN_FAILED: _("Failed sign-in"),
+    EventType.SIGN_IN_THROTTLED: _("Sign-in refused: too many attempts"),
+    EventType.SIGN_IN_LOCKED: _("Sign-in refused: account locked"),
+    EventType.SIGN_OUT: _("Signed out"),
+    EventType.RESET_ISSUED: _("Recovery e-mail prepared"),
+    EventType.RESET_LINK_OPENED: _("Recovery link opened"),
+    EventType.RESET_LINK_REJECTED: _("Dead recovery link opened"),
+    EventType.RESET_CODE_ACCEPTED: _("Recovery code accepted"),
+    EventType.RESET_CODE_REJECTED: _("Wrong recovery code"),
+    EventType.RESET_COMPLETED: _("Password recovered"),
+    EventType.USERNAME_REMINDER_ISSUED: _("Username reminder prepared"),
+    EventType.PASSWORD_CHANGED: _("Password changed"),
+    EventType.MAIL_SENT: _("E-mail sent"),
+    EventType.MAIL_FAILED: _("E-mail could not be delivered"),
+    EventType.SESSIONS_ENDED: _("Other sessions closed"),
+    EventType.NOTIFICATIONS_CHANGED: _("Notification settings changed"),
+    EventType.HELPDESK_RESET_SENT: _("Help desk sent a recovery e-mail"),
+    EventType.HELPDESK_EMAIL_RESENT: _("Help desk sent an e-mail again"),
+    EventType.HELPDESK_REMINDER_SENT: _("Help desk sent the username reminder"),
+    EventType.HELPDESK_UNLOCKED: _("Help desk lifted sign-in throttling"),
+    EventType.HELPDESK_SESSIONS_ENDED: _("Help desk closed your sessions"),
+    EventType.HELPDESK_DISABLED: _("Help desk disabled the account"),
+    EventType.HELPDESK_ENABLED: _("Help desk enabled the account"),
+}
+
+# Events a person's own history shows (the help desk viewing an account is not one of them).
+HISTORY_EVENTS = [str(event) for event in LABELS if event not in {
+    EventType.MAIL_SENT, EventType.RESET_ISSUED, EventType.USERNAME_REMINDER_ISSUED}]
+
+
+def event_label(event: str) -> str:
+    """Return the human label of an event name."""
+    label = LABELS.get(event)
+    return str(label) if label is not None else event
