@@ -85,3 +85,19 @@ def test_li3_thirty_failures_from_one_address_stop_that_address(user, clock):
     assert _try(PASSWORD, ip="198.51.100.10").status_code == 302  # others are not
     clock.advance(timedelta(minutes=21))
     assert _try(PASSWORD, ip="198.51.100.9").status_code == 302
+
+
+def test_cp1_wrong_current_passwords_count_like_failed_sign_ins(user, clock):
+    browser = Client(REMOTE_ADDR="203.0.113.50")
+    browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    change = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    for _ in range(5):
+        browser.post("/cuenta/contrasena/", {"current_password": WRONG, **change})
+    # Now even the right current password is refused until the delay passes...
+    assert browser.post("/cuenta/contrasena/", {"current_password": PASSWORD,
+                                                **change}).status_code == 200
+    # ...and signing in elsewhere waits too.
+    assert _try(PASSWORD, ip="203.0.113.51").status_code == 200
+    clock.advance(timedelta(seconds=31))
+    assert browser.post("/cuenta/contrasena/", {"current_password": PASSWORD,
+                                                **change}).status_code == 302

@@ -69,6 +69,19 @@ def _failure(username: str, client: ClientInfo, event: EventType, *, count: bool
                  device=describe_user_agent(client.user_agent))
 
 
+def reauth_refused(request: HttpRequest, *, user: User) -> bool:
+    """True when the account or the address may not try a password now (LI2, LI3)."""
+    client = ClientInfo.from_request(request)
+    return bool(throttle_refuses(user.username)
+                or ratelimit.exceeded("sign_in_failure", ip=client.ip))
+
+
+def reauth_failed(request: HttpRequest, *, user: User) -> None:
+    """Count a wrong current password like a failed sign-in."""
+    _failure(user.username, ClientInfo.from_request(request), EventType.SIGN_IN_FAILED,
+             count=True)
+
+
 def sign_out(request: HttpRequest) -> None:
     """End the session on the server."""
     user = request.user if isinstance(request.user, User) else None

@@ -89,9 +89,13 @@ class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(label=_("Current password"), autocomplete="current-password")
     field_order = ["current_password", "new_password1", "new_password2"]
 
+    def __init__(self, user: User, *args: Any, throttled: bool = False, **kwargs: Any) -> None:
+        self.throttled = throttled  # too many failures: refuse without checking (LI2, CP1)
+        super().__init__(user, *args, **kwargs)
+
     def clean_current_password(self) -> str:
         password: str = self.cleaned_data["current_password"]
-        if not self.user.check_password(password):
+        if self.throttled or not self.user.check_password(password):
             raise forms.ValidationError(_("The current password is not correct."))
         return password
 

@@ -68,7 +68,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def change_password(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    form = ChangePasswordForm(user, request.POST if request.method == "POST" else None)
+    posted = request.method == "POST"
+    throttled = posted and flows.reauth_refused(request, user=user)
+    form = ChangePasswordForm(user, request.POST if posted else None, throttled=throttled)
+    if posted and not throttled and "current_password" in form.errors:
+        flows.reauth_failed(request, user=user)  # counts like a failed sign-in (CP1)
     if form.is_valid():
         flows.change_password(request, user=user, new_password=form.cleaned_data["new_password1"])
         messages.success(

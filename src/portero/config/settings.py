@@ -141,7 +141,7 @@ PORTERO_TERMS_URL = env.str(
     "PORTERO_TERMS_URL", "https://www.colombiacompra.gov.co/terminos-y-condiciones" if DEMO else ""
 )
 PORTERO_NOTIFICATION_SETTINGS_URL = env.str(
-    "PORTERO_NOTIFICATION_SETTINGS_URL", f"{PORTERO_BASE_URL}/cuenta/"
+    "PORTERO_NOTIFICATION_SETTINGS_URL", f"{PORTERO_BASE_URL}/cuenta/notificaciones/"
 )
 
 # --- Recovery -----------------------------------------------------------------------------
