@@ -29,4 +29,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_tmp, "test.sqlite3")}
 
 # Let pytest's caplog see the security log (it listens on the root logger).
-LOGGING["loggers"]["portero.security"] = {"level": "INFO", "propagate": True}  # noqa: F405
+LOGGING["loggers"]["portero.security"] = {"level": "INFO", "propagate": True}  # type: ignore[index]  # noqa: F405

@@ -28,7 +28,7 @@ class PasswordField(forms.CharField):
         )
 
     def to_python(self, value: Any) -> str:
-        return normalize_password(super().to_python(value))
+        return normalize_password(super().to_python(value) or "")
 
 
 class UsernameField(forms.CharField):

@@ -17,15 +17,15 @@ class PorteroArgon2PasswordHasher(Argon2PasswordHasher):
     """Django's argon2id hasher with configurable cost; raising the cost rehashes at sign-in."""
 
     @property  # type: ignore[override]
-    def time_cost(self) -> int:
+    def time_cost(self) -> int:  # type: ignore[override]
         return int(settings.PORTERO_ARGON2_TIME_COST)
 
     @property  # type: ignore[override]
-    def memory_cost(self) -> int:
+    def memory_cost(self) -> int:  # type: ignore[override]
         return int(settings.PORTERO_ARGON2_MEMORY_KIB)
 
     @property  # type: ignore[override]
-    def parallelism(self) -> int:
+    def parallelism(self) -> int:  # type: ignore[override]
         return int(settings.PORTERO_ARGON2_PARALLELISM)
 
     def encode(self, password: str, salt: str) -> str:

@@ -6,9 +6,14 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any, Protocol
 
 from portero.audit.models import AuditEvent
+
+
+class Writable(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
 
 COLUMNS = ["id", "created_at", "event", "outcome", "actor", "user_id", "subject", "ip",
            "request_id", "details", "row_hash"]
@@ -28,7 +33,7 @@ def _records(since: datetime, until: datetime | None) -> Iterator[dict[str, Any]
         }
 
 
-def events_export(out: IO[str], *, since: datetime, until: datetime | None = None,
+def events_export(out: Writable, *, since: datetime, until: datetime | None = None,
                   fmt: str = "jsonl") -> int:
     """Write the events in [since, until) to `out`; return how many."""
     count = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,10 +21,10 @@ class Env:
     def from_os(cls) -> Env:
         return cls(os.environ)
 
-    def str(self, name: str, default: str) -> str:
+    def str(self, name: builtins.str, default: builtins.str) -> builtins.str:
         return self.source.get(name, "").strip() or default
 
-    def int(self, name: str, default: int, *, low: int, high: int) -> int:
+    def int(self, name: builtins.str, default: int, *, low: int, high: int) -> int:
         raw = self.source.get(name, "").strip()
         if not raw:
             return default
@@ -35,7 +36,7 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}.")
         return value
 
-    def float(self, name: str, default: float, *, low: float, high: float) -> float:
+    def float(self, name: builtins.str, default: float, *, low: float, high: float) -> float:
         raw = self.source.get(name, "").strip()
         if not raw:
             return default
@@ -47,7 +48,7 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be between {low} and {high}, got {value}.")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: bool) -> bool:
         raw = self.source.get(name, "").strip().lower()
         if not raw:
             return default
@@ -57,10 +58,11 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}.")
 
-    def list(self, name: str) -> list[str]:
+    def list(self, name: builtins.str) -> builtins.list[builtins.str]:
         return [item.strip() for item in self.source.get(name, "").split(",") if item.strip()]
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+    def choice(self, name: builtins.str, default: builtins.str,
+               choices: tuple[builtins.str, ...]) -> builtins.str:
         value = self.str(name, default).lower()
         if value not in choices:
             raise ImproperlyConfigured(

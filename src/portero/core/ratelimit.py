@@ -79,10 +79,10 @@ class RedisStore:
         pipe.incr(f"portero:rl:{key}")
         pipe.expire(f"portero:rl:{key}", ttl)
         count, _ = pipe.execute()
-        return int(count)
+        return int(count)  # type: ignore[arg-type]
 
     def get(self, key: str) -> int:
-        value = self.client.get(f"portero:rl:{key}")
+        value: Any = self.client.get(f"portero:rl:{key}")
         return int(value) if value else 0
 
 

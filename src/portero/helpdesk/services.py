@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.models import User
@@ -33,7 +35,7 @@ class ActionRefused(Exception):
 @dataclass(frozen=True)
 class Action:
     name: str
-    label: str
+    label: str | Promise
     event: EventType
     minimum_role: Role
 
@@ -54,7 +56,7 @@ ACTIONS = {
 }
 
 
-def _send_reset(target: User) -> dict[str, object]:
+def _send_reset(target: User) -> dict[str, Any]:
     if not target.is_active:
         raise ActionRefused(_("The account is disabled; enable it first."))
     if not target.email:
@@ -63,7 +65,7 @@ def _send_reset(target: User) -> dict[str, object]:
     return {"reset": reset.pk}
 
 
-def _send_reminder(target: User) -> dict[str, object]:
+def _send_reminder(target: User) -> dict[str, Any]:
     if not target.email:
         raise ActionRefused(_("The account has no e-mail address."))
     email = email_queue(kind=EmailKind.USERNAME_REMINDER, to_address=target.email,
@@ -71,17 +73,17 @@ def _send_reminder(target: User) -> dict[str, object]:
     return {"email": email.pk}
 
 
-def _unlock(target: User) -> dict[str, object]:
+def _unlock(target: User) -> dict[str, Any]:
     throttle_clear(target.username)
     return {}
 
 
-def _end_sessions(target: User) -> dict[str, object]:
+def _end_sessions(target: User) -> dict[str, Any]:
     return {"sessions_ended": sessions_end(user=target)}
 
 
-def _set_active(active: bool) -> Callable[[User], dict[str, object]]:
-    def apply(target: User) -> dict[str, object]:
+def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:
+    def apply(target: User) -> dict[str, Any]:
         target.is_active = active
         target.save(update_fields=["is_active"])
         return {} if active else {"sessions_ended": sessions_end(user=target)}
@@ -89,7 +91,7 @@ def _set_active(active: bool) -> Callable[[User], dict[str, object]]:
     return apply
 
 
-_HANDLERS: dict[str, Callable[[User], dict[str, object]]] = {
+_HANDLERS: dict[str, Callable[[User], dict[str, Any]]] = {
     "send_reset": _send_reset, "send_reminder": _send_reminder, "unlock": _unlock,
     "end_sessions": _end_sessions, "disable": _set_active(False), "enable": _set_active(True),
 }

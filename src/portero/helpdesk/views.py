@@ -23,7 +23,13 @@ from portero.core.client import ClientInfo
 from portero.helpdesk.forms import ActionForm, ResendForm, SearchForm
 from portero.helpdesk.roles import Role, role_of
 from portero.helpdesk.selectors import emails_needing_attention, user_overview, users_search
-from portero.helpdesk.services import ActionRefused, allowed_actions, helpdesk_act, helpdesk_resend
+from portero.helpdesk.services import (
+    ACTIONS,
+    ActionRefused,
+    allowed_actions,
+    helpdesk_act,
+    helpdesk_resend,
+)
 
 PAGE_SIZE = 25
 
@@ -85,8 +91,8 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
-        messages.success(request, _("Done: %(action)s.") % {
-            "action": dict(form.fields["action"].choices)[form.cleaned_data["action"]]})
+        label = ACTIONS[form.cleaned_data["action"]].label
+        messages.success(request, _("Done: %(action)s.") % {"action": label})
     else:
         messages.info(request, _("That action had already been done (the form was sent twice)."))
     return redirect("helpdesk:user", pk=pk)

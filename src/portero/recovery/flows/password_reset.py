@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 
 from portero.accounts.models import User, normalize_username
-from portero.accounts.services import user_set_password
+from portero.accounts.services import PasswordVia, user_set_password
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock, ratelimit
@@ -177,7 +177,9 @@ def complete_password_reset(*, selector: str, password: str, client: ClientInfo)
     ).update(used_at=now)
     if not claimed:
         return check_reset_selector(selector)
-    via = "activation" if check.reset.purpose == ResetPurpose.ACTIVATION else "reset"
+    via: PasswordVia = (
+        "activation" if check.reset.purpose == ResetPurpose.ACTIVATION else "reset"
+    )
     user_set_password(user=check.reset.user, password=password, client=client, via=via)
     event_record(EventType.RESET_COMPLETED, user=check.reset.user, client=client,
                  subject=f"reset:{check.reset.pk}")
