@@ -110,3 +110,16 @@ def test_imported_account_is_activated_through_forgot_password(tmp_path, mailbox
     signed_in = Client().post("/ingresar/", {"username": "proveedor.uno",
                                              "password": "mi primera clave segura"})
     assert signed_in.status_code == 302
+
+
+@pytest.mark.parametrize("role,agent,supervisor,superuser", [
+    ("agent", True, False, False), ("supervisor", True, True, False),
+    ("administrator", True, True, True),
+])
+def test_createuser_grants_help_desk_roles(monkeypatch, role, agent, supervisor, superuser):
+    _createuser(monkeypatch, "clave de la mesa de servicio 77\n", "--username", "mesa.uno",
+                "--email", "mesa@example.com", "--role", role)
+    member = User.objects.get(username="mesa.uno")
+    assert member.is_staff and member.is_superuser == superuser
+    assert member.has_perm("helpdesk.use_console") == agent
+    assert member.has_perm("helpdesk.supervise") == supervisor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 
@@ -78,3 +79,16 @@ def user_create(*, username: str, email: str, full_name: str = "", language: str
         username=username, email=email, password=password, full_name=full_name,
         language=language, is_staff=is_staff,
     )
+
+
+ROLE_GROUPS = {"agent": "Mesa de Servicio: agente", "supervisor": "Mesa de Servicio: supervisor"}
+
+
+@transaction.atomic
+def user_grant_role(*, user: User, role: str) -> None:
+    """Make `user` a help-desk agent or supervisor (a group), or an administrator."""
+    user.is_staff = True
+    user.is_superuser = role == "administrator"
+    user.save(update_fields=["is_staff", "is_superuser"])
+    if role in ROLE_GROUPS:
+        user.groups.add(Group.objects.get(name=ROLE_GROUPS[role]))

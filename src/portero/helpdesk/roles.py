@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import IntEnum
 
 from portero.accounts.models import User
+from portero.accounts.services import ROLE_GROUPS
 
-AGENT_GROUP = "Mesa de Servicio: agente"
-SUPERVISOR_GROUP = "Mesa de Servicio: supervisor"
+AGENT_GROUP = ROLE_GROUPS["agent"]
+SUPERVISOR_GROUP = ROLE_GROUPS["supervisor"]
 
 
 class Role(IntEnum):

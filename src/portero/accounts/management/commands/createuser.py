@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 from portero.accounts.hashers import normalize_password
 from portero.accounts.importing import LANGUAGE_ALIASES
 from portero.accounts.models import User
-from portero.accounts.services import AccountError, user_create
+from portero.accounts.services import AccountError, user_create, user_grant_role
 
 
 class Command(BaseCommand):
@@ -27,7 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--full-name", default="")
         parser.add_argument("--language", default="es-co", help="es-co (default) or en")
         parser.add_argument("--no-password", action="store_true")
-        parser.add_argument("--staff", action="store_true", help="may use the admin console")
+        parser.add_argument("--role", choices=["agent", "supervisor", "administrator"],
+                            help="a Mesa de Servicio role (makes the account staff)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         username, email = opts["username"].strip(), opts["email"].strip()
@@ -43,7 +44,10 @@ class Command(BaseCommand):
         password = None if opts["no_password"] else self._read_password(candidate)
         try:
             user = user_create(username=username, email=email, full_name=opts["full_name"],
-                               language=language, password=password, is_staff=opts["staff"])
+                               language=language, password=password,
+                               is_staff=opts["role"] is not None)
+            if opts["role"]:
+                user_grant_role(user=user, role=opts["role"])
         except AccountError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"created {user.username}" + ("" if password else
