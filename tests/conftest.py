@@ -15,6 +15,7 @@ import redis
 from aiosmtpd.controller import Controller
 from django.test import Client
 
+from portero.accounts.hashers import PorteroArgon2PasswordHasher
 from portero.accounts.models import User
 from portero.accounts.services import user_create
 from portero.core import clock as clock_module
@@ -108,6 +109,26 @@ def clock() -> Iterator[Any]:
 def user(db: None) -> User:
     return user_create(username="gongoragabriela", email="gabriela@example.com",
                        full_name="Gabriela Góngora", password=PASSWORD)
+
+
+@pytest.fixture
+def hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count argon2 computations (encode or verify), letting them run for real."""
+    calls: list[str] = []
+    real_encode = PorteroArgon2PasswordHasher.encode
+    real_verify = PorteroArgon2PasswordHasher.verify
+
+    def encode(self: PorteroArgon2PasswordHasher, password: str, salt: str) -> str:
+        calls.append("hash")
+        return real_encode(self, password, salt)
+
+    def verify(self: PorteroArgon2PasswordHasher, password: str, encoded: str) -> bool:
+        calls.append("hash")
+        return real_verify(self, password, encoded)
+
+    monkeypatch.setattr(PorteroArgon2PasswordHasher, "encode", encode)
+    monkeypatch.setattr(PorteroArgon2PasswordHasher, "verify", verify)
+    return calls
 
 
 @pytest.fixture

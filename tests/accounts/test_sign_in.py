@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from portero.accounts.hashers import PorteroArgon2PasswordHasher
 from portero.accounts.services import user_create
 from tests.conftest import PASSWORD
 
@@ -19,19 +18,6 @@ def population(user):  # type: ignore[no-untyped-def]
     disabled.save()
     user_create(username="importada", email="imp@example.com")  # no password yet
     return user
-
-
-@pytest.fixture
-def hash_calls(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
-    """Count argon2 computations (encode or verify), letting them run for real."""
-    calls: list[str] = []
-    real_encode = PorteroArgon2PasswordHasher.encode
-    real_verify = PorteroArgon2PasswordHasher.verify
-    monkeypatch.setattr(PorteroArgon2PasswordHasher, "encode",
-                        lambda self, p, s: calls.append("hash") or real_encode(self, p, s))
-    monkeypatch.setattr(PorteroArgon2PasswordHasher, "verify",
-                        lambda self, p, e: calls.append("hash") or real_verify(self, p, e))
-    return calls
 
 
 def _failure(username: str, password: str) -> tuple[int, str]:

@@ -25,10 +25,10 @@ from portero.recovery.models import (
     RequestOutcome,
     ResetPurpose,
 )
+from portero.recovery.services import recovery_request_record
 from portero.recovery.states import LinkState, reset_state
 from portero.recovery.tokens import (
     code_matches,
-    identifier_digest,
     new_selector,
     normalize_code,
     selector_from_token,
@@ -42,27 +42,10 @@ class LinkCheck:
     completed: bool = False  # True only for the one submission that used the link
 
 
-@transaction.atomic
 def request_password_reset(*, username: str, client: ClientInfo) -> None:
-    """Record the request; the account is looked up later by the worker.
-
-    The rate limit is counted on the typed username's hash and the address, before anything
-    depends on whether the account exists (FR2). A limited request is recorded as throttled and
-    answered exactly like any other.
-    """
-    normalized = normalize_username(username)
-    limited = ratelimit.hit("password_reset", account=normalized, ip=client.ip)
-    now = clock.now()
-    request = RecoveryRequest.objects.create(
-        kind=RequestKind.PASSWORD, identifier="" if limited else username.strip()[:254],
-        identifier_digest=identifier_digest(normalized), language=client.language,
-        ip=client.ip, user_agent=client.user_agent, created_at=now,
-        processed_at=now if limited else None,
-        outcome=RequestOutcome.THROTTLED if limited else RequestOutcome.PENDING,
-    )
-    event_record(EventType.RESET_REQUESTED, outcome="throttled" if limited else "accepted",
-                 actor="anonymous", client=client, subject=f"request:{request.pk}",
-                 rules=limited)
+    """Record the request (rate limits first); the worker looks the account up later (FR1)."""
+    recovery_request_record(kind=RequestKind.PASSWORD, typed=username,
+                            normalized=normalize_username(username), client=client)
 
 
 def process_password_request(request: RecoveryRequest) -> RequestOutcome:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from portero.accounts.models import User
 from portero.audit.events import EventType
 from portero.audit.services import event_record
-from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailKind
 from portero.mail.services import email_queue
 from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
-from portero.recovery.tokens import identifier_digest
+from portero.recovery.services import recovery_request_record
 
 
 def normalize_email(raw: str) -> str:
@@ -20,23 +17,10 @@ def normalize_email(raw: str) -> str:
     return raw.strip().lower()
 
 
-@transaction.atomic
 def request_username_reminder(*, email: str, client: ClientInfo) -> None:
-    """Record the request; the addresses are looked up by the worker (FU1), after the rate
-    limit on the address's hash and the client (FU3)."""
-    normalized = normalize_email(email)
-    limited = ratelimit.hit("username_reminder", account=normalized, ip=client.ip)
-    now = clock.now()
-    request = RecoveryRequest.objects.create(
-        kind=RequestKind.USERNAME, identifier="" if limited else email.strip()[:254],
-        identifier_digest=identifier_digest(normalized), language=client.language,
-        ip=client.ip, user_agent=client.user_agent, created_at=now,
-        processed_at=now if limited else None,
-        outcome=RequestOutcome.THROTTLED if limited else RequestOutcome.PENDING,
-    )
-    event_record(EventType.USERNAME_REMINDER_REQUESTED, actor="anonymous", client=client,
-                 outcome="throttled" if limited else "accepted", subject=f"request:{request.pk}",
-                 rules=limited)
+    """Record the request (rate limits first); the worker looks the address up later (FU1)."""
+    recovery_request_record(kind=RequestKind.USERNAME, typed=email,
+                            normalized=normalize_email(email), client=client)
 
 
 def usernames_for_email(email: str) -> list[str]:
