@@ -1,0 +1,258 @@
+"""A throw-away Portero on 127.0.0.1 for benchmarks: environment, processes, SMTP sink, client.
+
+Everything started here runs in a process group of its own and is stopped by its PID when the
+context that started it exits, also on Ctrl-C or an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import secrets
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+LOOPBACK = "127.0.0.1"
+LOOPBACK_DATABASE_HOSTS = {"", "127.0.0.1", "localhost", "::1"}
+START_TIMEOUT = 60.0  # seconds for `portero serve` to answer
+STOP_TIMEOUT = 15.0  # seconds for a child to stop after SIGTERM before it gets SIGKILL
+MAIL_DRAIN_TIMEOUT = 60.0  # seconds the worker gets to deliver what a run queued
+HTTP_TIMEOUT = 30.0  # seconds; gunicorn's own worker timeout, so a hung worker cannot hang us
+CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+BROWSER_HEADERS = {"Accept-Language": "es-CO", "User-Agent": "portero-bench/1"}
+
+
+class BenchError(Exception):
+    """The benchmark could not run; the message says why."""
+
+
+def remaining(deadline: float) -> float:
+    """Return the seconds left before `deadline` (time.monotonic), or stop the run."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise BenchError("the run took longer than --max-seconds")
+    return left
+
+
+def free_port(*, other_than: int = 0) -> int:
+    """Return a loopback TCP port nobody listens on right now."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind((LOOPBACK, 0))
+            port: int = probe.getsockname()[1]
+        if port != other_than:
+            return port
+
+
+def is_loopback_database(url: str) -> bool:
+    """Return True if `url` names a database on this machine (the bench stays on loopback)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host in LOOPBACK_DATABASE_HOSTS or host.startswith(("%2f", "/"))
+
+
+def portero_env(var_dir: Path, web_port: int, smtp_port: int, database_url: str | None
+                ) -> dict[str, str]:
+    """Return the environment for every Portero process of one run."""
+    # Drop the caller's own Portero settings: a DATABASE_URL or REDIS_URL exported for real
+    # work must never receive bench accounts or counters.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PORTERO_", "DATABASE_URL", "EMAIL_URL", "REDIS_URL", "DJANGO_"))}
+    alphabet = string.ascii_letters + string.digits
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "portero.config.settings",
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(var_dir),
+        "PORTERO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
+        "PORTERO_BASE_URL": f"http://{LOOPBACK}:{web_port}",
+        "PORTERO_BIND": f"{LOOPBACK}:{web_port}",
+        "EMAIL_URL": f"smtp://{LOOPBACK}:{smtp_port}",
+        # Every request comes from 127.0.0.1: with the limits on, the per-client and
+        # per-account throttles (LI2, LI3, FR2) would take over within seconds, and the run
+        # would measure the throttle instead of the account lookup.
+        "PORTERO_RATE_LIMITS": "off",
+        "PYTHONUNBUFFERED": "1",
+    })
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def run_python(what: str, args: list[str], env: dict[str, str], deadline: float) -> None:
+    """Run this interpreter with `args` to completion, failing with its output."""
+    try:
+        done = subprocess.run(  # noqa: S603  our own interpreter and fixed arguments
+            [sys.executable, *args], env=env, capture_output=True, text=True,
+            timeout=remaining(deadline), check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{what} did not finish in time") from None
+    if done.returncode:
+        raise BenchError(f"{what} failed:\n{done.stdout}{done.stderr}")
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 20) -> str:
+        """Return the end of the child's output, to explain a failure."""
+        text = self.log.read_text(errors="replace").splitlines()[-lines:]
+        return f"--- last lines of {self.log.name}\n" + "\n".join(text)
+
+
+@contextmanager
+def portero_child(args: list[str], env: dict[str, str], log: Path) -> Iterator[Child]:
+    """Run `portero ARGS` in a process group of its own; always stop that group afterwards."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603  our own interpreter and fixed arguments
+            [sys.executable, "-m", "portero.cli", *args], env=env, stdout=out,
+            # Its own session: a Ctrl-C reaches only us, and we stop the children in order.
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        yield Child(args[0], process, log)
+    finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the process group we started (e.g. gunicorn's master and workers) by its PID."""
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has already exited
+        os.killpg(pgid, sig)
+
+
+def check_alive(children: list[Child]) -> None:
+    for child in children:
+        if child.process.poll() is not None:
+            raise BenchError(f"portero {child.name} exited with {child.process.returncode}")
+
+
+def wait_until_serving(port: int, path: str, children: list[Child], deadline: float) -> None:
+    """Return once `path` answers 200; fail if a child dies or time runs out."""
+    give_up = min(deadline, time.monotonic() + START_TIMEOUT)
+    while True:
+        check_alive(children)
+        connection = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
+        try:
+            connection.request("GET", path, headers=BROWSER_HEADERS)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        finally:
+            connection.close()
+        if time.monotonic() > give_up:
+            raise BenchError(f"{path} did not answer within {START_TIMEOUT:.0f} s")
+        time.sleep(0.2)
+
+
+class CountingSink:
+    """SMTP handler that accepts every message, keeps nothing, and counts."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received += 1
+        return "250 2.0.0 Accepted and discarded"
+
+
+@contextmanager
+def mail_sink(port: int) -> Iterator[CountingSink]:
+    """Run a real SMTP server on loopback (aiosmtpd) for the worker to deliver to."""
+    handler = CountingSink()
+    controller = Controller(handler, hostname=LOOPBACK, port=port)
+    controller.start()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def wait_for_mail(sink: CountingSink, expected: int, children: list[Child],
+                  deadline: float) -> None:
+    """Give the worker a bounded time to deliver what the run queued."""
+    give_up = min(deadline, time.monotonic() + MAIL_DRAIN_TIMEOUT)
+    while sink.received < expected and time.monotonic() < give_up:
+        check_alive(children)
+        time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one timed POST took and returned."""
+
+    ms: float
+    status: int
+    length: int
+    header_names: tuple[str, ...]
+
+
+class Client:
+    """A browser that starts a fresh cookie session for every submission (GET, then POST)."""
+
+    def __init__(self, port: int) -> None:
+        self.origin = f"http://{LOOPBACK}:{port}"
+        self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=HTTP_TIMEOUT)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def exchange(self, method: str, path: str, body: str | None = None,
+                 headers: dict[str, str] | None = None
+                 ) -> tuple[http.client.HTTPResponse, bytes, float]:
+        """Send one request; return the response, its body and the seconds it took."""
+        if self.connection.sock is None:
+            # gunicorn's sync workers close every connection (no keep-alive): open the next
+            # one before the clock starts, so that only the request itself is timed.
+            self.connection.connect()
+        start = time.perf_counter()
+        self.connection.request(method, path, body=body,
+                                headers={**BROWSER_HEADERS, **(headers or {})})
+        response = self.connection.getresponse()
+        data = response.read()
+        return response, data, time.perf_counter() - start
+
+    def submit(self, path: str, fields: dict[str, str]) -> Answer:
+        """GET the form for a CSRF cookie and token, then time the POST alone."""
+        page, html, _ = self.exchange("GET", path)
+        token = CSRF_INPUT.search(html)
+        if page.status != 200 or token is None:
+            raise BenchError(f"GET {path} answered {page.status} without a CSRF token")
+        cookies = SimpleCookie()
+        for header in page.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": token[1].decode(), **fields})
+        response, data, seconds = self.exchange("POST", path, body, {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "; ".join(f"{name}={c.value}" for name, c in cookies.items()),
+            "Origin": self.origin,
+        })
+        names = tuple(sorted({name.lower() for name in response.headers}))
+        return Answer(seconds * 1000, response.status, len(data), names)
