@@ -14,11 +14,12 @@ from portero.core.ratelimit import counters_purge
 from portero.mail.delivery import emails_deliver_due
 from portero.mail.smtp import EmailBackend
 from portero.recovery.processing import recovery_requests_process
+from portero.recovery.services import recovery_history_purge
 
 log = logging.getLogger(__name__)
 
 
-HOUSEKEEPING_SECONDS = 300  # how often expired counters and stale throttles are deleted
+HOUSEKEEPING_SECONDS = 300  # how often expired counters, throttles and old history are deleted
 
 
 class Worker:
@@ -38,6 +39,7 @@ class Worker:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:
             counters_purge()
             throttles_purge()
+            recovery_history_purge()
             self._housekeeping_at = time.monotonic()
 
     def drain(self, *, max_rounds: int = 100) -> int:

@@ -168,3 +168,19 @@ def test_classify_failure():
     assert classify_failure(smtplib.SMTPAuthenticationError(535, b"bad creds")).transient
     refused = smtplib.SMTPRecipientsRefused({"a@b": (550, b"unknown")})
     assert not classify_failure(refused).transient
+
+
+def test_old_recovery_history_is_purged_and_recent_kept(user, client, mailbox, worker, clock,
+                                                        settings):
+    from portero.recovery.models import RecoveryRequest
+    from portero.recovery.services import recovery_history_purge
+
+    settings.PORTERO_RECOVERY_RETENTION_DAYS = 90
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    clock.advance(timedelta(days=91))
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    assert recovery_history_purge() == 3  # the old request, its reset and its e-mail
+    assert RecoveryRequest.objects.count() == 1
+    assert PasswordReset.objects.count() == 1 and OutboundEmail.objects.count() == 1

@@ -140,6 +140,16 @@ PORTERO_HELPDESK_URL = env.str(
 PORTERO_TERMS_URL = env.str(
     "PORTERO_TERMS_URL", "https://www.colombiacompra.gov.co/terminos-y-condiciones" if DEMO else ""
 )
+# Personal data processing policy (Ley 1581 de 2012), linked from every page's footer.
+PORTERO_PRIVACY_URL = env.str(
+    "PORTERO_PRIVACY_URL",
+    "https://www.colombiacompra.gov.co/politica-de-tratamiento-de-datos-personales" if DEMO else "",
+)
+# Security and privacy statement, linked from every page's footer.
+PORTERO_SECURITY_URL = env.str(
+    "PORTERO_SECURITY_URL",
+    "https://www.colombiacompra.gov.co/seguridad-y-privacidad" if DEMO else "",
+)
 PORTERO_NOTIFICATION_SETTINGS_URL = env.str(
     "PORTERO_NOTIFICATION_SETTINGS_URL", f"{PORTERO_BASE_URL}/cuenta/notificaciones/"
 )
@@ -254,6 +264,11 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+
+# Days recovery requests, resets and finished outbox messages are kept (help-desk diagnosis);
+# the worker deletes older ones, so the tables do not grow without bound.
+PORTERO_RECOVERY_RETENTION_DAYS = env.int("PORTERO_RECOVERY_RETENTION_DAYS", 90, low=1,
+                                          high=3650)
 
 # --- Security events (LG1-LG4) ------------------------------------------------------------
 # Days security events are kept before `portero audit purge` deletes them (Ley 1581 de 2012).

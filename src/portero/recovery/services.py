@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
-from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
+from portero.mail.models import EmailStatus, OutboundEmail
+from portero.recovery.models import PasswordReset, RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.tokens import identifier_digest
 
 _ACTIONS = {
@@ -39,3 +43,15 @@ def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
     event_record(event, outcome="throttled" if limited else "accepted", actor="anonymous",
                  client=client, subject=f"request:{request.pk}", rules=limited)
     return request
+
+
+@transaction.atomic
+def recovery_history_purge() -> int:
+    """Delete requests, dead resets and finished messages older than the retention period."""
+    cutoff = clock.now() - timedelta(days=settings.PORTERO_RECOVERY_RETENTION_DAYS)
+    finished = [EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.CANCELLED]
+    emails, _ = OutboundEmail.objects.filter(created_at__lt=cutoff, status__in=finished).delete()
+    resets, _ = PasswordReset.objects.filter(expires_at__lt=cutoff).delete()
+    requests, _ = RecoveryRequest.objects.filter(created_at__lt=cutoff,
+                                                 processed_at__isnull=False).delete()
+    return emails + resets + requests
