@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     if len(argv) > 1 and argv[1] == "demo":
         os.environ.setdefault("PORTERO_ENV", "demo")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portero.config.settings")
-    from django.core.management import execute_from_command_line
-
     execute_from_command_line(argv)
 
 
