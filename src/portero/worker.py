@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from portero.accounts.throttle import throttles_purge
 from portero.core.ratelimit import counters_purge
 from portero.mail.delivery import emails_deliver_due
+from portero.mail.services import WORK_CHANNEL
 from portero.mail.smtp import EmailBackend
 from portero.recovery.processing import recovery_requests_process
 from portero.recovery.services import recovery_history_purge
@@ -29,6 +32,7 @@ class Worker:
         # Always real SMTP with the EMAIL_* settings (test runners swap EMAIL_BACKEND out).
         self.smtp = EmailBackend(fail_silently=False)
         self._housekeeping_at = 0.0
+        self._listener: Any = None  # a psycopg connection LISTENing on PostgreSQL, else None
 
     def run_once(self) -> int:
         """Do whatever is due now; return how many items were handled."""
@@ -61,11 +65,48 @@ class Worker:
                 handled = self._guarded_round()
                 if not handled:
                     self.smtp.close()
-                    stop.wait(settings.PORTERO_WORKER_POLL_SECONDS)
+                    self._idle(stop)
         finally:
             self.smtp.close()
+            self._listen_stop()
             connection.close()
             log.info("worker stopped")
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Sleep until a NOTIFY says there is work (PostgreSQL) or the poll interval ends."""
+        poll = settings.PORTERO_WORKER_POLL_SECONDS
+        listener = self._listen_start()
+        if listener is None:
+            stop.wait(poll)
+            return
+        try:
+            # Wakes on the first notification; the poll interval still bounds the wait, so a
+            # lost notification (or a stop request) costs no more than polling did.
+            for _ in listener.notifies(timeout=poll, stop_after=1):
+                pass
+        except psycopg.Error:
+            log.warning("LISTEN connection lost; polling until it is back")
+            self._listen_stop()
+            stop.wait(poll)
+
+    def _listen_start(self) -> Any:
+        """Return a connection LISTENing for new work, or None (SQLite, or not reachable)."""
+        if self._listener is not None or connection.vendor != "postgresql":
+            return self._listener
+        try:
+            # Its own connection: Django's closes after every round (CONN_MAX_AGE = 0).
+            self._listener = psycopg.connect(**connection.get_connection_params(),
+                                             autocommit=True)
+            self._listener.execute(f"LISTEN {WORK_CHANNEL}")
+        except psycopg.Error:
+            log.warning("cannot LISTEN for new work; polling instead")
+            self._listen_stop()
+        return self._listener
+
+    def _listen_stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     def _guarded_round(self) -> int:
         close_old_connections()

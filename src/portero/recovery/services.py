@@ -12,6 +12,7 @@ from portero.audit.services import event_record
 from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailStatus, OutboundEmail
+from portero.mail.services import worker_wake
 from portero.recovery.models import PasswordReset, RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.tokens import identifier_digest
 
@@ -42,6 +43,7 @@ def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
     )
     event_record(event, outcome="throttled" if limited else "accepted", actor="anonymous",
                  client=client, subject=f"request:{request.pk}", rules=limited)
+    worker_wake()  # for throttled requests too: the same work whatever the outcome
     return request
 
 

@@ -1,0 +1,42 @@
+"""A minimal stock Django 5.2 project: django.contrib.auth's PasswordResetView, nothing else.
+
+The peer Portero is compared with (bench/run.py). Settings come from the environment the
+benchmark sets: STOCK_DB_NAME, STOCK_SMTP_PORT, STOCK_SECRET_KEY.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = os.environ["STOCK_SECRET_KEY"]
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1"]
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+ROOT_URLCONF = "stockpeer.urls"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+}]
+WSGI_APPLICATION = "stockpeer.wsgi.application"
+DATABASES = {"default": {
+    "ENGINE": "django.db.backends.postgresql", "NAME": os.environ["STOCK_DB_NAME"],
+    "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432",
+}}
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = "127.0.0.1"
+EMAIL_PORT = int(os.environ.get("STOCK_SMTP_PORT", "25"))
+DEFAULT_FROM_EMAIL = "no-reply@example.com"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
