@@ -117,3 +117,7 @@ class Worker:
             log.exception("worker round failed; retrying after the poll interval")
             connection.close()
             return 0
+        except Exception:  # one bad row must never stop all mail
+            log.exception("worker round failed; carrying on after the poll interval")
+            connection.close()
+            return 0

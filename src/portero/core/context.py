@@ -23,6 +23,8 @@ def branding(language: str | None = None) -> dict[str, Any]:
         "helpdesk_phones": settings.PORTERO_HELPDESK_PHONES,
         "helpdesk_url": settings.PORTERO_HELPDESK_URL,
         "terms_url": settings.PORTERO_TERMS_URL,
+        "privacy_url": settings.PORTERO_PRIVACY_URL,
+        "security_url": settings.PORTERO_SECURITY_URL,
         "notification_settings_url": settings.PORTERO_NOTIFICATION_SETTINGS_URL,
         "base_url": settings.PORTERO_BASE_URL,
         "demo": settings.DEMO,

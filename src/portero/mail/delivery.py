@@ -79,7 +79,8 @@ def email_claim(*, pk: int, now: datetime) -> OutboundEmail | None:
     )
     if not claimed:
         return None
-    return OutboundEmail.objects.select_related("reset__user", "user").get(pk=pk)
+    # filter().first(): the row may be gone already (its account deleted meanwhile).
+    return OutboundEmail.objects.select_related("reset__user", "user").filter(pk=pk).first()
 
 
 _EVENTS = {

@@ -32,8 +32,10 @@
     text.className = "strength-meter__text";
     text.id = (input.id || "password") + "_strength";
     text.setAttribute("aria-live", "polite");
-    input.insertAdjacentElement("afterend", text);
-    input.insertAdjacentElement("afterend", meter);
+    // After the field's show/hide wrapper when there is one, so the bar spans the whole row.
+    var anchor = (input.closest && input.closest(".password-input")) || input;
+    anchor.insertAdjacentElement("afterend", text);
+    anchor.insertAdjacentElement("afterend", meter);
     return { meter: meter, text: text };
   }
 
