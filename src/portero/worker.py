@@ -11,6 +11,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from portero.accounts.services import sessions_purge_expired
 from portero.accounts.throttle import throttles_purge
 from portero.core.ratelimit import counters_purge
 from portero.mail.delivery import emails_deliver_due
@@ -22,7 +23,7 @@ from portero.recovery.services import recovery_history_purge
 log = logging.getLogger(__name__)
 
 
-HOUSEKEEPING_SECONDS = 300  # how often expired counters, throttles and old history are deleted
+HOUSEKEEPING_SECONDS = 300  # how often expired counters, sessions and old history are deleted
 
 
 class Worker:
@@ -44,6 +45,7 @@ class Worker:
             counters_purge()
             throttles_purge()
             recovery_history_purge()
+            sessions_purge_expired()
             self._housekeeping_at = time.monotonic()
 
     def drain(self, *, max_rounds: int = 100) -> int:

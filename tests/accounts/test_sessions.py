@@ -63,3 +63,19 @@ def test_se2_expired_session_on_the_server_is_refused(user):
     Session.objects.filter(session_key=browser.session.session_key).update(
         expire_date=timezone.now() - timedelta(seconds=1))
     assert browser.get("/cuenta/").status_code == 302
+
+
+def test_expired_sessions_and_their_records_are_purged(user):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from portero.accounts.models import SessionRecord
+    from portero.accounts.services import sessions_purge_expired
+
+    old, _ = _sign_in()
+    current, _ = _sign_in()
+    Session.objects.filter(session_key=old.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1))
+    assert sessions_purge_expired() == 1
+    assert list(SessionRecord.objects.values_list("session_key", flat=True)) == [
+        current.session.session_key]

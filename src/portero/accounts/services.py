@@ -6,6 +6,7 @@ from typing import Literal
 
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import transaction
 
 from portero.accounts.models import SessionRecord, User
@@ -36,6 +37,14 @@ def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
         SessionStore(session_key=key).delete()
     records.delete()
     return len(keys)
+
+
+def sessions_purge_expired() -> int:
+    """Delete expired sessions and the records of sessions that no longer exist."""
+    SessionStore.clear_expired()
+    live = Session.objects.values("session_key")
+    deleted, _ = SessionRecord.objects.exclude(session_key__in=live).delete()
+    return deleted
 
 
 @transaction.atomic
