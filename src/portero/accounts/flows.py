@@ -32,21 +32,18 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
     same answer as a wrong password.
     """
     client = ClientInfo.from_request(request)
-    refused = throttle_refuses(username)
-    spraying = ratelimit.exceeded("sign_in_failure", ip=client.ip)
-    if refused or spraying:
+    refusal = _refusal(username, client)
+    if refusal is not None:
         make_password(password)  # the work a real check would do (CWE-208)
-        _failure(username, client, EventType.SIGN_IN_LOCKED if refused and refused.locked
-                 else EventType.SIGN_IN_THROTTLED, count=False)
+        _failure(username, client, refusal, count=False)
         return None
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
         _failure(username, client, EventType.SIGN_IN_FAILED, count=True)
         return None
     throttle_clear(username)
-    login(request, user)  # rotates the session id (SE1)
+    login(request, user)  # rotates the session id (SE1) and saves the session
     request.session[SIGNED_IN_AT] = clock.now().timestamp()
-    request.session.save()
     session_record_create(user=user, session_key=request.session.session_key or "",
                           client=client)
     device = describe_user_agent(client.user_agent)
@@ -55,6 +52,16 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
     if new_device:
         new_device_notice_queue(user=user, device=device, client=client)
     return user
+
+
+def _refusal(username: str, client: ClientInfo) -> EventType | None:
+    """Return why this account or address may not try a password now (LI2, LI3), or None."""
+    state = throttle_refuses(username)
+    if state is not None:
+        return EventType.SIGN_IN_LOCKED if state.locked else EventType.SIGN_IN_THROTTLED
+    if ratelimit.exceeded("sign_in_failure", ip=client.ip):
+        return EventType.SIGN_IN_THROTTLED
+    return None
 
 
 @transaction.atomic
@@ -71,9 +78,7 @@ def _failure(username: str, client: ClientInfo, event: EventType, *, count: bool
 
 def reauth_refused(request: HttpRequest, *, user: User) -> bool:
     """True when the account or the address may not try a password now (LI2, LI3)."""
-    client = ClientInfo.from_request(request)
-    return bool(throttle_refuses(user.username)
-                or ratelimit.exceeded("sign_in_failure", ip=client.ip))
+    return _refusal(user.username, ClientInfo.from_request(request)) is not None
 
 
 def reauth_failed(request: HttpRequest, *, user: User) -> None:
@@ -94,17 +99,13 @@ def sign_out(request: HttpRequest) -> None:
 
 def change_password(request: HttpRequest, *, user: User, new_password: str) -> None:
     """Set the new password, keep this session, end the others (CP1, SE3)."""
-    old_key = request.session.session_key
-    user_set_password(
-        user=user, password=new_password, client=ClientInfo.from_request(request), via="change",
-        keep_session_key=old_key,
-    )
+    old_key, client = request.session.session_key, ClientInfo.from_request(request)
+    user_set_password(user=user, password=new_password, client=client, via="change",
+                      keep_session_key=old_key)
     update_session_auth_hash(request, user)  # also gives this session a new id
     SessionRecord.objects.filter(session_key=old_key or "").delete()
-    session_record_create(
-        user=user, session_key=request.session.session_key or "",
-        client=ClientInfo.from_request(request),
-    )
+    session_record_create(user=user, session_key=request.session.session_key or "",
+                          client=client)
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from portero.audit.events import EventType
 from portero.audit.models import AuditEvent
 from portero.core import clock
 from portero.core.client import ClientInfo
-from portero.core.security_log import emit, request_id
+from portero.core.security_log import emit
 
 
 def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, actor: str = "",
@@ -27,7 +27,7 @@ def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, act
     record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, **details)
     return event_append(AuditEvent(
         created_at=clock.now(), event=event.value, outcome=outcome, actor=actor, user=user,
-        subject=subject, ip=ip, request_id=record["request_id"] or request_id.get(),
+        subject=subject, ip=ip, request_id=record["request_id"],
         details=details,
     ))
 

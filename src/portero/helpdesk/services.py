@@ -112,8 +112,7 @@ def helpdesk_act(*, agent: User, target: User, action: str, reason: str, token: 
     chosen = ACTIONS.get(action)
     if chosen is None or chosen not in allowed_actions(agent, target):
         raise ActionRefused(_("You may not do that on this account."))
-    if not reason.strip():
-        raise ActionRefused(_("Write the reason or the ticket number."))
+    reason = _reason(reason)
     try:
         with transaction.atomic():
             ActionReceipt.objects.create(token=token, agent=agent, action=action, target=target)
@@ -121,7 +120,7 @@ def helpdesk_act(*, agent: User, target: User, action: str, reason: str, token: 
         return False  # a double click: the first submission did it
     details = _HANDLERS[action](target)
     event_record(chosen.event, user=target, actor=f"agent:{agent.pk}", client=client,
-                 subject=f"user:{target.pk}", reason=reason.strip()[:200], **details)
+                 subject=f"user:{target.pk}", reason=reason, **details)
     return True
 
 
@@ -132,8 +131,7 @@ def helpdesk_resend(*, agent: User, email_ids: list[int], reason: str,
     why the others were not."""
     if role_of(agent) < Role.AGENT:
         raise ActionRefused(_("You may not do that on this account."))
-    if not reason.strip():
-        raise ActionRefused(_("Write the reason or the ticket number."))
+    reason = _reason(reason)
     now, done, skipped = clock.now(), 0, []
     window = timedelta(hours=settings.PORTERO_MAIL_RETRY_WINDOW_HOURS)
     emails = OutboundEmail.objects.select_related("reset__user", "user").filter(pk__in=email_ids)
@@ -147,9 +145,16 @@ def helpdesk_resend(*, agent: User, email_ids: list[int], reason: str,
             status=EmailStatus.QUEUED, next_attempt_at=now, give_up_at=give_up, lease_until=None)
         event_record(EventType.HELPDESK_EMAIL_RESENT, user=email.user,
                      actor=f"agent:{agent.pk}", client=client, subject=f"email:{email.pk}",
-                     reason=reason.strip()[:200])
+                     reason=reason)
         done += 1
     return done, skipped
+
+
+def _reason(reason: str) -> str:
+    """Return the agent's reason as recorded, or refuse an empty one."""
+    if not reason.strip():
+        raise ActionRefused(_("Write the reason or the ticket number."))
+    return reason.strip()[:200]
 
 
 def _why_not_resend(agent: User, email: OutboundEmail) -> str:

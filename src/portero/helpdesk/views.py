@@ -103,10 +103,9 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     pending = emails_needing_attention()
     page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("pagina"))
-    choices = [(e.pk, str(e.pk)) for e in page.object_list]
-    form = ResendForm(request.POST if request.method == "POST" else None,
-                      choices=[(e.pk, str(e.pk)) for e in pending] if request.method == "POST"
-                      else choices)
+    posted = request.method == "POST"  # the page draws its own check boxes; choices check posts
+    ids = pending.values_list("pk", flat=True) if posted else []
+    form = ResendForm(request.POST if posted else None, choices=[(pk, str(pk)) for pk in ids])
     if form.is_valid():
         agent = request.user
         assert isinstance(agent, User)

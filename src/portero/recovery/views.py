@@ -83,14 +83,19 @@ def enter_code(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/enter_code.html", {"form": form})
 
 
+def _dead_link(request: HttpRequest, check: password_reset.LinkCheck) -> HttpResponse:
+    """Say plainly why the link no longer works, with the way forward (TK4)."""
+    template, status = STATE_PAGES[check.state]
+    return render(request, template, {"check": check}, status=status)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def reset(request: HttpRequest) -> HttpResponse:
     """Show the change-password form for a live link, or say plainly why the link is dead."""
     selector = request.session.get(SESSION_SELECTOR) or ""
     check = password_reset.check_reset_selector(selector)
     if check.state != LinkState.VALID or check.reset is None:
-        template, status = STATE_PAGES[check.state]
-        return render(request, template, {"check": check}, status=status)
+        return _dead_link(request, check)
     user = check.reset.user
     form = NewPasswordForm(user, request.POST if request.method == "POST" else None)
     if form.is_valid():
@@ -99,10 +104,7 @@ def reset(request: HttpRequest) -> HttpResponse:
             client=ClientInfo.from_request(request),
         )
         request.session.pop(SESSION_SELECTOR, None)
-        if check.completed:
-            return redirect("recovery:reset_done")
-        template, status = STATE_PAGES[check.state]
-        return render(request, template, {"check": check}, status=status)
+        return redirect("recovery:reset_done") if check.completed else _dead_link(request, check)
     return render(request, "recovery/reset.html", {"form": form, "reset": check.reset})
 
 
