@@ -14,8 +14,8 @@ from django.db import DatabaseError, close_old_connections, connection
 from portero.accounts.services import sessions_purge_expired
 from portero.accounts.throttle import throttles_purge
 from portero.core.ratelimit import counters_purge
+from portero.core.work_notify import CHANNEL as WORK_CHANNEL
 from portero.mail.delivery import emails_deliver_due
-from portero.mail.services import WORK_CHANNEL
 from portero.mail.smtp import EmailBackend
 from portero.recovery.processing import recovery_requests_process
 from portero.recovery.services import recovery_history_purge

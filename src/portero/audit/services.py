@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +29,19 @@ def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, act
         created_at=clock.now(), event=event.value, outcome=outcome, actor=actor, user=user,
         subject=subject, ip=ip, request_id=record["request_id"],
         details=details,
+    ))
+
+
+def event_keep(event: EventType, *, at: datetime, request_id: str, outcome: str, actor: str,
+               subject: str, ip: str | None, user: Any = None, **details: Any) -> AuditEvent:
+    """Add the audit row of an event whose log line was written earlier, by the web request.
+
+    For work the web request hands to the worker: the row carries the request's own time and
+    request id, so the log line and the row still match.
+    """
+    return event_append(AuditEvent(
+        created_at=at, event=event.value, outcome=outcome, actor=actor, user=user,
+        subject=subject, ip=ip, request_id=request_id, details=details,
     ))
 
 

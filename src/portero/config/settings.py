@@ -277,6 +277,9 @@ PORTERO_AUDIT_RETENTION_DAYS = env.int("PORTERO_AUDIT_RETENTION_DAYS", 365, low=
 # --- Worker -------------------------------------------------------------------------------
 # Seconds the worker sleeps when it found nothing to do (bounds time to inbox when idle).
 PORTERO_WORKER_POLL_SECONDS = env.float("PORTERO_WORKER_POLL_SECONDS", 1.0, low=0.05, high=60)
+# CPU priority of `portero worker` (Unix nice increment, 0-19). When web server and worker share
+# cores, pages and sign-ins come first under a burst and the outbox catches up right after.
+PORTERO_WORKER_NICE = env.int("PORTERO_WORKER_NICE", 10, low=0, high=19)
 # First retry delay after a transient SMTP failure; doubles each attempt up to the cap.
 PORTERO_MAIL_RETRY_BASE_SECONDS = env.int("PORTERO_MAIL_RETRY_BASE_SECONDS", 30, low=1, high=3600)
 PORTERO_MAIL_RETRY_MAX_SECONDS = env.int("PORTERO_MAIL_RETRY_MAX_SECONDS", 900, low=1, high=86400)

@@ -42,48 +42,56 @@ def rules_for(action: str) -> list[Rule]:
 
 
 class CounterStore(Protocol):
-    def hit(self, key: str, expires_at: datetime) -> int: ...
-
-    def get(self, key: str) -> int: ...
+    def counts(self, hits: dict[str, datetime], reads: list[str]) -> dict[str, int]:
+        """Add one to each key of `hits` (kept until its time), read `reads`; return all."""
+        ...
 
 
 class DatabaseStore:
-    """Counters in core_ratecounter; one atomic upsert per hit (SQLite >= 3.35, PostgreSQL)."""
+    """Counters in core_ratecounter: one multi-row upsert and one read, whatever the rules."""
 
-    def hit(self, key: str, expires_at: datetime) -> int:
+    def counts(self, hits: dict[str, datetime], reads: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
         with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO core_ratecounter (key, count, expires_at) VALUES (%s, 1, %s) "
-                "ON CONFLICT (key) DO UPDATE SET count = core_ratecounter.count + 1 "
-                "RETURNING count",
-                [key, expires_at],
-            )
-            return int(cursor.fetchone()[0])
-
-    def get(self, key: str) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count FROM core_ratecounter WHERE key = %s", [key])
-            row = cursor.fetchone()
-        return int(row[0]) if row else 0
+            if hits:
+                rows = ", ".join(["(%s, 1, %s)"] * len(hits))
+                cursor.execute(
+                    f"INSERT INTO core_ratecounter (key, count, expires_at) VALUES {rows} "  # noqa: S608
+                    "ON CONFLICT (key) DO UPDATE SET count = core_ratecounter.count + 1 "
+                    "RETURNING key, count",
+                    [value for item in hits.items() for value in item],
+                )
+                found.update(cursor.fetchall())
+            if reads:
+                marks = ", ".join(["%s"] * len(reads))
+                cursor.execute(
+                    f"SELECT key, count FROM core_ratecounter WHERE key IN ({marks})",  # noqa: S608
+                    reads,
+                )
+                found.update(cursor.fetchall())
+        return {key: int(found.get(key, 0)) for key in [*hits, *reads]}
 
 
 class RedisStore:
-    """Counters in Redis: INCR with an expiry, one round trip per hit."""
+    """Counters in Redis: INCR with an expiry, all rules in one round trip."""
 
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
-    def hit(self, key: str, expires_at: datetime) -> int:
-        ttl = max(int((expires_at - clock.now()).total_seconds()), 1)
-        pipe = self.client.pipeline()
-        pipe.incr(f"portero:rl:{key}")
-        pipe.expire(f"portero:rl:{key}", ttl)
-        count, _ = pipe.execute()
-        return int(count)  # type: ignore[arg-type]
-
-    def get(self, key: str) -> int:
-        value: Any = self.client.get(f"portero:rl:{key}")
-        return int(value) if value else 0
+    def counts(self, hits: dict[str, datetime], reads: list[str]) -> dict[str, int]:
+        pipe = self.client.pipeline(transaction=False)
+        now = clock.now()
+        for key, expires_at in hits.items():
+            pipe.incr(f"portero:rl:{key}")
+            pipe.expire(f"portero:rl:{key}", max(int((expires_at - now).total_seconds()), 1))
+        if reads:
+            pipe.mget([f"portero:rl:{key}" for key in reads])
+        replies: list[Any] = pipe.execute()
+        found = {key: int(replies[2 * i]) for i, key in enumerate(hits)}
+        if reads:
+            found.update({key: int(v) if v else 0 for key, v in zip(reads, replies[-1],
+                                                                   strict=True)})
+        return found
 
 
 @lru_cache(maxsize=4)
@@ -95,28 +103,38 @@ def store() -> CounterStore:
     return _store(settings.REDIS_URL)
 
 
-def _estimate(rule: Rule, subject: str, *, count_this: bool, now: datetime) -> float:
+@dataclass(frozen=True)
+class _Window:
+    rule: Rule
+    current: str  # key of the counter of the current fixed window
+    previous: str  # key of the one before it
+    expires: datetime
+    overlap: float  # how much of the previous window the sliding window still covers
+
+
+def _window(rule: Rule, subject: str, now: datetime) -> _Window:
     window = int(now.timestamp()) // rule.period
     base = f"{rule.name}:{keyed_digest('ratelimit.' + rule.scope, subject)[:40]}"
-    expires = datetime.fromtimestamp((window + 2) * rule.period, tz=now.tzinfo)
-    current_key = f"{base}:{window}"
-    current = store().hit(current_key, expires) if count_this else store().get(current_key)
-    previous = store().get(f"{base}:{window - 1}")
-    overlap = 1 - (now.timestamp() % rule.period) / rule.period
-    return current + previous * overlap
+    return _Window(rule, f"{base}:{window}", f"{base}:{window - 1}",
+                   datetime.fromtimestamp((window + 2) * rule.period, tz=now.tzinfo),
+                   1 - (now.timestamp() % rule.period) / rule.period)
 
 
 def _over(action: str, subjects: dict[str, str | None], *, count_this: bool) -> list[str]:
     now = clock.now()
+    windows = [_window(rule, subject, now) for rule in rules_for(action)
+               if (subject := subjects.get(rule.scope)) is not None]
+    if not windows:
+        return []
+    hits = {w.current: w.expires for w in windows} if count_this else {}
+    reads = [w.previous for w in windows] + ([] if count_this else [w.current for w in windows])
+    counts = store().counts(hits, reads)
     exceeded = []
-    for rule in rules_for(action):
-        subject = subjects.get(rule.scope)
-        if subject is None:
-            continue
-        estimate = _estimate(rule, subject, count_this=count_this, now=now)
+    for w in windows:
+        estimate = counts[w.current] + counts[w.previous] * w.overlap
         # Counting: this hit must fit. Peeking: one more hit must fit.
-        if estimate + (0 if count_this else 1) > rule.limit:
-            exceeded.append(rule.name)
+        if estimate + (0 if count_this else 1) > w.rule.limit:
+            exceeded.append(w.rule.name)
     return exceeded
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 
+from portero.audit.chain import appends_batched
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
@@ -83,6 +85,29 @@ def email_claim(*, pk: int, now: datetime) -> OutboundEmail | None:
     return OutboundEmail.objects.select_related("reset__user", "user").filter(pk=pk).first()
 
 
+@transaction.atomic
+def emails_claim_due(*, now: datetime, limit: int) -> list[OutboundEmail]:
+    """Take up to `limit` due messages for sending, each with a lease; skip others' rows.
+
+    The same conditions as `email_claim`, for a whole batch in one transaction.
+    """
+    lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
+    abandoned = Q(status=EmailStatus.SENDING, lease_until__lt=now)
+    emails = list(
+        OutboundEmail.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("reset__user", "user").filter(waiting | abandoned)
+        .order_by("next_attempt_at", "pk")[:limit]
+    )
+    OutboundEmail.objects.filter(pk__in=[e.pk for e in emails]).update(
+        status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
+    )
+    for email in emails:
+        email.status, email.lease_until = EmailStatus.SENDING, lease_until
+        email.attempts += 1
+    return emails
+
+
 _EVENTS = {
     EmailStatus.SENT: EventType.MAIL_SENT,
     EmailStatus.RETRYING: EventType.MAIL_RETRYING,
@@ -91,8 +116,18 @@ _EVENTS = {
 }
 
 
-def _finish(email: OutboundEmail, status: EmailStatus, **changes: object) -> None:
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed message, to be recorded on its row."""
+
+    email: OutboundEmail
+    status: EmailStatus
+    changes: dict[str, object]
+
+
+def _finish(outcome: Outcome) -> None:
     """Record the outcome, unless another worker took the message over meanwhile."""
+    email, status, changes = outcome.email, outcome.status, outcome.changes
     OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
         lease_until=None, status=status, **changes
     )
@@ -101,48 +136,63 @@ def _finish(email: OutboundEmail, status: EmailStatus, **changes: object) -> Non
                  reply=str(changes.get("smtp_reply") or changes.get("last_error") or ""))
 
 
-def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> EmailStatus:
-    """Send one claimed message and record what happened."""
+@transaction.atomic
+def outcomes_record(outcomes: list[Outcome]) -> None:
+    """Record several outcomes in one transaction (one lock on the audit chain)."""
+    with appends_batched():
+        for outcome in outcomes:
+            _finish(outcome)
+
+
+def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> Outcome:
+    """Send one claimed message; return what happened (see `outcomes_record`)."""
     now = clock.now()
     try:
         message = render_email(email)
     except NotNeeded as reason:
-        _finish(email, EmailStatus.CANCELLED, last_error=str(reason)[:500])
-        return EmailStatus.CANCELLED
+        return Outcome(email, EmailStatus.CANCELLED, {"last_error": str(reason)[:500]})
     except Exception as exc:  # a broken template must not leave the row stuck in "sending"
         log.exception("mail %s could not be rendered", email.pk)
-        _finish(email, EmailStatus.FAILED, last_error=f"rendering: {exc}"[:500])
-        return EmailStatus.FAILED
+        return Outcome(email, EmailStatus.FAILED, {"last_error": f"rendering: {exc}"[:500]})
     try:
         connection.open()
         connection.send_messages([message])
     except Exception as exc:  # anything the network or server does must end up on the row
         connection.close()
-        return _record_failure(email, classify_failure(exc), now)
-    _finish(email, EmailStatus.SENT, sent_at=clock.now(), last_error="",
-            smtp_reply=connection.last_reply, message_id=message.extra_headers["Message-ID"])
-    return EmailStatus.SENT
+        return _failure_outcome(email, classify_failure(exc), now)
+    return Outcome(email, EmailStatus.SENT, {
+        "sent_at": clock.now(), "last_error": "", "smtp_reply": connection.last_reply,
+        "message_id": message.extra_headers["Message-ID"]})
 
 
-def _record_failure(email: OutboundEmail, failure: SendFailure, now: datetime) -> EmailStatus:
+def _failure_outcome(email: OutboundEmail, failure: SendFailure, now: datetime) -> Outcome:
     next_attempt = now + retry_delay(email.attempts)
     if failure.transient and next_attempt < email.give_up_at:
         log.warning("mail %s attempt %s failed, will retry: %s", email.pk, email.attempts,
                     failure.reason)
-        _finish(email, EmailStatus.RETRYING, next_attempt_at=next_attempt,
-                last_error=failure.reason)
-        return EmailStatus.RETRYING
+        return Outcome(email, EmailStatus.RETRYING,
+                       {"next_attempt_at": next_attempt, "last_error": failure.reason})
     log.error("mail %s failed after %s attempts: %s", email.pk, email.attempts, failure.reason)
-    _finish(email, EmailStatus.FAILED, last_error=failure.reason)
-    return EmailStatus.FAILED
+    return Outcome(email, EmailStatus.FAILED, {"last_error": failure.reason})
+
+
+# Outcomes are recorded in groups of this many: fewer round trips, and if the worker dies
+# before a group is recorded, at most this many messages are sent a second time (the leases
+# run out); never one lost.
+RECORD_EVERY = 10
 
 
 def emails_deliver_due(*, connection: EmailBackend, limit: int = 50) -> int:
     """Send every due message (up to `limit`) over one connection; return how many were tried."""
-    tried = 0
-    for pk in due_emails(now=clock.now(), limit=limit):
-        email = email_claim(pk=pk, now=clock.now())
-        if email is not None:
-            email_deliver(email=email, connection=connection)
-            tried += 1
-    return tried
+    outcomes: list[Outcome] = []
+    emails = emails_claim_due(now=clock.now(), limit=limit)
+    try:
+        for email in emails:
+            outcomes.append(email_deliver(email=email, connection=connection))
+            if len(outcomes) >= RECORD_EVERY:
+                outcomes_record(outcomes)
+                outcomes = []
+    finally:
+        if outcomes:
+            outcomes_record(outcomes)
+    return len(emails)

@@ -28,7 +28,8 @@ class RecoveryRequest(models.Model):
     """A submitted forgot-password or forgot-username form.
 
     The web request only inserts this row, whatever was typed (FR1, FU1); the worker looks the
-    account up, then forgets the raw identifier and keeps its keyed digest.
+    account up, writes the audit row, then forgets the raw identifier and keeps its keyed
+    digest. `processed_at` is empty until the worker has done so, throttled requests included.
     """
 
     kind = models.CharField(max_length=16, choices=RequestKind.choices)
@@ -46,6 +47,9 @@ class RecoveryRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="recovery_requests",
     )
+    # For the audit row the worker writes: the web request's id and the rules it exceeded.
+    request_id = models.CharField(max_length=32, blank=True)
+    limited_by = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

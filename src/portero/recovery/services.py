@@ -8,11 +8,9 @@ from django.conf import settings
 from django.db import transaction
 
 from portero.audit.events import EventType
-from portero.audit.services import event_record
-from portero.core import clock, ratelimit
+from portero.core import clock, ratelimit, security_log
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailStatus, OutboundEmail
-from portero.mail.services import worker_wake
 from portero.recovery.models import PasswordReset, RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.tokens import identifier_digest
 
@@ -22,6 +20,9 @@ _ACTIONS = {
 }
 
 
+EVENTS = {kind: event for kind, (_, event) in _ACTIONS.items()}
+
+
 @transaction.atomic
 def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
                             client: ClientInfo) -> RecoveryRequest:
@@ -29,21 +30,24 @@ def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
 
     The limits are counted on keyed hashes of what was typed and on the address, before
     anything depends on whether an account exists (FR2, FU3). A limited request is recorded as
-    already throttled and answered exactly like any other.
+    throttled and answered exactly like any other.
+
+    This is the whole of the web request's work: the rate-limit counters and one insert, in one
+    transaction. The worker writes the request's audit row (from the same fields, with this
+    request's id and time) when it processes it; the security log line is written here.
     """
     action, event = _ACTIONS[kind]
     limited = ratelimit.hit(action, account=normalized, ip=client.ip)
-    now = clock.now()
+    outcome = "throttled" if limited else "accepted"
     request = RecoveryRequest.objects.create(
         kind=kind, identifier="" if limited else typed.strip()[:254],
         identifier_digest=identifier_digest(normalized), language=client.language,
-        ip=client.ip, user_agent=client.user_agent, created_at=now,
-        processed_at=now if limited else None,
+        ip=client.ip, user_agent=client.user_agent, created_at=clock.now(),
+        request_id=security_log.request_id.get(), limited_by=limited,
         outcome=RequestOutcome.THROTTLED if limited else RequestOutcome.PENDING,
     )
-    event_record(event, outcome="throttled" if limited else "accepted", actor="anonymous",
-                 client=client, subject=f"request:{request.pk}", rules=limited)
-    worker_wake()  # for throttled requests too: the same work whatever the outcome
+    security_log.emit(event.value, outcome=outcome, actor="anonymous",
+                      subject=f"request:{request.pk}", ip=client.ip, rules=limited)
     return request
 
 

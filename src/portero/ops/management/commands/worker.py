@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from portero.worker import Worker
@@ -18,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Handle what is due, then exit.")
 
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
+        if settings.PORTERO_WORKER_NICE:
+            os.nice(settings.PORTERO_WORKER_NICE)  # the web server's requests come first
         worker = Worker()
         if once:
             self.stdout.write(f"handled {worker.drain()} item(s)")
