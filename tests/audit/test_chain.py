@@ -115,3 +115,33 @@ def test_export_as_json_lines_and_csv(trail, clock):
 def test_export_refuses_malformed_ranges_clearly(db, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("audit", "export", *args, stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_events_appended_in_a_batch_are_chained_once_at_its_end(user):
+    from django.db import transaction
+
+    from portero.audit.chain import appends_batched
+    from portero.audit.events import EventType
+    from portero.audit.services import event_record
+
+    with transaction.atomic(), appends_batched():
+        for _ in range(3):
+            event_record(EventType.SIGN_IN_OK, user=user)
+        assert not AuditEvent.objects.exists()  # held until the block ends
+    assert AuditEvent.objects.count() == 3
+    assert "3 rows verified" in _verify()
+
+
+def test_a_batch_that_fails_writes_nothing(user):
+    from django.db import transaction
+
+    from portero.audit.chain import appends_batched
+    from portero.audit.events import EventType
+    from portero.audit.services import event_record
+
+    with pytest.raises(RuntimeError), transaction.atomic(), appends_batched():
+        event_record(EventType.SIGN_IN_OK, user=user)
+        raise RuntimeError("the change it reports failed")
+    event_record(EventType.SIGN_IN_OK, user=user)
+    assert AuditEvent.objects.count() == 1
+    assert "1 rows verified" in _verify()

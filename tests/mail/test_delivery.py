@@ -6,11 +6,22 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from portero.mail.delivery import classify_failure, retry_delay
+from portero.audit.models import AuditEvent
+from portero.mail.delivery import (
+    RECORD_EVERY,
+    classify_failure,
+    emails_claim_due,
+    emails_deliver_due,
+    retry_delay,
+)
 from portero.mail.models import EmailStatus, OutboundEmail
+from portero.mail.smtp import EmailBackend
 from portero.recovery.models import PasswordReset
+from portero.recovery.processing import recovery_requests_process
 from tests.conftest import NEW_PASSWORD
 from tests.helpers import ask_reset, html_of, link_in, set_password, text_of
 
@@ -130,15 +141,12 @@ def test_email_for_an_already_used_link_is_not_sent(user, client, mailbox, worke
 
 
 def test_lease_expiry_lets_another_worker_finish_a_crashed_send(user, client, mailbox, worker, clock):
-    from portero.mail.delivery import email_claim
-
     ask_reset(client, "gongoragabriela")
-    from portero.recovery.processing import recovery_requests_process
-
     recovery_requests_process()
     email = _only_email()
-    assert email_claim(pk=email.pk, now=clock.now()) is not None  # a worker took it, then died
-    assert email_claim(pk=email.pk, now=clock.now()) is None  # nobody else may, for now
+    # a worker took it, then died; nobody else may take it, for now
+    assert emails_claim_due(now=clock.now(), limit=50) == [email]
+    assert emails_claim_due(now=clock.now(), limit=50) == []
     worker.drain()
     assert mailbox.messages == []
     clock.advance(timedelta(minutes=3))
@@ -152,6 +160,26 @@ def test_one_connection_serves_many_messages(user, client, mailbox, worker):
     worker.drain()
     assert len(mailbox.messages) == 5
     assert OutboundEmail.objects.filter(status=EmailStatus.SENT).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_messages_is_claimed_at_once_and_recorded_in_groups(user, mailbox,
+                                                                        settings):
+    settings.PORTERO_RATE_LIMITS = {}  # 25 requests for one account
+    for _ in range(25):
+        ask_reset(Client(), "gongoragabriela")
+    recovery_requests_process()
+    backend = EmailBackend(fail_silently=False)
+    with CaptureQueriesContext(connection) as queries:
+        assert emails_deliver_due(connection=backend) == 25
+    backend.close()
+    assert len(mailbox.messages) == 25
+    assert OutboundEmail.objects.filter(status=EmailStatus.SENT).count() == 25
+    # Claiming: one transaction for all. Recording: one UPDATE per message, and per group of
+    # RECORD_EVERY one transaction with one append to the audit chain (lock, insert, head).
+    groups = -(-25 // RECORD_EVERY)
+    assert len(queries) <= 4 + 25 + 5 * groups
+    assert AuditEvent.objects.filter(event="mail.sent").count() == 25
 
 
 @pytest.mark.parametrize("attempts,low,high", [(1, 27, 33), (2, 54, 66), (10, 810, 990)])

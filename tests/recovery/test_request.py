@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from portero.accounts.models import User
 from portero.accounts.services import user_create
+from portero.audit.models import AuditEvent
 from portero.recovery.models import PasswordReset, RecoveryRequest, RequestOutcome
 from tests.conftest import PASSWORD
 from tests.helpers import text_of
@@ -63,6 +66,49 @@ def test_fr1_request_path_does_the_same_queries_for_known_and_unknown(accounts):
     known = _statements("gongoragabriela")
     assert known == _statements("nadie.existe") == _statements("inactiva")
     assert not any("accounts_user" in statement for statement in known)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_path_is_the_rate_limit_counters_and_one_insert_in_one_transaction(user):
+    # Every statement here is paid by every request; with the counters in Redis, the first two
+    # are one round trip to Redis instead.
+    counters = [] if settings.REDIS_URL else [
+        "INSERT INTO core_ratecounter",  # every rule's current window, one upsert
+        "SELECT key, count",  # every rule's previous window, one read
+    ]
+    statements = [s.replace("BEGIN IMMEDIATE", "BEGIN") for s in _statements("gongoragabriela")]
+    assert statements == [
+        "BEGIN", *counters, 'INSERT INTO "recovery_recoveryrequest"', "COMMIT"]
+
+
+def test_request_path_writes_no_audit_row_the_worker_writes_it(accounts, worker, caplog):
+    caplog.set_level("INFO", logger="portero.security")
+    response = Client().post("/recuperar/contrasena/", {"username": "gongoragabriela"})
+    assert not AuditEvent.objects.exists()
+    logged = json.loads(caplog.records[-1].getMessage())
+    assert logged["event"] == "reset.requested"  # the log line is written at once (LG1)
+
+    worker.drain()
+    row = AuditEvent.objects.get(event="reset.requested")
+    request = RecoveryRequest.objects.get()
+    assert row.request_id == response["X-Request-ID"] == logged["request_id"]
+    assert (row.created_at, row.ip, row.subject) == (request.created_at, "127.0.0.1",
+                                                     logged["subject"])
+    assert row.pk < AuditEvent.objects.get(event="reset.issued").pk
+
+
+def test_throttled_request_gets_its_audit_row_from_the_worker_too(user, worker, settings):
+    settings.PORTERO_RATE_LIMITS = {
+        "tiny": {"action": "password_reset", "scope": "account", "limit": 1, "period": 3600},
+    }
+    for _ in range(2):
+        Client().post("/recuperar/contrasena/", {"username": "gongoragabriela"})
+    assert RecoveryRequest.objects.filter(processed_at__isnull=True).count() == 2
+    worker.drain()
+    rows = AuditEvent.objects.filter(event="reset.requested").order_by("pk")
+    assert [(r.outcome, r.details["rules"]) for r in rows] == [("accepted", []),
+                                                               ("throttled", ["tiny"])]
+    assert PasswordReset.objects.count() == 1
 
 
 def test_fr1_no_email_is_sent_on_the_request_path(accounts, mailbox, worker):

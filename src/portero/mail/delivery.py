@@ -63,37 +63,17 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.9, 1.1))
 
 
-def due_emails(*, now: datetime, limit: int) -> list[int]:
-    """Return ids of messages to send now: queued or retrying and due, or with a dead lease."""
-    waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
-    abandoned = Q(status=EmailStatus.SENDING, lease_until__lt=now)
-    due = OutboundEmail.objects.filter(waiting | abandoned).order_by("next_attempt_at", "pk")
-    return list(due.values_list("pk", flat=True)[:limit])
-
-
-def email_claim(*, pk: int, now: datetime) -> OutboundEmail | None:
-    """Take a message for sending, or None if another worker has it."""
-    lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
-    waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
-    abandoned = Q(status=EmailStatus.SENDING, lease_until__lt=now)
-    claimed = OutboundEmail.objects.filter(Q(pk=pk) & (waiting | abandoned)).update(
-        status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
-    )
-    if not claimed:
-        return None
-    # filter().first(): the row may be gone already (its account deleted meanwhile).
-    return OutboundEmail.objects.select_related("reset__user", "user").filter(pk=pk).first()
-
-
 @transaction.atomic
 def emails_claim_due(*, now: datetime, limit: int) -> list[OutboundEmail]:
     """Take up to `limit` due messages for sending, each with a lease; skip others' rows.
 
-    The same conditions as `email_claim`, for a whole batch in one transaction.
+    Due: queued or retrying and their time has come, or "sending" with a lease run out (the
+    worker sending them died).
     """
     lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
     waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
     abandoned = Q(status=EmailStatus.SENDING, lease_until__lt=now)
+    # SKIP LOCKED (PostgreSQL): several workers take disjoint batches. SQLite has one writer.
     emails = list(
         OutboundEmail.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("reset__user", "user").filter(waiting | abandoned)
