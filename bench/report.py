@@ -9,12 +9,18 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
-def rates_table(data: dict[str, Any]) -> list[str]:
+def rates_table(data: dict[str, Any], notes: list[str]) -> list[str]:
     lines = ["| sink | identifier | conc. | Portero req/s | p50 / p99 ms | stock req/s "
              "| p50 / p99 ms | Portero/stock |", "|---|---|---|---|---|---|---|---|"]
     for sink in ("sink_instant", "sink_50ms"):
         if sink not in data:
             continue
+        block = data[sink]
+        notes.append(f"{sink[5:]} sink: Portero's worker had {block['backlog_after_portero']} "
+                     "requests and messages left after Portero's phases; "
+                     + (f"drained in {block['drain_s']} s before the peer ran"
+                        if "drain_s" in block else
+                        f"{block.get('backlog_cancelled', 0)} cancelled before the peer ran"))
         for key, row in data[sink]["portero"].items():
             peer = data[sink]["stock"][key]
             kind, conc = key.split("_c")
@@ -65,13 +71,67 @@ def inbox_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _check(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _within(small: float, big: float, tolerance: float = 0.2) -> bool:
+    return big <= small * (1 + tolerance)
+
+
+def targets_table(data: dict[str, Any]) -> list[str]:
+    """The targets of the benchmark issue, each with its figures from this run."""
+    lines = ["| target | this run | met? |", "|---|---|---|"]
+    instant, slow = data.get("sink_instant"), data.get("sink_50ms")
+    if instant and slow:
+        for label, block, want in (("instant", instant, 2.0), ("50 ms", slow, 5.0)):
+            mine, peer = block["portero"]["known_c8"]["rps"], block["stock"]["known_c8"]["rps"]
+            lines.append(f"| known resets/s at c8 >= {want:g}x stock, {label} sink | "
+                         f"{_ratio(mine, peer)} ({mine} vs {peer}) | "
+                         f"{_check(mine >= want * peer)} |")
+        fast, late = instant["portero"]["known_c8"], slow["portero"]["known_c8"]
+        lines.append(f"| Portero's own rate, 50 ms sink >= 0.9 of instant | "
+                     f"{late['rps'] / fast['rps']:.2f} ({late['rps']} / {fast['rps']}) | "
+                     f"{_check(late['rps'] >= 0.9 * fast['rps'])} |")
+        worst = max(fast["p99_ms"], late["p99_ms"])
+        lines.append(f"| Portero's p99 < 50 ms (known, c8) | {fast['p99_ms']} ms instant, "
+                     f"{late['p99_ms']} ms 50 ms sink | {_check(worst < 50)} |")
+    inbox = data.get("inbox_100")
+    if inbox:
+        lines.append(f"| time to inbox p99 < 2 s at 100 requests/s | {inbox['inbox_p99_ms']} ms "
+                     f"({inbox['achieved_rps']} req/s achieved, {inbox['missing']} missing) | "
+                     f"{_check(inbox['inbox_p99_ms'] < 2000 and not inbox['missing'])} |")
+    small, big = data.get("users_1000"), data.get("users_1000000")
+    for key, block in (("1,000", small), ("1,000,000", big)):
+        if block:
+            lines.append(f"| sign-ins/s >= 0.8 of the argon2 bound, {key} users | "
+                         f"{block['sign_in_vs_bound']} ({block['sign_in']['rps']} / "
+                         f"{block['argon2_bound_per_s']}) | "
+                         f"{_check(block['sign_in_vs_bound'] >= 0.8)} |")
+    if small and big:
+        pairs = [("known reset c1 p50", small["resets"]["known_c1"]["p50_ms"],
+                  big["resets"]["known_c1"]["p50_ms"]),
+                 ("known reset c8 p50", small["resets"]["known_c8"]["p50_ms"],
+                  big["resets"]["known_c8"]["p50_ms"]),
+                 ("sign-in p50", small["sign_in"]["p50_ms"], big["sign_in"]["p50_ms"])]
+        pairs += [(f"search {q} p50", small["mesa_search"][q]["p50_ms"],
+                   big["mesa_search"][q]["p50_ms"]) for q in small["mesa_search"]]
+        for label, a, b in pairs:
+            lines.append(f"| {label} at 1,000,000 users within 20 % of 1,000 | {a} -> {b} ms "
+                         f"({(b / a - 1) * 100:+.0f} %) | {_check(_within(a, b))} |")
+    return lines
+
+
 def markdown(data: dict[str, Any]) -> str:
     meta = data.get("meta", {})
+    notes: list[str] = []
     parts = [f"Run {meta.get('started')} ({meta.get('duration_s')} s), {meta.get('cpus')} CPUs,"
              f" {meta.get('web_workers')} gunicorn sync workers for both servers.", "",
-             "Reset requests (POST only; closed loop):", "", *rates_table(data), "",
+             "Reset requests (POST only; closed loop):", "", *rates_table(data, notes), "",
+             *notes, "",
              "Time to inbox (instant sink, open loop):", "", *inbox_table(data), "",
-             "Scale (instant sink):", "", *scale_table(data)]
+             "Scale (instant sink):", "", *scale_table(data), "",
+             "Targets:", "", *targets_table(data)]
     two = data.get("two_instances")
     if two:
         parts += ["", f"Two instances: {two['links']} of {two['requested']} links delivered;"
