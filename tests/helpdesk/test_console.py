@@ -8,12 +8,15 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from portero.accounts.models import User
 from portero.accounts.services import user_create
 from portero.audit.models import AuditEvent
 from portero.helpdesk.roles import AGENT_GROUP, SUPERVISOR_GROUP
+from portero.helpdesk.selectors import SEARCH_LIMIT, users_search
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import PasswordReset
 from tests.conftest import NEW_PASSWORD, PASSWORD
@@ -183,16 +186,81 @@ def test_malformed_searches_get_a_clear_answer(agent, user, query):
     assert response.status_code == 200
 
 
-def test_search_by_name_and_username_part_paginates(agent):
-    for number in range(30):
-        user_create(username=f"proveedor{number:02d}", email=f"p{number}@example.com",
-                    full_name=f"Proveedora Número {number}")
+def _accounts(*rows: tuple[str, str, str]) -> list[User]:
+    """Create accounts from (username, e-mail, full name), in this order."""
+    return [user_create(username=username, email=email, full_name=name)
+            for username, email, name in rows]
+
+
+def _listed(html: str) -> list[int]:
+    """Return the ids of the accounts the search page lists, in order."""
+    return [int(pk) for pk in re.findall(r'href="/mesa/usuario/(\d+)/"', html)]
+
+
+def test_search_by_name_and_username_part_lists_every_match_up_to_the_limit(agent):
+    made = _accounts(*[(f"proveedor{n:02d}", f"p{n}@example.com", f"Proveedora Número {n}")
+                       for n in range(SEARCH_LIMIT)])
     console = _signed_in(agent)
-    first = console.get("/mesa/", {"q": "proveedora"}).content.decode()
-    assert first.count('href="/mesa/usuario/') == 25
-    second = console.get("/mesa/", {"q": "proveedora", "pagina": "2"}).content.decode()
-    assert second.count('href="/mesa/usuario/') == 5
-    assert console.get("/mesa/", {"q": "proveedor", "pagina": "xyz"}).status_code == 200
+    html = console.get("/mesa/", {"q": "PROVEEDORA"}).content.decode()
+    assert sorted(_listed(html)) == sorted(account.pk for account in made)
+    assert f"{SEARCH_LIMIT} cuentas encontradas" in html
+    assert "Más de" not in html
+    assert _listed(console.get("/mesa/", {"q": "proveedor0"}).content.decode()) == [
+        account.pk for account in made[:10]]  # by username
+
+
+def test_search_with_too_many_matches_is_capped_and_asks_to_narrow_it(agent):
+    _accounts(*[(f"proveedor{n:02d}", f"p{n}@example.com", f"Proveedora Número {n}")
+                for n in range(SEARCH_LIMIT + 1)])
+    console = _signed_in(agent)
+    html = console.get("/mesa/", {"q": "proveedora", "pagina": "2"}).content.decode()
+    assert len(_listed(html)) == SEARCH_LIMIT
+    assert f"Más de {SEARCH_LIMIT} cuentas coinciden y solo se listan {SEARCH_LIMIT}" in html
+    assert f"Más de {SEARCH_LIMIT} cuentas encontradas" in html
+    assert 'class="pages"' not in html  # no pages to walk through: the agent narrows it
+
+
+def test_exact_username_or_email_is_listed_first_however_many_accounts_match(agent):
+    many = SEARCH_LIMIT + 10
+    _accounts(*[(f"proveedor{n:02d}", f"{n}.ventas@entidad.gov.co", "") for n in range(many)])
+    exact_name, exact_email = _accounts(("proveedor", "otra@example.com", ""),
+                                        ("zz.compras", "ventas@entidad.gov.co", ""))
+    console = _signed_in(agent)
+    listed = _listed(console.get("/mesa/", {"q": "Proveedor "}).content.decode())
+    assert len(listed) == SEARCH_LIMIT and listed[0] == exact_name.pk
+    listed = _listed(console.get("/mesa/", {"q": "VENTAS@entidad.gov.co"}).content.decode())
+    assert len(listed) == SEARCH_LIMIT and listed[0] == exact_email.pk
+
+
+def test_search_lists_exact_then_prefix_then_other_matches_by_username(agent):
+    zeta, mariana, ana, aldana, juliana, ana_ruiz = _accounts(
+        ("zeta", "z@ana.gov.co", ""), ("mariana.diaz", "m@example.com", ""),
+        ("ana", "a@example.com", ""), ("aldana", "al@example.com", "Luz Aldana"),
+        ("juliana", "j@example.com", ""), ("ana.ruiz", "r@example.com", ""))
+    html = _signed_in(agent).get("/mesa/", {"q": "ana"}).content.decode()
+    assert _listed(html) == [ana.pk, ana_ruiz.pk, aldana.pk, juliana.pk, mariana.pk, zeta.pk]
+    assert "6 cuentas encontradas" in html
+
+
+def test_search_wildcards_are_literal(agent):
+    percent, underscore, _ = _accounts(("cien", "c@example.com", "Descuento 100% seguro"),
+                                       ("a_b", "ab@example.com", ""),
+                                       ("axb1000", "x@example.com", "Axb 1000"))
+    console = _signed_in(agent)
+    assert _listed(console.get("/mesa/", {"q": "0%"}).content.decode()) == [percent.pk]
+    assert _listed(console.get("/mesa/", {"q": "a_b"}).content.decode()) == [underscore.pk]
+
+
+def test_search_never_counts_nor_sorts_all_matches():
+    _accounts(*[(f"proveedor{n:02d}", f"p{n}@example.com", "") for n in range(SEARCH_LIMIT + 5)])
+    with CaptureQueriesContext(connection) as queries:
+        result = users_search("proveedor")
+    assert result.more and len(result.accounts) == SEARCH_LIMIT
+    assert queries.captured_queries
+    for query in queries.captured_queries:
+        sql = query["sql"].upper()
+        assert "COUNT(" not in sql and "LIMIT" in sql, sql
+        assert "ORDER BY" not in sql or 'ORDER BY "ACCOUNTS_USER"."ID"' in sql, sql
 
 
 def test_resending_a_message_whose_link_is_dead_is_refused(agent, user, client, mailbox, worker,

@@ -51,11 +51,8 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 @require_http_methods(["GET", "HEAD"])
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET if "q" in request.GET else None)
-    page = None
-    if form.is_valid():
-        page = Paginator(users_search(form.cleaned_data["q"]), PAGE_SIZE).get_page(
-            request.GET.get("pagina"))
-    return render(request, "helpdesk/search.html", {"form": form, "page": page})
+    result = users_search(form.cleaned_data["q"]) if form.is_valid() else None
+    return render(request, "helpdesk/search.html", {"form": form, "result": result})
 
 
 @console
