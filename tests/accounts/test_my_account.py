@@ -86,6 +86,14 @@ def test_new_device_notice_is_sent_and_can_be_turned_off(user, mailbox, worker):
     assert mailbox.messages == []
 
 
+def test_new_device_notice_is_not_sent_after_a_long_absence(user, mailbox, worker, clock):
+    _sign_in(LAPTOP)
+    clock.advance(timedelta(days=181))  # longer than devices are remembered
+    _sign_in(PHONE)
+    worker.drain()
+    assert mailbox.messages == []
+
+
 def test_security_emails_go_even_with_notices_off(user, mailbox, worker):
     user.notify_new_device = False
     user.save()

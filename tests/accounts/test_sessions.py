@@ -6,10 +6,19 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends.base import CreateError
+from django.contrib.sessions.models import Session
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from portero.accounts import sessions
+from portero.accounts.flows import SIGNED_IN_AT
+from portero.accounts.models import SessionRecord
+from portero.accounts.sessions import SessionStore
 from tests.config.test_settings import _run
-from tests.conftest import PASSWORD
+from tests.conftest import NEW_PASSWORD, PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +65,6 @@ def test_se2_absolute_timeout_signs_out_after_12_hours(user, clock):
 
 
 def test_se2_expired_session_on_the_server_is_refused(user):
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
     browser, _ = _sign_in()
     Session.objects.filter(session_key=browser.session.session_key).update(
         expire_date=timezone.now() - timedelta(seconds=1))
@@ -66,10 +72,6 @@ def test_se2_expired_session_on_the_server_is_refused(user):
 
 
 def test_expired_sessions_and_their_records_are_purged(user):
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
-    from portero.accounts.models import SessionRecord
     from portero.accounts.services import sessions_purge_expired
 
     old, _ = _sign_in()
@@ -79,3 +81,59 @@ def test_expired_sessions_and_their_records_are_purged(user):
     assert sessions_purge_expired() == 1
     assert list(SessionRecord.objects.values_list("session_key", flat=True)) == [
         current.session.session_key]
+
+
+def test_se1_sign_in_writes_its_session_row_once_with_everything_in_it(user):
+    browser = Client()
+    with CaptureQueriesContext(connection) as queries:
+        browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    touching = [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+    assert len(touching) == 1 and touching[0].startswith("INSERT"), touching
+    data = Session.objects.get(session_key=browser.session.session_key).get_decoded()
+    assert data["_auth_user_id"] == str(user.pk) and SIGNED_IN_AT in data
+
+
+def test_se1_sign_in_replaces_the_session_id_the_browser_came_with(user):
+    browser = Client()
+    anonymous = browser.session
+    anonymous["seen"] = True
+    anonymous.save()
+    response = browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value != anonymous.session_key
+    assert not Session.objects.filter(session_key=anonymous.session_key).exists()
+
+    planted = Client()  # a fixation attempt: an id the server never issued
+    planted.cookies[settings.SESSION_COOKIE_NAME] = "a" * 32
+    response = planted.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value != "a" * 32
+
+
+def test_se1_a_new_session_never_takes_over_an_existing_one(db, monkeypatch):
+    taken = SessionStore()
+    taken["owner"] = "someone"
+    taken.save()
+    monkeypatch.setattr(sessions, "get_random_string", lambda *args: taken.session_key)
+    intruder = SessionStore()
+    intruder["owner"] = "intruder"
+    with pytest.raises(CreateError), transaction.atomic():
+        intruder.save()
+    assert SessionStore(taken.session_key).load() == {"owner": "someone"}
+
+
+def test_se2_each_signed_in_request_pushes_the_idle_timeout_back(user):
+    browser, _ = _sign_in()
+    row = Session.objects.filter(session_key=browser.session.session_key)
+    row.update(expire_date=timezone.now() + timedelta(minutes=5))
+    assert browser.get("/cuenta/").status_code == 200
+    assert row.get().expire_date > timezone.now() + timedelta(minutes=29)
+
+
+def test_se3_after_a_password_change_this_session_is_still_known(user, mailbox):
+    browser, _ = _sign_in()
+    browser.post("/cuenta/contrasena/", {"current_password": PASSWORD,
+                                         "new_password1": NEW_PASSWORD,
+                                         "new_password2": NEW_PASSWORD})
+    key = browser.session.session_key
+    assert list(SessionRecord.objects.values_list("session_key", flat=True)) == [key]
+    assert Session.objects.filter(session_key=key).exists()
+    assert browser.get("/cuenta/").status_code == 200

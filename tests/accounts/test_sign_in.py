@@ -1,10 +1,16 @@
-"""Sign-in: one generic failure, the same hashing work for every kind of failure."""
+"""Sign-in: one generic failure, the same work for every kind of failure, one transaction and
+a bounded number of queries for a success."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from portero.accounts import flows
+from portero.accounts.models import SessionRecord, SignInThrottle, User
 from portero.accounts.services import user_create
 from tests.conftest import PASSWORD
 
@@ -77,7 +83,69 @@ def test_sign_out_ends_the_session_on_the_server(population):
     browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
     key = browser.session.session_key
     browser.post("/salir/")
-    from django.contrib.sessions.models import Session
-
     assert not Session.objects.filter(session_key=key).exists()
     assert browser.get("/cuenta/").status_code == 302
+
+
+# Before the hash: the account's throttle, the address's rate limit (when counted in the
+# database), the account. Then one transaction: last_login, the session row, its record, the
+# new-device check and the audit row (with the chain's head), between BEGIN and COMMIT.
+SIGN_IN_QUERIES = 12
+# A failure: the same three reads, then one transaction counting the failure per typed
+# username and per address, finding the owner if any, and recording the event.
+FAILED_SIGN_IN_QUERIES = 12
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _statements(username: str, password: str) -> list[str]:
+    browser = Client()
+    with CaptureQueriesContext(connection) as queries:
+        browser.post("/ingresar/", {"username": username, "password": password})
+    return [query["sql"].split()[0].upper() for query in queries.captured_queries]
+
+
+@pytest.mark.django_db(transaction=True)  # real BEGIN and COMMIT, as in production
+def test_a_sign_in_stays_within_its_query_budget_in_one_transaction(user):
+    _statements("gongoragabriela", PASSWORD)  # not the first: the new-device check runs too
+    statements = _statements("gongoragabriela", PASSWORD)
+    assert len(statements) <= SIGN_IN_QUERIES, statements
+    assert statements.count("BEGIN") == 1 and statements[-1] == "COMMIT", statements
+    begin = statements.index("BEGIN")
+    assert all(begin < n for n, verb in enumerate(statements) if verb in WRITES), statements
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("username", ["gongoragabriela", "nadie.existe"])
+def test_a_failed_sign_in_stays_within_its_query_budget(user, username):
+    _statements("gongoragabriela", PASSWORD)
+    assert len(_statements(username, "contraseña equivocada")) <= FAILED_SIGN_IN_QUERIES
+
+
+def test_li1_known_and_unknown_usernames_cost_the_same_queries(user):
+    _statements("gongoragabriela", "contraseña equivocada")
+    _statements("nadie.existe", "contraseña equivocada")
+    assert (_statements("gongoragabriela", "contraseña equivocada")
+            == _statements("nadie.existe", "contraseña equivocada"))
+
+
+def test_li2_a_success_with_no_failures_to_forget_deletes_nothing(user):
+    assert "DELETE" not in _statements("gongoragabriela", PASSWORD)
+
+
+def test_li2_failures_count_one_by_one(user):
+    for expected in (1, 2, 3):
+        _statements("GongoraGabriela ", "contraseña equivocada")
+        assert SignInThrottle.objects.get().failures == expected
+
+
+def test_a_sign_in_that_cannot_be_recorded_leaves_nothing_behind(user, monkeypatch):
+    def audit_down(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the audit log is unavailable")
+
+    Client().post("/ingresar/", {"username": "gongoragabriela", "password": "equivocada"})
+    monkeypatch.setattr(flows, "event_record", audit_down)
+    with pytest.raises(RuntimeError):
+        Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    assert not Session.objects.exists() and not SessionRecord.objects.exists()
+    assert User.objects.get(pk=user.pk).last_login is None
+    assert SignInThrottle.objects.get().failures == 1  # the reset was rolled back as well

@@ -8,13 +8,14 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from portero.accounts.models import SessionRecord, User, normalize_username
-from portero.accounts.notices import device_is_new, new_device_notice_queue
+from portero.accounts.notices import new_device_notice_queue
 from portero.accounts.services import session_record_create, sessions_end, user_set_password
 from portero.accounts.throttle import (
+    ThrottleState,
     throttle_clear,
     throttle_key,
     throttle_record_failure,
-    throttle_refuses,
+    throttle_state,
 )
 from portero.audit.events import EventType
 from portero.audit.services import event_record
@@ -32,7 +33,8 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
     same answer as a wrong password.
     """
     client = ClientInfo.from_request(request)
-    refusal = _refusal(username, client)
+    throttle = throttle_state(username)
+    refusal = _refusal(throttle, client)
     if refusal is not None:
         make_password(password)  # the work a real check would do (CWE-208)
         _failure(username, client, refusal, count=False)
@@ -41,24 +43,33 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
     if not isinstance(user, User):
         _failure(username, client, EventType.SIGN_IN_FAILED, count=True)
         return None
-    throttle_clear(username)
-    login(request, user)  # rotates the session id (SE1) and saves the session
-    request.session[SIGNED_IN_AT] = clock.now().timestamp()
-    session_record_create(user=user, session_key=request.session.session_key or "",
-                          client=client)
-    device = describe_user_agent(client.user_agent)
-    new_device = device_is_new(user, device)
-    event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device)
-    if new_device:
-        new_device_notice_queue(user=user, device=device, client=client)
+    _success(request, user, client, clear_throttle=throttle.failures > 0)
     return user
 
 
-def _refusal(username: str, client: ClientInfo) -> EventType | None:
+@transaction.atomic
+def _success(request: HttpRequest, user: User, client: ClientInfo, *,
+             clear_throttle: bool) -> None:
+    """Start the session and record it: every write of a sign-in, or none of them."""
+    previous_sign_in = user.last_login
+    if clear_throttle:  # a success resets the count (LI2); no row, nothing to reset
+        throttle_clear(user.username)
+    login(request, user)  # a new session id (SE1); sets last_login
+    request.session[SIGNED_IN_AT] = clock.now().timestamp()
+    request.session.save()  # the session row, complete, in this transaction
+    session_record_create(user=user, session_key=request.session.session_key or "",
+                          client=client)
+    device = describe_user_agent(client.user_agent)
+    new_device_notice_queue(user=user, device=device, client=client,
+                            previous_sign_in=previous_sign_in)
+    # Last: appending to the audit chain makes other writers wait until this commits.
+    event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device)
+
+
+def _refusal(throttle: ThrottleState, client: ClientInfo) -> EventType | None:
     """Return why this account or address may not try a password now (LI2, LI3), or None."""
-    state = throttle_refuses(username)
-    if state is not None:
-        return EventType.SIGN_IN_LOCKED if state.locked else EventType.SIGN_IN_THROTTLED
+    if throttle.refuses():
+        return EventType.SIGN_IN_LOCKED if throttle.locked else EventType.SIGN_IN_THROTTLED
     if ratelimit.exceeded("sign_in_failure", ip=client.ip):
         return EventType.SIGN_IN_THROTTLED
     return None
@@ -78,7 +89,8 @@ def _failure(username: str, client: ClientInfo, event: EventType, *, count: bool
 
 def reauth_refused(request: HttpRequest, *, user: User) -> bool:
     """True when the account or the address may not try a password now (LI2, LI3)."""
-    return _refusal(user.username, ClientInfo.from_request(request)) is not None
+    client = ClientInfo.from_request(request)
+    return _refusal(throttle_state(user.username), client) is not None
 
 
 def reauth_failed(request: HttpRequest, *, user: User) -> None:
@@ -97,12 +109,14 @@ def sign_out(request: HttpRequest) -> None:
         event_record(EventType.SIGN_OUT, user=user, client=ClientInfo.from_request(request))
 
 
+@transaction.atomic
 def change_password(request: HttpRequest, *, user: User, new_password: str) -> None:
     """Set the new password, keep this session, end the others (CP1, SE3)."""
     old_key, client = request.session.session_key, ClientInfo.from_request(request)
     user_set_password(user=user, password=new_password, client=client, via="change",
                       keep_session_key=old_key)
     update_session_auth_hash(request, user)  # also gives this session a new id
+    request.session.save()  # the new id's row commits with its record below
     SessionRecord.objects.filter(session_key=old_key or "").delete()
     session_record_create(user=user, session_key=request.session.session_key or "",
                           client=client)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
 
 from portero.accounts.models import SignInThrottle, normalize_username
 from portero.core import clock
@@ -26,6 +26,11 @@ class ThrottleState:
     failures: int
     locked: bool
     wait_until: datetime | None
+
+    def refuses(self) -> bool:
+        """True when the account may not try a password now."""
+        waiting = self.wait_until is not None and clock.now() < self.wait_until
+        return self.locked or waiting
 
 
 def throttle_key(username: str) -> str:
@@ -50,23 +55,20 @@ def throttle_state(username: str) -> ThrottleState:
     return ThrottleState(row.failures, locked, row.last_failure_at + wait if wait else None)
 
 
-def throttle_refuses(username: str) -> ThrottleState | None:
-    """Return the state if the account may not try now, else None."""
-    state = throttle_state(username)
-    waiting = state.wait_until is not None and clock.now() < state.wait_until
-    return state if state.locked or waiting else None
+# One statement, so that concurrent failures never lose a count (SQLite >= 3.35, PostgreSQL).
+_COUNT_FAILURE = (
+    "INSERT INTO accounts_signinthrottle (key, failures, last_failure_at) VALUES (%s, 1, %s) "
+    "ON CONFLICT (key) DO UPDATE SET failures = accounts_signinthrottle.failures + 1, "
+    "last_failure_at = excluded.last_failure_at RETURNING failures"
+)
 
 
 def throttle_record_failure(username: str) -> int:
     """Count one more failure in a row; return the new count."""
-    key, now = throttle_key(username), clock.now()
-    updated = SignInThrottle.objects.filter(key=key).update(
-        failures=F("failures") + 1, last_failure_at=now
-    )
-    if not updated:
-        SignInThrottle.objects.get_or_create(key=key, defaults={"failures": 1,
-                                                                "last_failure_at": now})
-    return SignInThrottle.objects.get(key=key).failures
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_FAILURE, [throttle_key(username), now])
+        return int(cursor.fetchone()[0])
 
 
 def throttle_clear(username: str) -> None:

@@ -236,7 +236,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Sessions (SE1, SE2) ------------------------------------------------------------------
 PORTERO_SESSION_IDLE_MINUTES = env.int("PORTERO_SESSION_IDLE_MINUTES", 30, low=5, high=1440)
 PORTERO_SESSION_MAX_HOURS = env.int("PORTERO_SESSION_MAX_HOURS", 12, low=1, high=720)
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "portero.accounts.sessions"  # database sessions, each row written once
 SESSION_COOKIE_AGE = PORTERO_SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the idle timeout slides with activity
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
