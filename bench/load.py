@@ -1,19 +1,25 @@
 """Load generators over real HTTP on loopback: closed loop (N clients) and open loop (rate).
 
-Threads with http.client: at these rates that is enough, but the generator's own CPU time
-competes with the server on the same cores (see bench/README.md).
+Closed loops run on wrk (C, Debian's package) when it is installed, else on Python threads with
+http.client, whose own CPU time competes with the servers on the same cores; the open loop is
+always Python threads (see bench/README.md).
 """
 
 from __future__ import annotations
 
 import http.client
 import itertools
+import json
+import shutil
 import statistics
+import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 
 from harness import BROWSER_HEADERS, CSRF_INPUT, HTTP_TIMEOUT, LOOPBACK, BenchError
@@ -143,3 +149,44 @@ def open_loop(port: int, path: str, names: list[str], fields: Fields, *, rate: f
     achieved = len(responses) / max(time.monotonic() - start, 1e-9)
     return {"responses": responses, "errors": errors[0], "achieved_rps": round(achieved, 1),
             **percentiles([r[2] for r in responses])}
+
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "form.lua"
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def wrk_closed_loop(port: int, path: str, names: list[str], field: str, *, concurrency: int,
+                    seconds: float, expect: int, extra: dict[str, str] | None = None
+                    ) -> dict[str, Any]:
+    """Like `closed_loop`, driven by wrk (C, from Debian's package) instead of Python threads.
+
+    The generator then costs the 2 cores almost nothing, so the figures are the servers'. One
+    CSRF cookie and token, fetched here, serve every connection.
+    """
+    client = FormClient(port, path)
+    cookie = "; ".join(f"{k}={m.value}" for k, m in client.cookies.items())
+    encoded = urllib.parse.urlencode(extra or {})
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(names) + "\n")
+    try:
+        done = subprocess.run(  # noqa: S603  fixed program, our own arguments
+            [shutil.which("wrk") or "wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency),
+             "-d", f"{seconds:g}s", "--timeout", f"{HTTP_TIMEOUT:g}s", "-s", str(WRK_SCRIPT),
+             f"http://{LOOPBACK}:{port}", "--", path, field, handle.name, client.token, cookie,
+             str(expect), f"&{encoded}" if encoded else ""],
+            capture_output=True, text=True, timeout=seconds + 60, check=False)
+    finally:
+        Path(handle.name).unlink()
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        raise BenchError(f"wrk failed ({done.returncode}): {done.stdout[-500:]}{done.stderr}")
+    out = json.loads(lines[-1])
+    elapsed = out["duration_us"] / 1e6
+    return {"concurrency": concurrency, "requests": out["requests"],
+            "rps": round(out["requests"] / elapsed, 1),
+            "p50_ms": round(out["p50_us"] / 1000, 2), "p99_ms": round(out["p99_us"] / 1000, 2),
+            "errors": out["errors"] + out["socket_errors"],
+            "error_statuses": sorted(out["error_statuses"]), "generator": "wrk"}

@@ -47,10 +47,20 @@ def reset_rates(port: int, path: str, known: list[str], unknown: list[str], fiel
     out: dict[str, Any] = {}
     for kind, names in (("known", known), ("unknown", unknown)):
         for concurrency in (1, 8):
-            out[f"{kind}_c{concurrency}"] = load.closed_loop(
-                port, path, names, lambda n: {field: n}, concurrency=concurrency,
-                seconds=seconds, expect=302)
+            out[f"{kind}_c{concurrency}"] = closed_loop(
+                port, path, names, field, concurrency=concurrency, seconds=seconds, expect=302)
     return out
+
+
+def closed_loop(port: int, path: str, names: list[str], field: str, *, concurrency: int,
+                seconds: float, expect: int, extra: dict[str, str] | None = None
+                ) -> dict[str, Any]:
+    """POST `field` = each of `names` in turn (plus `extra`) from `concurrency` clients."""
+    if load.wrk_available():
+        return load.wrk_closed_loop(port, path, names, field, concurrency=concurrency,
+                                    seconds=seconds, expect=expect, extra=extra)
+    return load.closed_loop(port, path, names, lambda n: {field: n, **(extra or {})},
+                            concurrency=concurrency, seconds=seconds, expect=expect)
 
 
 def time_to_inbox(port: int, names: list[str], sink: stack.Sink, *, rate: float,
@@ -81,9 +91,8 @@ def time_to_inbox(port: int, names: list[str], sink: stack.Sink, *, rate: float,
 
 def sign_ins(port: int, names: list[str], password: str, *, concurrency: int,
              seconds: float) -> dict[str, Any]:
-    return load.closed_loop(port, SIGN_IN_PATH, names,
-                            lambda n: {"username": n, "password": password},
-                            concurrency=concurrency, seconds=seconds, expect=302)
+    return closed_loop(port, SIGN_IN_PATH, names, "username", extra={"password": password},
+                       concurrency=concurrency, seconds=seconds, expect=302)
 
 
 def argon_bound(env: dict[str, str], procs: int, seconds: float) -> float:
