@@ -75,10 +75,14 @@ def portero_env(var_dir: Path, web_port: int, smtp_port: int, database_url: str 
     alphabet = string.ascii_letters + string.digits
     env.update({
         "DJANGO_SETTINGS_MODULE": "portero.config.settings",
-        "PORTERO_ENV": "development",
+        # Production settings, as deployed (no debug cursor or query log): the public origin
+        # is https, as production requires; the benchmark talks plain HTTP to the bound
+        # address, as the TLS proxy in front of `portero serve` would.
+        "PORTERO_ENV": "production",
         "PORTERO_VAR_DIR": str(var_dir),
         "PORTERO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
-        "PORTERO_BASE_URL": f"http://{LOOPBACK}:{web_port}",
+        "PORTERO_BASE_URL": f"https://{LOOPBACK}:{web_port}",
+        "PORTERO_EXTRA_HOSTS": LOOPBACK,
         "PORTERO_BIND": f"{LOOPBACK}:{web_port}",
         "EMAIL_URL": f"smtp://{LOOPBACK}:{smtp_port}",
         # Every request comes from 127.0.0.1: with the limits on, the per-client and
