@@ -6,6 +6,7 @@ start-up with a message naming the variable (see also portero.config.checks).
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,7 +32,11 @@ VAR_DIR = Path(env.str("PORTERO_VAR_DIR", "var")).resolve()
 
 # --- Web server (`portero serve`) and the demo's SMTP server --------------------------------
 PORTERO_BIND = env.str("PORTERO_BIND", "127.0.0.1:8000")
-PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", 2, low=1, high=64)
+# gunicorn sync workers: one per core by default. Measured on 2 cores (bench/README.md): the
+# work per request is CPU (argon2, Django), so 4 workers served no more than 2, with a longer
+# tail; asynchronous workers would not help either, since no request waits on anything but
+# the database on loopback (e-mail is the worker's).
+PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", max(os.cpu_count() or 2, 2), low=1, high=64)
 PORTERO_DEMO_SMTP_PORT = env.int("PORTERO_DEMO_SMTP_PORT", 8025, low=1, high=65535)
 
 # --- Origin -------------------------------------------------------------------------------
