@@ -81,7 +81,11 @@ def _failure(username: str, client: ClientInfo, event: EventType, *, count: bool
     failures = throttle_record_failure(username) if count else None
     ratelimit.hit("sign_in_failure", ip=client.ip)
     # The same query runs whether or not the account exists; it lets owners see the attempt.
-    owner = User.objects.filter(username__lower=normalize_username(username)).first()
+    # Only the id: a whole row (and a model built from it) for real accounts alone would make
+    # their failures measurably slower than unknown names' (LI1, bench/timing.py).
+    owner_id = (User.objects.filter(username__lower=normalize_username(username))
+                .values_list("pk", flat=True).first())
+    owner = User(pk=owner_id) if owner_id is not None else None
     event_record(event, outcome="refused", actor="anonymous", client=client, user=owner,
                  subject=f"account:{throttle_key(username)[:16]}", failures=failures,
                  device=describe_user_agent(client.user_agent))
