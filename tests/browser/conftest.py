@@ -127,7 +127,7 @@ def _wait_until_serving(url: str, server: Process, seconds: float = 60) -> None:
     raise AssertionError(f"{url} did not answer within {seconds}s:\n{server.output()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before other packages run: no stray worker
 def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteInfo]:
     """Run `portero serve` and `portero worker` against the test database and SMTP server.
