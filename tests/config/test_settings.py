@@ -20,15 +20,21 @@ GOOD = {
 }
 
 
-def _run(args: list[str], **overrides: str) -> subprocess.CompletedProcess[str]:
-    """Run Python in a fresh process with production settings plus `overrides`."""
+def _env(**overrides: str) -> dict[str, str]:
+    """Return this environment with production settings plus `overrides`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTERO_", "EMAIL_URL",
                                                                       "DATABASE_URL"))}
     env.update(GOOD)
     env.update(overrides)
     env["DJANGO_SETTINGS_MODULE"] = "portero.config.settings"
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return env
+
+
+def _run(args: list[str], *, prefix: tuple[str, ...] = (), **overrides: str
+         ) -> subprocess.CompletedProcess[str]:
+    """Run Python in a fresh process (after `prefix`, e.g. taskset) with `_env(overrides)`."""
+    return subprocess.run([*prefix, sys.executable, *args], env=_env(**overrides),
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def _start(**overrides: str) -> subprocess.CompletedProcess[str]:
@@ -90,3 +96,14 @@ def test_email_url_password_is_unquoted():
 def test_env_rejects_garbage_numbers():
     with pytest.raises(ImproperlyConfigured, match="whole number"):
         Env({"N": "12abc"}).int("N", 1, low=0, high=100)
+
+
+def test_web_workers_default_to_the_usable_cores_within_bounds():
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.PORTERO_WEB_WORKERS)")
+    cores = len(os.sched_getaffinity(0))
+    assert _run(["-c", code]).stdout.strip() == str(min(max(cores, 2), 8))
+    # Pinned to one core it still runs two: one slow request must not hold up every other.
+    pinned = _run(["-c", code], prefix=("taskset", "-c", "0"))
+    assert pinned.stdout.strip() == "2", pinned.stderr
+    assert _run(["-c", code], PORTERO_WEB_WORKERS="5").stdout.strip() == "5"

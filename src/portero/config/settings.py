@@ -32,11 +32,14 @@ VAR_DIR = Path(env.str("PORTERO_VAR_DIR", "var")).resolve()
 
 # --- Web server (`portero serve`) and the demo's SMTP server --------------------------------
 PORTERO_BIND = env.str("PORTERO_BIND", "127.0.0.1:8000")
-# gunicorn sync workers: one per core by default. Measured on 2 cores (bench/README.md): the
-# work per request is CPU (argon2, Django), so 4 workers served no more than 2, with a longer
-# tail; asynchronous workers would not help either, since no request waits on anything but
-# the database on loopback (e-mail is the worker's).
-PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", max(os.cpu_count() or 2, 2), low=1, high=64)
+# gunicorn sync workers: one per usable core by default (at least 2, at most 8; set it
+# explicitly under a container CPU quota, which the affinity mask does not show). Measured on
+# 2 cores (bench/README.md): the work per request is CPU (argon2, Django), so 4 workers served
+# no more than 2, with a longer tail; asynchronous workers would not help either, since no
+# request waits on anything but the database (e-mail is the worker's).
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", min(max(_CORES or 2, 2), 8), low=1,
+                              high=64)
 PORTERO_DEMO_SMTP_PORT = env.int("PORTERO_DEMO_SMTP_PORT", 8025, low=1, high=65535)
 
 # --- Origin -------------------------------------------------------------------------------
