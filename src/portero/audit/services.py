@@ -25,11 +25,8 @@ def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, act
         subject = f"user:{user.pk}"
     ip = client.ip if client else None
     record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, **details)
-    return event_append(AuditEvent(
-        created_at=clock.now(), event=event.value, outcome=outcome, actor=actor, user=user,
-        subject=subject, ip=ip, request_id=record["request_id"],
-        details=details,
-    ))
+    return event_keep(event, at=clock.now(), request_id=record["request_id"], outcome=outcome,
+                      actor=actor, subject=subject, ip=ip, user=user, **details)
 
 
 def event_keep(event: EventType, *, at: datetime, request_id: str, outcome: str, actor: str,

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from portero.core import clock
@@ -32,6 +33,11 @@ class NotNeeded(Exception):
 
 Composer = Callable[[OutboundEmail], Composed]
 _composers: dict[str, Composer] = {}
+
+
+def absolute_url(name: str, **kwargs: str) -> str:
+    """Return the public URL of view `name`, from PORTERO_BASE_URL only, never a request (TK2)."""
+    return f"{settings.PORTERO_BASE_URL}{reverse(name, kwargs=kwargs or None)}"
 
 
 def composer(kind: str) -> Callable[[Composer], Composer]:

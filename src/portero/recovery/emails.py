@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.urls import reverse
 
 from portero.core import clock
 from portero.mail.models import EmailKind, OutboundEmail
-from portero.mail.rendering import Composed, NotNeeded, composer
+from portero.mail.rendering import Composed, NotNeeded, absolute_url, composer
 from portero.recovery.flows.username_reminder import usernames_for_email
 from portero.recovery.states import LinkState, reset_state
 from portero.recovery.tokens import link_token, reset_code
@@ -17,8 +16,7 @@ from portero.recovery.tokens import link_token, reset_code
 
 def reset_link(selector: str) -> str:
     """Return the absolute link for a reset, built from PORTERO_BASE_URL only (TK2)."""
-    path = reverse("recovery:open_link", kwargs={"token": link_token(selector)})
-    return f"{settings.PORTERO_BASE_URL}{path}"
+    return absolute_url("recovery:open_link", token=link_token(selector))
 
 
 @composer(EmailKind.PASSWORD_RESET)
@@ -36,10 +34,10 @@ def compose_reset(email: OutboundEmail) -> Composed:
         "full_name": reset.user.full_name,
         "link": reset_link(reset.selector),
         "code": " ".join(_halves(reset_code(reset.selector))),
-        "code_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:enter_code')}",
+        "code_url": absolute_url("recovery:enter_code"),
         "ttl_minutes": settings.PORTERO_RESET_TTL_MINUTES,
         "expires_at": reset.expires_at,
-        "forgot_password_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:forgot_password')}",
+        "forgot_password_url": absolute_url("recovery:forgot_password"),
     })
 
 
@@ -55,8 +53,8 @@ def compose_username_reminder(email: OutboundEmail) -> Composed:
         raise NotNeeded("no active account uses this address any more")
     return Composed("username_reminder", {
         "usernames": usernames,
-        "sign_in_url": f"{settings.PORTERO_BASE_URL}{reverse('accounts:sign_in')}",
-        "forgot_password_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:forgot_password')}",
+        "sign_in_url": absolute_url("accounts:sign_in"),
+        "forgot_password_url": absolute_url("recovery:forgot_password"),
     })
 
 
@@ -70,5 +68,5 @@ def compose_password_changed(email: OutboundEmail) -> Composed:
         "device": email.context.get("device", ""),
         "via": email.context.get("via", ""),
         "sessions_ended": email.context.get("sessions_ended", 0),
-        "forgot_password_url": f"{settings.PORTERO_BASE_URL}{reverse('recovery:forgot_password')}",
+        "forgot_password_url": absolute_url("recovery:forgot_password"),
     })
