@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from portero.accounts.models import User
 from portero.audit.events import EventType
 from portero.audit.services import event_record
@@ -23,18 +25,18 @@ def request_username_reminder(*, email: str, client: ClientInfo) -> None:
                             normalized=normalize_email(email), client=client)
 
 
+def _active_accounts(email: str) -> QuerySet[User]:
+    return User.objects.filter(email__lower=normalize_email(email), is_active=True)
+
+
 def usernames_for_email(email: str) -> list[str]:
     """Return every active username registered with `email`, sorted."""
-    users = User.objects.filter(email__lower=normalize_email(email), is_active=True)
-    return sorted(users.values_list("username", flat=True), key=str.lower)
+    return sorted(_active_accounts(email).values_list("username", flat=True), key=str.lower)
 
 
 def process_username_request(request: RecoveryRequest) -> RequestOutcome:
     """Queue one e-mail listing every username registered with the address (FU2)."""
-    user = (
-        User.objects.filter(email__lower=normalize_email(request.identifier), is_active=True)
-        .order_by("pk").first()
-    )
+    user = _active_accounts(request.identifier).order_by("pk").first()
     if user is None:
         return RequestOutcome.NO_ACCOUNT
     request.user = user
