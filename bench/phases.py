@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import statistics
 import subprocess
 import sys
 import time
@@ -12,7 +11,6 @@ from typing import Any
 
 import load
 import stack
-from harness import LOOPBACK
 
 RESET_PATH = "/recuperar/contrasena/"
 STOCK_PATH = "/password_reset/"
@@ -181,10 +179,3 @@ def reopen_form(browser: load.FormClient) -> bool:
     except stack.BenchError:
         return False
     return True
-
-
-def median(values: list[float]) -> float:
-    return round(statistics.median(values), 2) if values else 0.0
-
-
-__all__ = ["LOOPBACK"]

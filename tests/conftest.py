@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from portero.accounts.models import User
 from portero.accounts.services import user_create
 from portero.core import clock as clock_module
 from portero.worker import Worker
+from tests.processes import free_port
 
 PASSWORD = "una frase larga y secreta 2026"
 NEW_PASSWORD = "otra clave distinta para probar"
@@ -58,16 +58,10 @@ class SMTPSink:
         self.fail_rcpt = self.fail_data = None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[SMTPSink, int]]:
     sink = SMTPSink()
-    port = _free_port()
+    port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     yield sink, port

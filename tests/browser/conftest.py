@@ -16,13 +16,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -30,7 +27,8 @@ from django.conf import settings
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import RecoveryRequest
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, IN_CI, Profile, SiteInfo
-from tests.conftest import SMTPSink, _free_port
+from tests.conftest import SMTPSink
+from tests.processes import child_env, database_url, free_port, wait_until_serving
 
 ALL_PROFILES = [
     Profile("es-CO", "desktop"), Profile("es-CO", "mobile"),
@@ -68,15 +66,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _database_url() -> str:
-    """Return a URL for the test database, which the server processes share with the tests."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    return f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @dataclass
 class Process:
     """A `portero` command, its output in a log file.
@@ -90,13 +79,9 @@ class Process:
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        full_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("PORTERO_", "DATABASE_URL", "EMAIL_URL", "DJANGO_",
-                                         "REDIS_URL"))}
-        full_env.update(self.env)
         with self.log.open("wb") as out:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "portero.cli", *self.args], env=full_env,
+                [sys.executable, "-m", "portero.cli", *self.args], env=child_env(self.env),
                 stdout=out, stderr=subprocess.STDOUT,
             )
 
@@ -114,19 +99,6 @@ class Process:
             self.popen.wait()
 
 
-def _wait_until_serving(url: str, server: Process, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.popen is not None and server.popen.poll() is not None:
-            raise AssertionError(f"portero serve exited early:\n{server.output()}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds}s:\n{server.output()}")
-
-
 @pytest.fixture(scope="package")  # stopped before other packages run: no stray worker
 def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteInfo]:
@@ -136,12 +108,12 @@ def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
     no debug pages) while the base URL may stay plain http on loopback.
     """
     sink, smtp_port = smtp_server
-    port, var_dir = _free_port(), tmp_path_factory.mktemp("portero-browser")
+    port, var_dir = free_port(), tmp_path_factory.mktemp("portero-browser")
     base = f"http://127.0.0.1:{port}"
     env = {
         "PORTERO_ENV": "demo", "PORTERO_VAR_DIR": str(var_dir),
         "PORTERO_SECRET_KEY": settings.SECRET_KEY, "PORTERO_BASE_URL": base,
-        "PORTERO_BIND": f"127.0.0.1:{port}", "DATABASE_URL": _database_url(),
+        "PORTERO_BIND": f"127.0.0.1:{port}", "DATABASE_URL": database_url(),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}", "PORTERO_WORKER_POLL_SECONDS": "0.2",
         # Every journey comes from 127.0.0.1: the limits are tested elsewhere.
         "PORTERO_RATE_LIMITS": "off",
@@ -156,7 +128,8 @@ def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
     server.start()
     worker.start()
     try:
-        _wait_until_serving(f"{base}/ingresar/", server)
+        assert server.popen is not None
+        wait_until_serving(f"{base}/ingresar/", server.popen, server.output)
         yield SiteInfo(base=base, sink=sink, logs=(server.log, worker.log),
                        processes=(server.popen, worker.popen))
     finally:

@@ -27,8 +27,7 @@ NEW_PASSWORD = "un atardecer violeta sobre el río Magdalena"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 667}
 
-# What the pages say, per language. The Spanish strings marked PENDING come from msgids added
-# with the browser work (browser_translations.po.tmp); they pass once the catalog has them.
+# What the pages say, per language.
 TEXT: dict[str, dict[str, str]] = {
     "es-CO": {
         "sign_in": "Ingresar", "forgot_password": "¿Olvidó su contraseña?",
@@ -45,7 +44,6 @@ TEXT: dict[str, dict[str, str]] = {
         "summary": "Por favor, revise lo siguiente", "not_found": "Página no encontrada",
         "mismatch": "Las dos contraseñas no coinciden.", "skip": "Saltar al contenido",
         "switch": "English", "lang": "es-CO",
-        # PENDING: new msgids (see the module docstring).
         "show": "Mostrar contraseña", "hide": "Ocultar contraseña",
         "terms": "Términos y condiciones",
         "privacy": "Política de tratamiento de datos personales",
@@ -69,7 +67,6 @@ TEXT: dict[str, dict[str, str]] = {
         "privacy": "Personal data processing policy", "security": "Security and privacy",
     },
 }
-PENDING_SPANISH = {"show", "hide", "terms", "privacy", "security"}
 
 
 @dataclass(frozen=True)

@@ -8,29 +8,26 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.conftest import _free_port
+from tests.processes import child_env
 
-__all__ = ["Browser", "free_port", "portero_process", "wait_until_serving"]
 
-free_port = _free_port
+def pipe_output(process: subprocess.Popen[str]) -> Callable[[], str]:
+    """Return a reader of what `process` wrote to its pipe (once it has exited)."""
+    return lambda: process.stdout.read() if process.stdout else ""
 
 
 @contextmanager
 def portero_process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     """Start `portero ARGS` in its own process group; stop it with SIGINT, then check it ended."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("PORTERO_", "DATABASE_URL", "EMAIL_URL", "DJANGO_"))}
-    full_env.update(env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "portero.cli", *args], env=full_env, text=True,
+        [sys.executable, "-m", "portero.cli", *args], env=child_env(env), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
@@ -44,20 +41,6 @@ def portero_process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Pope
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 raise AssertionError(f"portero {' '.join(args)} ignored Ctrl-C") from None
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"process exited early:\n{output}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds}s")
 
 
 class Browser:
