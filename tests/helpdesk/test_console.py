@@ -275,3 +275,34 @@ def test_resending_a_message_whose_link_is_dead_is_refused(agent, user, client, 
     console = _signed_in(agent)
     console.post("/mesa/cola/", {"emails": [email.pk], "reason": "T-1"})
     assert OutboundEmail.objects.get().status == EmailStatus.FAILED
+
+
+def test_queue_says_what_is_wrong_when_nothing_is_chosen(agent, user, client, mailbox, worker):
+    mailbox.fail_rcpt = "550 5.7.1 Rejected"
+    ask_reset(client, "gongoragabriela")
+    worker.drain()
+    console = _signed_in(agent)
+    page = console.post("/mesa/cola/", {"reason": "Ticket 4512"},
+                        HTTP_ACCEPT_LANGUAGE="es-CO").content.decode()
+    assert "Por favor, revise lo siguiente" in page and "Mensajes para enviar de nuevo" in page
+    gone = console.post("/mesa/cola/", {"emails": [OutboundEmail.objects.get().pk + 1],
+                                        "reason": "Ticket 4512"})
+    assert gone.status_code == 200 and b"error-summary" in gone.content
+    assert OutboundEmail.objects.get().status == EmailStatus.FAILED
+
+
+def test_reminder_sent_by_the_help_desk_is_filed_under_the_account(agent, user, mailbox, worker):
+    console = _signed_in(agent)
+    assert _act(console, user, "send_reminder").status_code == 302
+    email = OutboundEmail.objects.get(kind="username_reminder")
+    assert email.user == user  # so it shows on the account's page and obeys its role limits
+    worker.drain()
+    assert "gongoragabriela" in mailbox.messages[0].get_body(("plain",)).get_content()
+
+
+def test_reminder_is_refused_for_a_disabled_account(agent, user):
+    user.is_active = False
+    user.save()
+    response = _act(_signed_in(agent), user, "send_reminder")
+    assert response.status_code == 302
+    assert not OutboundEmail.objects.filter(kind="username_reminder").exists()

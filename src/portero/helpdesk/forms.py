@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portero.helpdesk.selectors import SEARCH_MIN
+from portero.helpdesk.selectors import SEARCH_MIN, emails_needing_attention
 from portero.helpdesk.services import ACTIONS
 
 
@@ -24,10 +24,9 @@ class ActionForm(forms.Form):
 
 
 class ResendForm(forms.Form):
-    emails = forms.TypedMultipleChoiceField(coerce=int, choices=[],
-                                            widget=forms.CheckboxSelectMultiple)
+    # Checked against the messages still needing attention, in one query, when the form is.
+    emails = forms.ModelMultipleChoiceField(
+        label=_("Messages to send again"), queryset=emails_needing_attention(),
+        widget=forms.CheckboxSelectMultiple,
+    )
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
-
-    def __init__(self, *args: object, choices: list[tuple[int, str]], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["emails"].choices = choices  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,9 +22,9 @@ from portero.core import clock
 from portero.core.client import ClientInfo
 from portero.helpdesk.models import ActionReceipt
 from portero.helpdesk.roles import Role, may_act_on, role_of
-from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
-from portero.mail.services import email_queue
+from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.flows.password_reset import reset_issue
+from portero.recovery.flows.username_reminder import username_reminder_queue
 from portero.recovery.states import LinkState, reset_state
 
 
@@ -38,22 +38,7 @@ class Action:
     label: str | Promise
     event: EventType
     minimum_role: Role
-
-
-ACTIONS = {
-    "send_reset": Action("send_reset", _("Send a new recovery e-mail"),
-                         EventType.HELPDESK_RESET_SENT, Role.AGENT),
-    "send_reminder": Action("send_reminder", _("Send the username reminder"),
-                            EventType.HELPDESK_REMINDER_SENT, Role.AGENT),
-    "unlock": Action("unlock", _("Lift sign-in throttling"), EventType.HELPDESK_UNLOCKED,
-                     Role.AGENT),
-    "end_sessions": Action("end_sessions", _("End all sessions"),
-                           EventType.HELPDESK_SESSIONS_ENDED, Role.AGENT),
-    "disable": Action("disable", _("Disable the account"), EventType.HELPDESK_DISABLED,
-                      Role.SUPERVISOR),
-    "enable": Action("enable", _("Enable the account"), EventType.HELPDESK_ENABLED,
-                     Role.SUPERVISOR),
-}
+    handler: Callable[[User], dict[str, Any]]  # does it; returns details for the audit row
 
 
 def _send_reset(target: User) -> dict[str, Any]:
@@ -66,10 +51,11 @@ def _send_reset(target: User) -> dict[str, Any]:
 
 
 def _send_reminder(target: User) -> dict[str, Any]:
+    if not target.is_active:
+        raise ActionRefused(_("The account is disabled; enable it first."))
     if not target.email:
         raise ActionRefused(_("The account has no e-mail address."))
-    email = email_queue(kind=EmailKind.USERNAME_REMINDER, to_address=target.email,
-                        language=target.language)
+    email = username_reminder_queue(user=target, language=target.language)
     return {"email": email.pk}
 
 
@@ -91,10 +77,20 @@ def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:
     return apply
 
 
-_HANDLERS: dict[str, Callable[[User], dict[str, Any]]] = {
-    "send_reset": _send_reset, "send_reminder": _send_reminder, "unlock": _unlock,
-    "end_sessions": _end_sessions, "disable": _set_active(False), "enable": _set_active(True),
-}
+ACTIONS = {action.name: action for action in [
+    Action("send_reset", _("Send a new recovery e-mail"), EventType.HELPDESK_RESET_SENT,
+           Role.AGENT, _send_reset),
+    Action("send_reminder", _("Send the username reminder"), EventType.HELPDESK_REMINDER_SENT,
+           Role.AGENT, _send_reminder),
+    Action("unlock", _("Lift sign-in throttling"), EventType.HELPDESK_UNLOCKED, Role.AGENT,
+           _unlock),
+    Action("end_sessions", _("End all sessions"), EventType.HELPDESK_SESSIONS_ENDED,
+           Role.AGENT, _end_sessions),
+    Action("disable", _("Disable the account"), EventType.HELPDESK_DISABLED, Role.SUPERVISOR,
+           _set_active(False)),
+    Action("enable", _("Enable the account"), EventType.HELPDESK_ENABLED, Role.SUPERVISOR,
+           _set_active(True)),
+]}
 
 
 def allowed_actions(agent: User, target: User) -> list[Action]:
@@ -118,7 +114,7 @@ def helpdesk_act(*, agent: User, target: User, action: str, reason: str, token: 
             ActionReceipt.objects.create(token=token, agent=agent, action=action, target=target)
     except IntegrityError:
         return False  # a double click: the first submission did it
-    details = _HANDLERS[action](target)
+    details = chosen.handler(target)
     event_record(chosen.event, user=target, actor=f"agent:{agent.pk}", client=client,
                  subject=f"user:{target.pk}", reason=reason, **details)
     return True
@@ -136,7 +132,7 @@ def helpdesk_resend(*, agent: User, email_ids: list[int], reason: str,
     window = timedelta(hours=settings.PORTERO_MAIL_RETRY_WINDOW_HOURS)
     emails = OutboundEmail.objects.select_related("reset__user", "user").filter(pk__in=email_ids)
     for email in emails:
-        why_not = _why_not_resend(agent, email)
+        why_not = _why_not_resend(agent, email, now)
         if why_not:
             skipped.append(f"#{email.pk}: {why_not}")
             continue
@@ -157,11 +153,11 @@ def _reason(reason: str) -> str:
     return reason.strip()[:200]
 
 
-def _why_not_resend(agent: User, email: OutboundEmail) -> str:
+def _why_not_resend(agent: User, email: OutboundEmail, now: datetime) -> str:
     if email.status not in {EmailStatus.FAILED, EmailStatus.RETRYING}:
         return str(_("only failed or retrying messages can be sent again"))
     if email.user is not None and not may_act_on(agent, email.user):
         return str(_("you may not act on this account"))
-    if email.reset is not None and reset_state(email.reset, clock.now()) != LinkState.VALID:
+    if email.reset is not None and reset_state(email.reset, now) != LinkState.VALID:
         return str(_("its link no longer works: send a new recovery e-mail instead"))
     return ""

@@ -104,16 +104,13 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
 @console
 @require_http_methods(["GET", "HEAD", "POST"])
 def queue(request: HttpRequest) -> HttpResponse:
-    pending = emails_needing_attention()
-    page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("pagina"))
-    posted = request.method == "POST"  # the page draws its own check boxes; choices check posts
-    ids = pending.values_list("pk", flat=True) if posted else []
-    form = ResendForm(request.POST if posted else None, choices=[(pk, str(pk)) for pk in ids])
+    form = ResendForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         agent = request.user
         assert isinstance(agent, User)
         try:
-            done, skipped = helpdesk_resend(agent=agent, email_ids=form.cleaned_data["emails"],
+            done, skipped = helpdesk_resend(agent=agent,
+                                            email_ids=[e.pk for e in form.cleaned_data["emails"]],
                                             reason=form.cleaned_data["reason"],
                                             client=ClientInfo.from_request(request))
         except ActionRefused as refusal:
@@ -124,4 +121,5 @@ def queue(request: HttpRequest) -> HttpResponse:
         for reason in skipped:
             messages.warning(request, reason)
         return redirect("helpdesk:queue")
+    page = Paginator(emails_needing_attention(), PAGE_SIZE).get_page(request.GET.get("pagina"))
     return render(request, "helpdesk/queue.html", {"page": page, "form": form})

@@ -8,7 +8,7 @@ from portero.accounts.models import User
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core.client import ClientInfo
-from portero.mail.models import EmailKind
+from portero.mail.models import EmailKind, OutboundEmail
 from portero.mail.services import email_queue
 from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.services import recovery_request_record
@@ -40,9 +40,15 @@ def process_username_request(request: RecoveryRequest) -> RequestOutcome:
     if user is None:
         return RequestOutcome.NO_ACCOUNT
     request.user = user
-    # The message goes to the address as stored on an account, not as typed (FU3, FR4).
-    email = email_queue(
-        kind=EmailKind.USERNAME_REMINDER, to_address=user.email, language=request.language,
-    )
+    email = username_reminder_queue(user=user, language=request.language)
     event_record(EventType.USERNAME_REMINDER_ISSUED, user=user, email=email.pk)
     return RequestOutcome.EMAIL_QUEUED
+
+
+def username_reminder_queue(*, user: User, language: str) -> OutboundEmail:
+    """Queue the reminder listing every username of `user`'s address, filed under `user`.
+
+    It goes to the address as stored on the account, never as typed (FU3, FR4).
+    """
+    return email_queue(kind=EmailKind.USERNAME_REMINDER, to_address=user.email,
+                       language=language, user=user)
