@@ -60,6 +60,7 @@ def test_production_with_complete_settings_starts():
     ({"PORTERO_PASSWORD_MIN_LENGTH": "6"}, "PORTERO_PASSWORD_MIN_LENGTH"),
     ({"PORTERO_ARGON2_MEMORY_KIB": "1024"}, "PORTERO_ARGON2_MEMORY_KIB"),
     ({"PORTERO_ENV": "staging"}, "PORTERO_ENV"),
+    ({"PORTERO_RATE_LIMITS": "maybe"}, "PORTERO_RATE_LIMITS"),
 ])
 def test_unsafe_production_settings_stop_start_up(overrides, message):
     result = _start(**overrides)

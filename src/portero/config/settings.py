@@ -197,8 +197,7 @@ _RATE_LIMIT_DEFAULTS = {
                               "the strength meter is cheap, but not free: typing, not flooding"),
 }
 # Switch every rate limit off at once (a load test from one address), never in production use.
-PORTERO_RATE_LIMITS_ENABLED = env.str("PORTERO_RATE_LIMITS", "on").lower() not in {"off", "0",
-                                                                                   "false"}
+PORTERO_RATE_LIMITS_ENABLED = env.bool("PORTERO_RATE_LIMITS", True)
 PORTERO_RATE_LIMITS: dict[str, dict[str, object]] = {}
 for _name, (_action, _scope, _default, _why) in _RATE_LIMIT_DEFAULTS.items():
     _var = f"PORTERO_RATE_LIMIT_{_name.upper()}"
