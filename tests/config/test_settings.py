@@ -56,6 +56,8 @@ def test_production_with_complete_settings_starts():
     ({"PORTERO_BASE_URL": "http://cuentas.example.gov.co"}, "https"),
     ({"PORTERO_BASE_URL": "https://x.gov.co/path"}, "PORTERO_BASE_URL"),
     ({"EMAIL_URL": "ftp://x"}, "EMAIL_URL"),
+    ({"EMAIL_URL": "smtp://smtp.example.gov.co?timeout=abc"}, "EMAIL_URL timeout"),
+    ({"EMAIL_URL": "smtp://smtp.example.gov.co?timeout=0"}, "EMAIL_URL timeout"),
     ({"PORTERO_RESET_TTL_MINUTES": "2000"}, "PORTERO_RESET_TTL_MINUTES"),
     ({"PORTERO_PASSWORD_MIN_LENGTH": "6"}, "PORTERO_PASSWORD_MIN_LENGTH"),
     ({"PORTERO_ARGON2_MEMORY_KIB": "1024"}, "PORTERO_ARGON2_MEMORY_KIB"),

@@ -94,6 +94,13 @@ ROLE_GROUPS = {"agent": "Mesa de Servicio: agente", "supervisor": "Mesa de Servi
 
 
 @transaction.atomic
+def user_set_active(*, user: User, active: bool) -> int:
+    """Enable or disable `user`; disabling ends every session. Return how many were ended."""
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return 0 if active else sessions_end(user=user)
+
+
 def user_grant_role(*, user: User, role: str) -> None:
     """Make `user` a help-desk agent or supervisor (a group), or an administrator."""
     user.is_staff = True

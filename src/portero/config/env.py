@@ -115,7 +115,13 @@ def parse_email_url(url: str) -> dict[str, object]:
     except ValueError:
         raise ImproperlyConfigured(f"EMAIL_URL has an invalid port: {url!r}.") from None
     query = parse_qs(parts.query)
-    timeout = float(query.get("timeout", ["10"])[0])
+    try:
+        timeout = float(query.get("timeout", ["10"])[0])
+    except ValueError:
+        timeout = 0.0
+    if not timeout > 0:
+        raise ImproperlyConfigured(f"EMAIL_URL timeout must be a positive number of seconds; "
+                                   f"got {url!r}.")
     return {
         "EMAIL_HOST": parts.hostname,
         "EMAIL_PORT": port,

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.models import User
-from portero.accounts.services import sessions_end
+from portero.accounts.services import sessions_end, user_set_active
 from portero.accounts.throttle import throttle_clear
 from portero.audit.events import EventType
 from portero.audit.services import event_record
@@ -23,6 +22,7 @@ from portero.core.client import ClientInfo
 from portero.helpdesk.models import ActionReceipt
 from portero.helpdesk.roles import Role, may_act_on, role_of
 from portero.mail.models import EmailStatus, OutboundEmail
+from portero.mail.services import email_requeue
 from portero.recovery.flows.password_reset import reset_issue
 from portero.recovery.flows.username_reminder import username_reminder_queue
 from portero.recovery.states import LinkState, reset_state
@@ -70,9 +70,8 @@ def _end_sessions(target: User) -> dict[str, Any]:
 
 def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:
     def apply(target: User) -> dict[str, Any]:
-        target.is_active = active
-        target.save(update_fields=["is_active"])
-        return {} if active else {"sessions_ended": sessions_end(user=target)}
+        ended = user_set_active(user=target, active=active)
+        return {} if active else {"sessions_ended": ended}
 
     return apply
 
@@ -129,16 +128,13 @@ def helpdesk_resend(*, agent: User, email_ids: list[int], reason: str,
         raise ActionRefused(_("You may not do that on this account."))
     reason = _reason(reason)
     now, done, skipped = clock.now(), 0, []
-    window = timedelta(hours=settings.PORTERO_MAIL_RETRY_WINDOW_HOURS)
     emails = OutboundEmail.objects.select_related("reset__user", "user").filter(pk__in=email_ids)
     for email in emails:
         why_not = _why_not_resend(agent, email, now)
         if why_not:
             skipped.append(f"#{email.pk}: {why_not}")
             continue
-        give_up = email.reset.expires_at if email.reset else now + window
-        OutboundEmail.objects.filter(pk=email.pk, status=email.status).update(
-            status=EmailStatus.QUEUED, next_attempt_at=now, give_up_at=give_up, lease_until=None)
+        email_requeue(email=email, now=now)
         event_record(EventType.HELPDESK_EMAIL_RESENT, user=email.user,
                      actor=f"agent:{agent.pk}", client=client, subject=f"email:{email.pk}",
                      reason=reason)
