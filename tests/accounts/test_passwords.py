@@ -117,3 +117,21 @@ def test_pw1_same_policy_for_change_password(user):
     })
     assert response.status_code == 200
     assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("throttled", [False, True])
+def test_cp1_wrong_or_throttled_current_password_reveals_nothing_about_it(user, settings,
+                                                                           throttled):
+    # Were the new password still compared with the current one, "must be different" would
+    # confirm a guess, even while the account is locked against guessing.
+    browser = Client()
+    browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+    if throttled:
+        for _ in range(6):
+            browser.post("/cuenta/contrasena/", {"current_password": "no es la clave 123",
+                                                 "new_password1": "x", "new_password2": "x"})
+    page = browser.post("/cuenta/contrasena/", {
+        "current_password": "no es la clave 123", "new_password1": PASSWORD,
+        "new_password2": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "current password is not correct" in page
+    assert "different from the current one" not in page

@@ -99,6 +99,13 @@ class ChangePasswordForm(NewPasswordForm):
             raise forms.ValidationError(_("The current password is not correct."))
         return password
 
+    def clean_new_password1(self) -> str:
+        # Without a proven current password the new one is not judged: "must be different from
+        # the current one" would confirm a guess, throttled or not (CP1, LI2).
+        if "current_password" not in self.cleaned_data:
+            return str(self.cleaned_data["new_password1"])
+        return super().clean_new_password1()
+
 
 class NotificationsForm(forms.Form):
     notify_new_device = forms.BooleanField(
