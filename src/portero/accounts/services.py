@@ -32,11 +32,9 @@ def session_record_create(*, user: User, session_key: str, client: ClientInfo) -
 def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
     """End every session of `user` on the server except `keep_session_key`; return how many."""
     records = SessionRecord.objects.filter(user=user).exclude(session_key=keep_session_key or "")
-    keys = list(records.values_list("session_key", flat=True))
-    for key in keys:
-        SessionStore(session_key=key).delete()
-    records.delete()
-    return len(keys)
+    Session.objects.filter(session_key__in=records.values("session_key")).delete()
+    ended, _ = records.delete()
+    return ended
 
 
 def sessions_purge_expired() -> int:

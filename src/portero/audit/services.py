@@ -23,9 +23,10 @@ def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, act
         actor = f"user:{user.pk}" if user is not None and client is not None else "system"
     if not subject and user is not None:
         subject = f"user:{user.pk}"
-    ip = client.ip if client else None
-    record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, **details)
-    return event_keep(event, at=clock.now(), request_id=record["request_id"], outcome=outcome,
+    ip, now = (client.ip if client else None), clock.now()
+    record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, at=now,
+                  **details)
+    return event_keep(event, at=now, request_id=record["request_id"], outcome=outcome,
                       actor=actor, subject=subject, ip=ip, user=user, **details)
 
 

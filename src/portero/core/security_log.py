@@ -12,6 +12,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from portero.core import clock
+
 logger = logging.getLogger("portero.security")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("portero_request_id",
                                                                  default="")
@@ -24,10 +26,10 @@ def mask_email(address: str) -> str:
 
 
 def emit(event: str, *, outcome: str, actor: str = "", subject: str = "", ip: str | None = None,
-         **details: Any) -> dict[str, Any]:
-    """Log one security event; return the record (time in UTC)."""
+         at: datetime | None = None, **details: Any) -> dict[str, Any]:
+    """Log one security event that happened `at` (default: now); return the record (UTC)."""
     record = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": (at or clock.now()).astimezone(UTC).isoformat(timespec="milliseconds"),
         "event": event, "outcome": outcome, "actor": actor, "subject": subject,
         "ip": ip or "", "request_id": request_id.get(), **details,
     }

@@ -46,7 +46,7 @@ def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
         request_id=security_log.request_id.get(), limited_by=limited,
         outcome=RequestOutcome.THROTTLED if limited else RequestOutcome.PENDING,
     )
-    security_log.emit(event.value, outcome=outcome, actor="anonymous",
+    security_log.emit(event.value, outcome=outcome, actor="anonymous", at=request.created_at,
                       subject=f"request:{request.pk}", ip=client.ip, rules=limited)
     return request
 
