@@ -1,4 +1,5 @@
-"""`portero worker`: process recovery requests, then send the outbox, until told to stop."""
+"""`portero worker`: process recovery requests, send the outbox and seal the audit trail, until
+told to stop."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from portero.accounts.services import sessions_purge_expired
 from portero.accounts.throttle import throttles_purge
+from portero.audit.services import events_seal
 from portero.core.ratelimit import counters_purge
 from portero.core.work_notify import CHANNEL as WORK_CHANNEL
 from portero.mail.delivery import emails_deliver_due
@@ -38,7 +40,8 @@ class Worker:
     def run_once(self) -> int:
         """Do whatever is due now; return how many items were handled."""
         self._housekeeping()
-        return recovery_requests_process() + emails_deliver_due(connection=self.smtp)
+        handled = recovery_requests_process() + emails_deliver_due(connection=self.smtp)
+        return handled + events_seal()  # last: this round's own rows too
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:

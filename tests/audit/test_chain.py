@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from portero.audit.models import AuditEvent
+from portero.audit.services import events_seal
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +30,9 @@ def trail(user):  # type: ignore[no-untyped-def]
     for _ in range(3):
         Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
         Client().post("/ingresar/", {"username": "gongoragabriela", "password": "x" * 16})
-    events = list(AuditEvent.objects.order_by("pk"))
-    assert len(events) == 6
+    assert events_seal() == 6
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
     return events
 
 
@@ -80,7 +82,7 @@ def test_lg4_purge_keeps_the_chain_verifiable(user, clock, settings):
     Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
     clock.advance(timedelta(days=40))
     Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
-    out = io.StringIO()
+    out = io.StringIO()  # purging seals what the worker has not sealed yet
     call_command("audit", "purge", stdout=out)
     assert "deleted 2 event(s)" in out.getvalue()
     assert "1 rows verified" in _verify()
@@ -117,7 +119,7 @@ def test_export_refuses_malformed_ranges_clearly(db, args, message):
         call_command("audit", "export", *args, stdout=io.StringIO(), stderr=io.StringIO())
 
 
-def test_events_appended_in_a_batch_are_chained_once_at_its_end(user):
+def test_events_appended_in_a_batch_are_written_once_at_its_end(user):
     from django.db import transaction
 
     from portero.audit.chain import appends_batched
@@ -129,6 +131,7 @@ def test_events_appended_in_a_batch_are_chained_once_at_its_end(user):
             event_record(EventType.SIGN_IN_OK, user=user)
         assert not AuditEvent.objects.exists()  # held until the block ends
     assert AuditEvent.objects.count() == 3
+    events_seal()
     assert "3 rows verified" in _verify()
 
 
@@ -144,4 +147,50 @@ def test_a_batch_that_fails_writes_nothing(user):
         raise RuntimeError("the change it reports failed")
     event_record(EventType.SIGN_IN_OK, user=user)
     assert AuditEvent.objects.count() == 1
+    events_seal()
     assert "1 rows verified" in _verify()
+
+
+def test_rows_are_written_unsealed_and_verify_says_how_many_wait(user):
+    from portero.audit.events import EventType
+    from portero.audit.services import event_record
+
+    event_record(EventType.SIGN_IN_OK, user=user)
+    events_seal()
+    event_record(EventType.SIGN_IN_OK, user=user)
+    event_record(EventType.SIGN_IN_OK, user=user)
+    assert AuditEvent.objects.filter(seq__isnull=True, row_hash="").count() == 2
+    out = _verify()
+    assert "1 rows verified" in out and "2 newer row(s) not sealed yet" in out
+    assert events_seal() == 2
+    assert "3 rows verified" in _verify() and "not sealed" not in _verify()
+
+
+def test_a_row_that_became_visible_late_takes_the_next_place_in_the_chain(user):
+    """Seq, not id, orders the chain: a transaction that commits after a later row was sealed
+    (its id is lower) is sealed after it, and the chain still verifies."""
+    from portero.audit.events import EventType
+    from portero.audit.services import event_record
+
+    late = event_record(EventType.SIGN_IN_OK, user=user)
+    AuditEvent.objects.filter(pk=late.pk).update(seq=-1)  # not visible to the sealer yet
+    early = event_record(EventType.SIGN_IN_FAILED, user=user)
+    assert events_seal() == 1
+    AuditEvent.objects.filter(pk=late.pk).update(seq=None)  # "commits" now
+    assert events_seal() == 1
+    order = list(AuditEvent.objects.order_by("seq").values_list("pk", flat=True))
+    assert late.pk < early.pk and order == [early.pk, late.pk]
+    assert "2 rows verified" in _verify()
+
+
+def test_sealing_by_two_workers_at_once_never_chains_a_row_twice(user):
+    from portero.audit.chain import chain_seal
+    from portero.audit.events import EventType
+    from portero.audit.services import event_record
+
+    for _ in range(5):
+        event_record(EventType.SIGN_IN_OK, user=user)
+    assert chain_seal(limit=2) == 2 and chain_seal(limit=2) == 2 and chain_seal() == 1
+    assert chain_seal() == 0
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
+    assert "5 rows verified" in _verify()

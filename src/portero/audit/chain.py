@@ -1,4 +1,5 @@
-"""Hash chaining of audit events: sealing on write, verification, purge that keeps the proof."""
+"""Hash chaining of audit events: one INSERT per write, sealing by the worker, verification,
+purge that keeps the proof."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def row_digest(event: AuditEvent, prev_hash: str) -> str:
 
 
 def chain_head_locked() -> AuditChain:
-    """Return the chain's head row, locked until the transaction ends (serialises writers).
+    """Return the chain's head row, locked until the transaction ends (serialises sealers).
 
     A migration creates the row; it is made again only if something emptied the table.
     """
@@ -48,7 +49,7 @@ def chain_head_locked() -> AuditChain:
 
 
 def event_append(event: AuditEvent) -> AuditEvent:
-    """Insert `event` at the end of the chain, or at the end of the open batch."""
+    """Write `event` now (sealed into the chain later), or at the end of the open batch."""
     pending = _pending.get()
     if pending is not None:
         pending.append(event)
@@ -58,27 +59,20 @@ def event_append(event: AuditEvent) -> AuditEvent:
 
 
 def events_append(events: list[AuditEvent]) -> None:
-    """Insert `events`, in order, at the end of the chain: three statements for any number."""
-    if not events:
-        return
-    # savepoint=False: part of the caller's transaction, which commits or rolls back with it.
-    with transaction.atomic(savepoint=False):
-        head = chain_head_locked()
-        prev_hash = head.head_hash or GENESIS
-        for event in events:
-            event.prev_hash = prev_hash
-            event.row_hash = prev_hash = row_digest(event, prev_hash)
+    """Write `events` in one INSERT, in the caller's transaction; `chain_seal` chains them.
+
+    No lock is taken: concurrent writers never wait for each other, and a row becomes part
+    of the chain when the worker next seals (within PORTERO_WORKER_POLL_SECONDS).
+    """
+    if events:
         AuditEvent.objects.bulk_create(events)
-        head.head_id, head.head_hash = events[-1].pk, events[-1].row_hash
-        head.save(update_fields=["head_id", "head_hash"])
 
 
 @contextmanager
 def appends_batched() -> Iterator[list[AuditEvent]]:
-    """Hold the events appended inside the block and chain them all when it ends.
+    """Hold the events appended inside the block and write them in one INSERT when it ends.
 
-    Use inside the transaction of the changes they report: the chain's head is then locked
-    once, for a moment at the end, instead of once per event. On an exception nothing is
+    Use inside the transaction of the changes they report. On an exception nothing is
     written (the transaction rolls back anyway).
     """
     if _pending.get() is not None:  # already batching: the outer block writes them
@@ -93,51 +87,79 @@ def appends_batched() -> Iterator[list[AuditEvent]]:
     events_append(pending)
 
 
+@transaction.atomic
+def chain_seal(limit: int = 1000) -> int:
+    """Chain up to `limit` unsealed rows after the head, oldest first; return how many.
+
+    Rows are sealed in the order they became visible, so a row whose transaction committed
+    late simply takes the next place: `seq`, not the id, is the chain's order.
+    """
+    head = chain_head_locked()
+    events = list(AuditEvent.objects.filter(seq__isnull=True).order_by("pk")[:limit])
+    if not events:
+        return 0
+    seq, prev_hash = head.head_seq, head.head_hash or GENESIS
+    for event in events:
+        seq += 1
+        event.seq, event.prev_hash = seq, prev_hash
+        event.row_hash = prev_hash = row_digest(event, prev_hash)
+    AuditEvent.objects.bulk_update(events, ["seq", "prev_hash", "row_hash"])
+    head.head_seq, head.head_hash = seq, prev_hash
+    head.save(update_fields=["head_seq", "head_hash"])
+    return len(events)
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     checked: int
     broken_id: int | None = None
     reason: str = ""
+    unsealed: int = 0  # rows written but not chained yet
+    oldest_unsealed: datetime | None = None
 
 
-def _rows(chunk: int = 2000) -> Iterator[AuditEvent]:
-    last = 0
+def _sealed_rows(chunk: int = 2000) -> Iterator[AuditEvent]:
+    last = -1
     while True:
-        batch = list(AuditEvent.objects.filter(pk__gt=last).order_by("pk")[:chunk])
+        batch = list(AuditEvent.objects.filter(seq__gt=last).order_by("seq")[:chunk])
         if not batch:
             return
         yield from batch
-        last = batch[-1].pk
+        last = batch[-1].seq or 0
 
 
 def chain_verify() -> Verdict:
-    """Check every remaining row against its predecessor and the recorded head."""
+    """Check every sealed row against its predecessor and the recorded head; count the rest."""
     head = AuditChain.objects.filter(pk=1).first() or AuditChain(pk=1)
     expected_prev = head.anchor_hash or GENESIS
-    checked, last_id, last_hash = 0, head.anchor_id, head.anchor_hash
-    for event in _rows():
+    checked, last_seq, last_hash = 0, head.anchor_seq, head.anchor_hash
+    for event in _sealed_rows():
         if event.prev_hash != expected_prev:
             return Verdict(False, checked, event.pk, "does not follow the previous row "
                                                      "(a row before it was changed or removed)")
         if row_digest(event, event.prev_hash) != event.row_hash:
             return Verdict(False, checked, event.pk, "its contents were changed")
-        expected_prev, last_id, last_hash = event.row_hash, event.pk, event.row_hash
+        expected_prev, last_seq, last_hash = event.row_hash, event.seq or 0, event.row_hash
         checked += 1
-    if (head.head_id or head.head_hash) and (last_id, last_hash) != (head.head_id, head.head_hash):
-        return Verdict(False, checked, head.head_id, "the newest rows were removed")
-    return Verdict(True, checked)
+    if ((head.head_seq or head.head_hash)
+            and (last_seq, last_hash) != (head.head_seq, head.head_hash)):
+        return Verdict(False, checked, None, "the newest rows were removed")
+    unsealed = AuditEvent.objects.filter(seq__isnull=True)
+    oldest = unsealed.order_by("pk").values_list("created_at", flat=True).first()
+    return Verdict(True, checked, unsealed=unsealed.count(), oldest_unsealed=oldest)
 
 
 @transaction.atomic
 def chain_purge_before(cutoff: datetime) -> int:
-    """Delete the oldest rows created before `cutoff`, keeping the chain verifiable."""
+    """Delete the oldest sealed rows created before `cutoff`, keeping the chain verifiable."""
     head = chain_head_locked()
-    last = (AuditEvent.objects.filter(created_at__lt=cutoff).order_by("-pk")
-            .values_list("pk", "row_hash").first())
-    if last is None:
+    last = (AuditEvent.objects.filter(seq__isnull=False, created_at__lt=cutoff)
+            .order_by("-seq").values_list("seq", "row_hash").first())
+    if last is None or last[0] is None:
         return 0
-    deleted, _ = AuditEvent.objects.filter(pk__lte=last[0]).delete()
-    head.anchor_id, head.anchor_hash = last
-    head.save(update_fields=["anchor_id", "anchor_hash"])
+    last_seq, last_hash = last[0], last[1]
+    deleted, _ = AuditEvent.objects.filter(seq__lte=last_seq).delete()
+    head.anchor_seq, head.anchor_hash = last_seq, last_hash
+    head.save(update_fields=["anchor_seq", "anchor_hash"])
     return deleted

@@ -11,8 +11,10 @@ from portero.core import clock
 class AuditEvent(models.Model):
     """One security event. Never holds a password, token, code or session id (LG2).
 
-    `row_hash` is SHA-256 over the previous row's hash and this row's fields, so editing,
-    deleting or reordering a row breaks every hash after it (`portero audit verify`).
+    A row is written once, by the change it reports, and sealed moments later by the worker
+    (`chain_seal`): `seq` places it in the chain and `row_hash` is SHA-256 over the previous
+    row's hash and this row's fields, so editing, deleting or reordering a sealed row breaks
+    every hash after it (`portero audit verify`). Until sealed, `seq` is null.
     """
 
     created_at = models.DateTimeField(default=clock.now, db_index=True)
@@ -27,23 +29,29 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=32, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
     prev_hash = models.CharField(max_length=64, blank=True)
     row_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "-created_at"], name="audit_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="audit_user_recent"),
+            # The sealer's work list stays small however long the trail grows.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True),
+                         name="audit_unsealed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event} {self.outcome}"
 
 
 class AuditChain(models.Model):
-    """The single row holding the chain's head, and the anchor left by purges."""
+    """The single row holding the chain's head, and the anchor left by purges (both by seq)."""
 
-    head_id = models.BigIntegerField(default=0)
+    head_seq = models.BigIntegerField(default=0)
     head_hash = models.CharField(max_length=64, default="")
-    anchor_id = models.BigIntegerField(default=0)  # last purged row
+    anchor_seq = models.BigIntegerField(default=0)  # last purged row
     anchor_hash = models.CharField(max_length=64, default="")
 
     def __str__(self) -> str:
-        return f"audit chain head #{self.head_id}"
+        return f"audit chain head #{self.head_seq}"

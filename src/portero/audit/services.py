@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from portero.audit.chain import chain_purge_before, event_append
+from portero.audit.chain import chain_purge_before, chain_seal, event_append
 from portero.audit.events import EventType
 from portero.audit.models import AuditEvent
 from portero.core import clock
@@ -44,6 +44,18 @@ def event_keep(event: EventType, *, at: datetime, request_id: str, outcome: str,
 
 
 def events_purge() -> int:
-    """Delete events older than PORTERO_AUDIT_RETENTION_DAYS (LG4); return how many."""
+    """Delete events older than PORTERO_AUDIT_RETENTION_DAYS (LG4); return how many.
+
+    Rows still waiting for the worker are sealed first: only chained rows are purged.
+    """
+    events_seal()
     cutoff = clock.now() - timedelta(days=settings.PORTERO_AUDIT_RETENTION_DAYS)
     return chain_purge_before(cutoff)
+
+
+def events_seal() -> int:
+    """Chain every row written since the last seal (the worker's job); return how many."""
+    total = 0
+    while sealed := chain_seal():
+        total += sealed
+    return total

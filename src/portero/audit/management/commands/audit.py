@@ -30,7 +30,8 @@ def parse_moment(raw: str, option: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = ("The audit trail. verify: check the hash chain and name the first broken row. "
+    help = ("The audit trail. verify: check the hash chain (the rows the worker has sealed) "
+            "and name the first broken row. "
             "export: write events (--since, --until, --format csv|jsonl) to standard output. "
             "purge: delete events past PORTERO_AUDIT_RETENTION_DAYS, keeping the chain "
             "verifiable.")
@@ -47,9 +48,15 @@ class Command(BaseCommand):
     def _verify(self, **options: Any) -> None:
         verdict = chain_verify()
         if not verdict.ok:
-            raise CommandError(f"audit chain broken at row {verdict.broken_id}: "
+            where = f" at row {verdict.broken_id}" if verdict.broken_id is not None else ""
+            raise CommandError(f"audit chain broken{where}: "
                                f"{verdict.reason} ({verdict.checked} rows verified before it)")
         self.stdout.write(f"audit chain intact: {verdict.checked} rows verified")
+        if verdict.unsealed and verdict.oldest_unsealed is not None:
+            oldest = verdict.oldest_unsealed.astimezone(UTC).isoformat(timespec="seconds")
+            self.stdout.write(f"{verdict.unsealed} newer row(s) not sealed yet, the oldest from "
+                              f"{oldest}: `portero worker` seals them within "
+                              f"PORTERO_WORKER_POLL_SECONDS; if that is long ago, is it running?")
 
     def _export(self, *, since: str | None, until: str | None, format: str,
                 **options: Any) -> None:
