@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from portero.accounts.models import User
 from portero.accounts.services import user_create
 from portero.audit.models import AuditEvent
+from portero.core import clock as clock_module
 from tests.conftest import NEW_PASSWORD, PASSWORD
 from tests.helpers import text_of
 
@@ -24,6 +27,10 @@ def _sign_in(agent: str = LAPTOP, ip: str = "190.25.1.7", password: str = PASSWO
     response = browser.post("/ingresar/", {"username": "gongoragabriela", "password": password})
     assert response.status_code == 302
     return browser
+
+
+def _utc_day(days_ago: int = 0) -> str:
+    return (clock_module.now() - timedelta(days=days_ago)).astimezone(UTC).date().isoformat()
 
 
 def test_history_shows_sign_ins_and_failed_attempts_with_device_and_ip(user, clock):
@@ -92,6 +99,41 @@ def test_new_device_notice_is_not_sent_after_a_long_absence(user, mailbox, worke
     _sign_in(PHONE)
     worker.drain()
     assert mailbox.messages == []
+
+
+def test_a_sign_in_remembers_its_device_on_the_account(user, clock):
+    _sign_in(LAPTOP)
+    clock.advance(timedelta(days=2))
+    before = clock.now()
+    _sign_in(PHONE)
+    account = User.objects.get(pk=user.pk)
+    assert account.known_devices == {"Firefox · Windows": _utc_day(2),
+                                     "Chrome · Android": _utc_day()}
+    assert account.last_login is not None and before <= account.last_login <= clock.now()
+
+
+def test_a_device_unseen_for_over_180_days_is_new_again_and_forgotten(user, mailbox, worker,
+                                                                      clock):
+    _sign_in(LAPTOP)
+    clock.advance(timedelta(days=100))
+    _sign_in(PHONE)  # new: a notice
+    clock.advance(timedelta(days=81))  # the laptop was last seen 181 days ago
+    _sign_in(PHONE)
+    assert list(User.objects.get(pk=user.pk).known_devices) == ["Chrome · Android"]
+    worker.drain()
+    mailbox.clear()
+    _sign_in(LAPTOP)
+    worker.drain()
+    assert len(mailbox.messages) == 1
+    assert "Firefox · Windows" in text_of(mailbox.messages[0])
+
+
+def test_a_sign_in_reads_no_audit_rows(user):
+    _sign_in(LAPTOP)  # not the first: the new-device check runs too
+    with CaptureQueriesContext(connection) as queries:
+        _sign_in(PHONE)
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert reads and not any("audit_auditevent" in sql for sql in reads), reads
 
 
 def test_security_emails_go_even_with_notices_off(user, mailbox, worker):

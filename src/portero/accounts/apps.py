@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models import CharField, EmailField
 from django.db.models.functions import Lower
 
@@ -12,3 +13,9 @@ class AccountsConfig(AppConfig):
         CharField.register_lookup(Lower)
         EmailField.register_lookup(Lower)
         from portero.accounts import emails  # noqa: F401  (registers the e-mail composers)
+        from portero.accounts.signals import sign_in_remember
+
+        # Ours writes last_login and the device together. Django's receiver is connected by
+        # django.contrib.auth's ready(), which therefore comes first in INSTALLED_APPS.
+        user_logged_in.disconnect(dispatch_uid="update_last_login")
+        user_logged_in.connect(sign_in_remember, dispatch_uid="portero.accounts.sign_in_remember")

@@ -50,19 +50,21 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
 @transaction.atomic
 def _success(request: HttpRequest, user: User, client: ClientInfo, *,
              clear_throttle: bool) -> None:
-    """Start the session and record it: every write of a sign-in, or none of them."""
-    previous_sign_in = user.last_login
+    """Start the session and record it: every write of a sign-in, or none of them.
+
+    The new-device notice is decided first, from the row as loaded: login() then records this
+    sign-in's time and device on it, in one UPDATE (`accounts.signals`).
+    """
+    device = describe_user_agent(client.user_agent)
+    new_device_notice_queue(user=user, device=device, client=client,
+                            previous_sign_in=user.last_login)
     if clear_throttle:  # a success resets the count (LI2); no row, nothing to reset
         throttle_clear(user.username)
-    login(request, user)  # a new session id (SE1); sets last_login
+    login(request, user)  # a new session id (SE1); sets last_login, remembers the device
     request.session[SIGNED_IN_AT] = clock.now().timestamp()
     request.session.save()  # the session row, complete, in this transaction
     session_record_create(user=user, session_key=request.session.session_key or "",
                           client=client)
-    device = describe_user_agent(client.user_agent)
-    new_device_notice_queue(user=user, device=device, client=client,
-                            previous_sign_in=previous_sign_in)
-    # Last: appending to the audit chain makes other writers wait until this commits.
     event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device)
 
 

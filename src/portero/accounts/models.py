@@ -65,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Optional notices; security e-mails (recovery, password changed) always go.
     notify_new_device = models.BooleanField(_("e-mail me when a new device signs in"),
                                             default=True)
+    # {device description: UTC date of its last sign-in}, the last REMEMBERED days only: tells
+    # a new device from a known one without reading the audit trail (notices.device_is_new).
+    known_devices = models.JSONField(_("recently used devices"), default=dict, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -301,6 +301,7 @@ PORTERO_DEMO_MAILDIR = VAR_DIR / "demo-inbox" if DEMO else None
 # --- Django -------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "portero.core",
+    "django.contrib.auth",  # before portero.accounts, whose ready() replaces update_last_login
     "portero.accounts",
     "portero.audit",
     "portero.mail",
@@ -308,7 +309,6 @@ INSTALLED_APPS = [
     "portero.helpdesk",
     "portero.demo",
     "portero.ops",
-    "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
