@@ -119,7 +119,7 @@ def _finish(outcome: Outcome) -> None:
 @transaction.atomic
 def outcomes_record(outcomes: list[Outcome]) -> None:
     """Record several outcomes in one transaction (one lock on the audit chain)."""
-    with appends_batched():
+    with appends_batched(sealed=True):
         for outcome in outcomes:
             _finish(outcome)
 

@@ -51,7 +51,7 @@ def recovery_requests_process(*, limit: int = 100) -> int:
 
 
 def _batch_process(limit: int) -> int:
-    with transaction.atomic(), appends_batched():
+    with transaction.atomic(), appends_batched(sealed=True):
         # SKIP LOCKED: several workers take disjoint batches (PostgreSQL); SQLite has a single
         # writer at a time anyway (transactions start IMMEDIATE).
         batch = list(RecoveryRequest.objects.select_for_update(skip_locked=True)
