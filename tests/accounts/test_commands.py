@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from portero.accounts.models import User
+from portero.audit.models import AuditEvent
 from tests.helpers import ask_reset, link_in, set_password, text_of
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,20 @@ def test_importusers_is_idempotent_and_updates_changes(tmp_path):
     assert User.objects.get(username="proveedor.uno").email == "nuevo@example.com"
 
 
+def test_lg1_importing_records_each_account_created_or_changed_but_no_values(tmp_path):
+    _import(tmp_path, CSV)
+    _import(tmp_path, CSV)  # unchanged: nothing more recorded
+    _import(tmp_path, CSV.replace("uno@example.com", "nuevo@example.com"))
+    uno = User.objects.get(username="proveedor.uno")
+    events = list(AuditEvent.objects.filter(user=uno).order_by("pk"))
+    assert [(e.event, e.details) for e in events] == [
+        ("account.created", {"via": "import", "with_password": False}),
+        ("account.updated", {"via": "import", "fields": ["email"]}),
+    ]
+    assert "nuevo@example.com" not in str(events[1].details)  # the field, never its value (LG2)
+    assert AuditEvent.objects.filter(event="account.created").count() == 2
+
+
 def test_importusers_refuses_a_file_without_the_columns(tmp_path):
     with pytest.raises(CommandError, match="username,email"):
         _import(tmp_path, "name;mail\nx;y\n")
@@ -121,5 +136,20 @@ def test_createuser_grants_help_desk_roles(monkeypatch, role, agent, supervisor,
                 "--email", "mesa@example.com", "--role", role)
     member = User.objects.get(username="mesa.uno")
     assert member.is_staff and member.is_superuser == superuser
+    recorded = AuditEvent.objects.filter(user=member).order_by("pk")
+    assert [(e.event, e.actor) for e in recorded] == [("account.created", "system"),
+                                                      ("account.role_granted", "system")]
+    assert recorded[1].details == {"role": role}
     assert member.has_perm("helpdesk.use_console") == agent
     assert member.has_perm("helpdesk.supervise") == supervisor
+
+
+def test_createuser_with_a_role_that_cannot_be_granted_leaves_no_account(monkeypatch):
+    from django.contrib.auth.models import Group
+
+    Group.objects.filter(name__startswith="Mesa de Servicio").delete()  # a broken install
+    with pytest.raises(Group.DoesNotExist):
+        _createuser(monkeypatch, "clave de la mesa de servicio 77\n", "--username", "mesa.dos",
+                    "--email", "mesa@example.com", "--role", "agent")
+    assert not User.objects.filter(username="mesa.dos").exists()
+    assert not AuditEvent.objects.exists()

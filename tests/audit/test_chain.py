@@ -12,11 +12,19 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
+from portero.accounts.models import User
 from portero.audit.models import AuditEvent
 from portero.audit.services import events_seal
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user(db):  # type: ignore[no-untyped-def]
+    """The account without user_create's "account.created" row: these tests count rows."""
+    return User.objects.create_user(username="gongoragabriela", email="gabriela@example.com",
+                                    password=PASSWORD)
 
 
 def _verify() -> str:
@@ -194,3 +202,21 @@ def test_sealing_by_two_workers_at_once_never_chains_a_row_twice(user):
     assert chain_seal() == 0
     assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
     assert "5 rows verified" in _verify()
+
+
+def test_the_workers_batches_are_chained_as_they_are_written(user):
+    from django.db import transaction
+
+    from portero.audit.chain import appends_batched
+    from portero.audit.events import EventType
+    from portero.audit.services import event_record
+
+    event_record(EventType.SIGN_IN_OK, user=user)  # a web request's row, waiting
+    with transaction.atomic(), appends_batched(sealed=True):
+        for _ in range(3):
+            event_record(EventType.MAIL_SENT, user=user)
+    assert list(AuditEvent.objects.order_by("pk").values_list("seq", flat=True)) == [
+        None, 1, 2, 3]
+    assert "3 rows verified" in _verify()
+    assert events_seal() == 1
+    assert "4 rows verified" in _verify()

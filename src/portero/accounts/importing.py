@@ -11,7 +11,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from portero.accounts.models import Language, User
-from portero.accounts.services import user_create
+from portero.accounts.services import user_create, user_update_details
 
 COLUMNS = ("username", "email", "full_name", "language")
 LANGUAGE_ALIASES = {
@@ -108,13 +108,8 @@ def _apply(row: Row) -> str:
     user = User.objects.select_for_update().filter(username__lower=row.username.lower()).first()
     if user is None:
         user_create(username=row.username, email=row.email, full_name=row.full_name,
-                    language=row.language)
+                    language=row.language, via="import")
         return "created"
-    wanted = {"email": row.email, "full_name": row.full_name, "language": row.language}
-    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
-    if not changed:
-        return "unchanged"
-    for name in changed:
-        setattr(user, name, wanted[name])
-    user.save(update_fields=changed)
-    return "updated"
+    changed = user_update_details(user=user, via="import", email=row.email,
+                                  full_name=row.full_name, language=row.language)
+    return "updated" if changed else "unchanged"

@@ -20,6 +20,7 @@ from portero.mail.models import EmailKind
 from portero.mail.services import email_queue
 
 PasswordVia = Literal["reset", "activation", "change", "cli"]
+AccountVia = Literal["cli", "import", "demo"]
 
 
 def session_record_create(*, user: User, session_key: str, client: ClientInfo) -> SessionRecord:
@@ -78,14 +79,30 @@ class AccountError(Exception):
 
 @transaction.atomic
 def user_create(*, username: str, email: str, full_name: str = "", language: str = "es-co",
-                password: str | None = None, is_staff: bool = False) -> User:
-    """Create an account; without a password its owner activates it by e-mail."""
+                password: str | None = None, is_staff: bool = False,
+                via: AccountVia = "cli") -> User:
+    """Create an account and record it; without a password its owner activates it by e-mail."""
     if User.objects.filter(username__lower=username.strip().lower()).exists():
         raise AccountError(f"the username {username!r} is taken (usernames ignore case)")
-    return User.objects.create_user(
+    user = User.objects.create_user(
         username=username, email=email, password=password, full_name=full_name,
         language=language, is_staff=is_staff,
     )
+    event_record(EventType.ACCOUNT_CREATED, user=user, via=via, with_password=bool(password))
+    return user
+
+
+@transaction.atomic
+def user_update_details(*, user: User, via: AccountVia, **wanted: str) -> list[str]:
+    """Set the given details (e-mail, full name, language); record which changed, never the
+    values (LG2). Return the names of the changed fields."""
+    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+    if changed:
+        for name in changed:
+            setattr(user, name, wanted[name])
+        user.save(update_fields=changed)
+        event_record(EventType.ACCOUNT_UPDATED, user=user, via=via, fields=changed)
+    return changed
 
 
 ROLE_GROUPS = {"agent": "Mesa de Servicio: agente", "supervisor": "Mesa de Servicio: supervisor"}
@@ -99,10 +116,12 @@ def user_set_active(*, user: User, active: bool) -> int:
     return 0 if active else sessions_end(user=user)
 
 
+@transaction.atomic
 def user_grant_role(*, user: User, role: str) -> None:
-    """Make `user` a help-desk agent or supervisor (a group), or an administrator."""
+    """Make `user` a help-desk agent or supervisor (a group), or an administrator; record it."""
     user.is_staff = True
     user.is_superuser = role == "administrator"
     user.save(update_fields=["is_staff", "is_superuser"])
     if role in ROLE_GROUPS:
         user.groups.add(Group.objects.get(name=ROLE_GROUPS[role]))
+    event_record(EventType.ACCOUNT_ROLE_GRANTED, user=user, role=role)

@@ -10,6 +10,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
+from django.db import transaction
 
 from portero.accounts.hashers import normalize_password
 from portero.accounts.importing import LANGUAGE_ALIASES
@@ -43,11 +44,12 @@ class Command(BaseCommand):
         candidate = User(username=username, email=email, full_name=opts["full_name"])
         password = None if opts["no_password"] else self._read_password(candidate)
         try:
-            user = user_create(username=username, email=email, full_name=opts["full_name"],
-                               language=language, password=password,
-                               is_staff=opts["role"] is not None)
-            if opts["role"]:
-                user_grant_role(user=user, role=opts["role"])
+            with transaction.atomic():  # an account with its role, or nothing
+                user = user_create(username=username, email=email, full_name=opts["full_name"],
+                                   language=language, password=password,
+                                   is_staff=opts["role"] is not None)
+                if opts["role"]:
+                    user_grant_role(user=user, role=opts["role"])
         except AccountError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"created {user.username}" + ("" if password else

@@ -37,7 +37,7 @@ def demo_users_create() -> list[str]:
     for username, email, full_name, has_password in DEMO_USERS:
         if not User.objects.filter(username__lower=username).exists():
             user_create(username=username, email=email, full_name=full_name,
-                        password=DEMO_PASSWORD if has_password else None)
+                        password=DEMO_PASSWORD if has_password else None, via="demo")
             created.append(username)
     return created
 
