@@ -93,9 +93,10 @@ def test_sign_out_ends_the_session_on_the_server(population):
 # worker seals it into the chain later, so sign-ins never wait for each other), between
 # BEGIN and COMMIT.
 SIGN_IN_QUERIES = 9
-# A failure: the same three reads, then one transaction counting the failure per typed
-# username and per address, finding the owner if any, and recording the event.
-FAILED_SIGN_IN_QUERIES = 10
+# A failure: the same three reads (the account's, if any, names the owner of the attempt),
+# then one transaction counting the failure per typed username and per address, and
+# recording the event.
+FAILED_SIGN_IN_QUERIES = 9
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 

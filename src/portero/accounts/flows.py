@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http import HttpRequest
 
-from portero.accounts.models import SessionRecord, User, normalize_username
+from portero.accounts.backends import password_verified, user_by_username
+from portero.accounts.models import SessionRecord, User
 from portero.accounts.notices import new_device_notice_queue
 from portero.accounts.services import session_record_create, sessions_end, user_set_password
 from portero.accounts.throttle import (
@@ -34,14 +35,15 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
     """
     client = ClientInfo.from_request(request)
     throttle = throttle_state(username)
+    owner = user_by_username(username)  # once, known or not: the failure names its owner too
     refusal = _refusal(throttle, client)
     if refusal is not None:
         make_password(password)  # the work a real check would do (CWE-208)
-        _failure(username, client, refusal, count=False)
+        _failure(username, client, refusal, owner=owner, count=False)
         return None
-    user = authenticate(request, username=username, password=password)
-    if not isinstance(user, User):
-        _failure(username, client, EventType.SIGN_IN_FAILED, count=True)
+    user = password_verified(owner, password)
+    if user is None:
+        _failure(username, client, EventType.SIGN_IN_FAILED, owner=owner, count=True)
         return None
     _success(request, user, client, clear_throttle=throttle.failures > 0)
     return user
@@ -78,16 +80,12 @@ def _refusal(throttle: ThrottleState, client: ClientInfo) -> EventType | None:
 
 
 @transaction.atomic
-def _failure(username: str, client: ClientInfo, event: EventType, *, count: bool) -> None:
-    """Count a failed attempt (per typed username and per address) and record it."""
+def _failure(username: str, client: ClientInfo, event: EventType, *, owner: User | None,
+             count: bool) -> None:
+    """Count a failed attempt (per typed username and per address) and record it, under the
+    account's owner if the name is one (so owners see the attempt in their history)."""
     failures = throttle_record_failure(username) if count else None
     ratelimit.hit("sign_in_failure", ip=client.ip)
-    # The same query runs whether or not the account exists; it lets owners see the attempt.
-    # Only the id: a whole row (and a model built from it) for real accounts alone would make
-    # their failures measurably slower than unknown names' (LI1, bench/timing.py).
-    owner_id = (User.objects.filter(username__lower=normalize_username(username))
-                .values_list("pk", flat=True).first())
-    owner = User(pk=owner_id) if owner_id is not None else None
     event_record(event, outcome="refused", actor="anonymous", client=client, user=owner,
                  subject=f"account:{throttle_key(username)[:16]}", failures=failures,
                  device=describe_user_agent(client.user_agent))
@@ -102,7 +100,7 @@ def reauth_refused(request: HttpRequest, *, user: User) -> bool:
 def reauth_failed(request: HttpRequest, *, user: User) -> None:
     """Count a wrong current password like a failed sign-in."""
     _failure(user.username, ClientInfo.from_request(request), EventType.SIGN_IN_FAILED,
-             count=True)
+             owner=user, count=True)
 
 
 def sign_out(request: HttpRequest) -> None:
