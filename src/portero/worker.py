@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from django.conf import settings
@@ -28,37 +28,20 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 300  # how often expired counters, sessions and old history are deleted
 
 
-Stage = Literal["requests", "delivery"]
-STAGES: tuple[Stage, ...] = ("requests", "delivery")
-
-
 class Worker:
-    """One loop over some stages; run as many as you like (rows are claimed, never shared).
+    """One loop; run as many as you like (rows are claimed, never shared)."""
 
-    "requests" processes recovery requests (and does the housekeeping and the sealing of the
-    audit trail); "delivery" sends the outbox. `portero worker` runs one loop per stage, in
-    two threads, so one stage's waits (SMTP replies, database round trips) do not hold the
-    other back.
-    """
-
-    def __init__(self, stages: tuple[Stage, ...] = STAGES) -> None:
-        self.stages = stages
+    def __init__(self) -> None:
         # Always real SMTP with the EMAIL_* settings (test runners swap EMAIL_BACKEND out).
         self.smtp = EmailBackend(fail_silently=False)
         self._housekeeping_at = 0.0
         self._listener: Any = None  # a psycopg connection LISTENing on PostgreSQL, else None
 
     def run_once(self) -> int:
-        """Do whatever is due now in this loop's stages; return how many items were handled."""
-        handled = 0
-        if "requests" in self.stages:
-            self._housekeeping()
-            handled += recovery_requests_process()
-        if "delivery" in self.stages:
-            handled += emails_deliver_due(connection=self.smtp)
-        if "requests" in self.stages:
-            handled += events_seal()  # last: this round's own rows too
-        return handled
+        """Do whatever is due now; return how many items were handled."""
+        self._housekeeping()
+        handled = recovery_requests_process() + emails_deliver_due(connection=self.smtp)
+        return handled + events_seal()  # last: this round's own rows too
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:
@@ -81,8 +64,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop` is set; sleep only when idle, closing the SMTP connection then."""
-        log.info("worker %s started (poll every %ss)", "+".join(self.stages),
-                 settings.PORTERO_WORKER_POLL_SECONDS)
+        log.info("worker started (poll every %ss)", settings.PORTERO_WORKER_POLL_SECONDS)
         try:
             while not stop.is_set():
                 handled = self._guarded_round()
@@ -93,7 +75,7 @@ class Worker:
             self.smtp.close()
             self._listen_stop()
             connection.close()
-            log.info("worker %s stopped", "+".join(self.stages))
+            log.info("worker stopped")
 
     def _idle(self, stop: threading.Event) -> None:
         """Sleep until a NOTIFY says there is work (PostgreSQL) or the poll interval ends."""
@@ -144,14 +126,3 @@ class Worker:
             log.exception("worker round failed; carrying on after the poll interval")
             connection.close()
             return 0
-
-
-def run_stages(stop: threading.Event) -> None:
-    """Run one loop per stage, each in a thread with its own connections, until `stop`."""
-    threads = [threading.Thread(target=Worker((stage,)).run, args=(stop,), name=stage)
-               for stage in STAGES]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        while thread.is_alive():  # short joins: a signal handler in this thread runs between
-            thread.join(timeout=0.5)

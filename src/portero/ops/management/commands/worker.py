@@ -1,4 +1,4 @@
-"""`portero worker`: process recovery requests and send the outbox until SIGINT or SIGTERM."""
+"""`portero worker`: send the outbox until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portero.worker import Worker, run_stages
+from portero.worker import Worker
 
 
 class Command(BaseCommand):
@@ -22,10 +22,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
         if settings.PORTERO_WORKER_NICE:
             os.nice(settings.PORTERO_WORKER_NICE)  # the web server's requests come first
+        worker = Worker()
         if once:
-            self.stdout.write(f"handled {Worker().drain()} item(s)")
+            self.stdout.write(f"handled {worker.drain()} item(s)")
             return
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        run_stages(stop)  # the signals reach this (main) thread, which waits in join()
+        worker.run(stop)
