@@ -126,7 +126,8 @@ def markdown(data: dict[str, Any]) -> str:
     meta = data.get("meta", {})
     notes: list[str] = []
     parts = [f"Run {meta.get('started')} ({meta.get('duration_s')} s), {meta.get('cpus')} CPUs,"
-             f" {meta.get('web_workers')} gunicorn sync workers for both servers.", "",
+             f" {meta.get('web_workers')} gunicorn sync workers for both servers,"
+             f" {meta.get('worker_processes', 1)} `portero worker` process(es).", "",
              "Reset requests (POST only; closed loop):", "", *rates_table(data, notes), "",
              *notes, "",
              "Time to inbox (instant sink, open loop):", "", *inbox_table(data), "",

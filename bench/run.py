@@ -45,6 +45,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-million", action="store_true")
     parser.add_argument("--skip-two", action="store_true", help="skip the two-instance check")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both")
+    parser.add_argument("--worker-processes", type=int, default=1,
+                        help="`portero worker` processes (default 1)")
     args = parser.parse_args()
     args.phase = 3.0 if args.quick else 10.0
     args.inbox_seconds = 5.0 if args.quick else 20.0
@@ -104,9 +106,10 @@ class Run:
 
     def servers(self, es: ExitStack, delay: float, *, stock: bool = True) -> stack.Sink:
         sink = es.enter_context(stack.sink(self.smtp, delay, self.tmp, self.env))
-        kids = [es.enter_context(stack.portero(["worker"], self.env, self.tmp / "worker.log")),
-                es.enter_context(stack.portero(["serve", "--workers", str(self.args.workers)],
-                                               self.env, self.tmp / "serve.log"))]
+        kids = [es.enter_context(stack.portero(["worker"], self.env, self.tmp / f"worker{n}.log"))
+                for n in range(self.args.worker_processes)]
+        kids.append(es.enter_context(stack.portero(["serve", "--workers", str(self.args.workers)],
+                                                   self.env, self.tmp / "serve.log")))
         harness.wait_until_serving(self.web, "/ingresar/", kids, time.monotonic() + 60)
         if stock:
             kids.append(es.enter_context(stack.stock_server(
@@ -249,7 +252,8 @@ def main() -> int:
             data.update(run.out)
     data["meta"] = {"started": started.isoformat(timespec="seconds"),
                     "duration_s": round(time.monotonic() - clock), "quick": args.quick,
-                    "web_workers": args.workers, "cpus": os.cpu_count(),
+                    "web_workers": args.workers, "worker_processes": args.worker_processes,
+                    "cpus": os.cpu_count(),
                     "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_end": os.getloadavg()[0]}
     out = stack.BENCH_DIR / "results" / f"{started:%Y%m%dT%H%M%SZ}.json"
