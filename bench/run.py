@@ -1,6 +1,7 @@
 """Portero under load, against a stock Django PasswordResetView: one command, on loopback.
 
-    .venv/bin/python bench/run.py [--quick] [--skip-million] [--skip-two]
+    .venv/bin/python bench/run.py [--quick] [--skip-million] [--skip-two] [--workers W]
+                                  [--worker-processes N]
 
 Creates scratch PostgreSQL databases (portero_bench*, dropped afterwards), starts SMTP sinks,
 `portero serve`/`portero worker` and a gunicorn-served stock Django project (bench/peers/),
