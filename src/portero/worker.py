@@ -40,8 +40,14 @@ class Worker:
     def run_once(self) -> int:
         """Do whatever is due now; return how many items were handled."""
         self._housekeeping()
-        handled = recovery_requests_process() + emails_deliver_due(connection=self.smtp)
-        return handled + events_seal()  # last: this round's own rows too
+        # First, and guarded: a failing stage below must not leave web requests' audit rows
+        # unsealed, and a failing seal must not stop the mail.
+        try:
+            sealed = events_seal()
+        except DatabaseError:
+            log.exception("sealing the audit trail failed; trying again next round")
+            sealed = 0
+        return sealed + recovery_requests_process() + emails_deliver_due(connection=self.smtp)
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from datetime import timedelta
 
@@ -109,6 +110,9 @@ def test_export_as_json_lines_and_csv(trail, clock):
                  stderr=io.StringIO())
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert len(rows) == 6 and rows[0]["row_hash"] == trail[0].row_hash
+    assert [row["seq"] for row in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert all(later["prev_hash"] == earlier["row_hash"]
+               for earlier, later in itertools.pairwise(rows))
 
     future = (clock.now() + timedelta(days=1)).date().isoformat()
     out = io.StringIO()
@@ -191,7 +195,7 @@ def test_a_row_that_became_visible_late_takes_the_next_place_in_the_chain(user):
     assert "2 rows verified" in _verify()
 
 
-def test_sealing_by_two_workers_at_once_never_chains_a_row_twice(user):
+def test_sealing_in_pieces_chains_every_row_once(user):
     from portero.audit.chain import chain_seal
     from portero.audit.events import EventType
     from portero.audit.services import event_record
@@ -220,3 +224,23 @@ def test_the_workers_batches_are_chained_as_they_are_written(user):
     assert "3 rows verified" in _verify()
     assert events_seal() == 1
     assert "4 rows verified" in _verify()
+
+
+def test_a_row_placed_after_the_head_is_detected(trail):
+    stray = AuditEvent.objects.create(event="sign_in.ok", outcome="ok", seq=99,
+                                      prev_hash=trail[-1].row_hash, row_hash="f" * 64)
+    with pytest.raises(CommandError, match=f"row {stray.pk}: is placed after the chain's head"):
+        _verify()
+
+
+def test_a_lost_head_row_is_made_again_after_the_newest_sealed_row(trail, caplog):
+    from portero.audit.events import EventType
+    from portero.audit.models import AuditChain
+    from portero.audit.services import event_record
+
+    AuditChain.objects.all().delete()
+    event_record(EventType.SIGN_IN_OK)
+    assert events_seal() == 1
+    assert AuditEvent.objects.order_by("-seq").first().seq == 7
+    assert "the audit chain's head row was missing" in caplog.text
+    assert "7 rows verified" in _verify()

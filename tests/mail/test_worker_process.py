@@ -30,3 +30,18 @@ def test_running_worker_delivers_a_request_within_seconds(user, mailbox, setting
     assert not thread.is_alive()
     assert len(mailbox.messages) == 1
     assert "/restablecer/" in link_in(mailbox.messages[0])
+
+
+def test_a_failing_seal_does_not_stop_the_mail(user, mailbox, monkeypatch, caplog):
+    from django.db import DatabaseError
+
+    from portero import worker as worker_module
+
+    def broken() -> int:
+        raise DatabaseError("the audit table is unavailable")
+
+    monkeypatch.setattr(worker_module, "events_seal", broken)
+    Client().post("/recuperar/contrasena/", {"username": "gongoragabriela"})
+    Worker().drain()
+    assert len(mailbox.messages) == 1
+    assert "sealing the audit trail failed" in caplog.text

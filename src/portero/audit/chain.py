@@ -6,14 +6,18 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Subquery
 
 from portero.audit.models import AuditChain, AuditEvent
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
@@ -25,8 +29,8 @@ _pending: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextV
 def row_digest(event: AuditEvent, prev_hash: str) -> str:
     """Return the SHA-256 of `prev_hash` and the event's fields in a canonical form.
 
-    The row's id is not part of it: the hash is known before the insert, so a row is written
-    once, and the order is already proven by each row naming its predecessor's hash.
+    Neither the row's id nor its place (`seq`) is part of it: the order is proven by each row
+    naming its predecessor's hash.
     """
     fields = [
         event.created_at.isoformat(), event.event, event.outcome, event.actor,
@@ -43,7 +47,11 @@ def chain_head_locked() -> AuditChain:
     """
     head = AuditChain.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        AuditChain.objects.get_or_create(pk=1)
+        # Continue after the newest sealed row, so new rows never collide with its place.
+        newest = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").first()
+        seq, row_hash = (newest.seq or 0, newest.row_hash) if newest else (0, "")
+        log.warning("the audit chain's head row was missing; made again after seq %s", seq)
+        AuditChain.objects.get_or_create(pk=1, defaults={"head_seq": seq, "head_hash": row_hash})
         head = AuditChain.objects.select_for_update().get(pk=1)
     return head
 
@@ -118,7 +126,6 @@ def appends_batched(*, sealed: bool = False) -> Iterator[list[AuditEvent]]:
 _SEAL = "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, row_hash = %s WHERE id = %s"
 
 
-@transaction.atomic
 def chain_seal(limit: int = 1000) -> int:
     """Chain up to `limit` unsealed rows after the head, oldest first; return how many.
 
@@ -126,17 +133,18 @@ def chain_seal(limit: int = 1000) -> int:
     late simply takes the next place: `seq`, not the id, is the chain's order.
     """
     unsealed = AuditEvent.objects.filter(seq__isnull=True)
-    if not unsealed.exists():  # an idle worker's round takes no lock
+    if not unsealed.exists():  # an idle round opens no transaction (no write lock on SQLite)
         return 0
-    head = chain_head_locked()
-    events = list(unsealed.order_by("pk")[:limit])
-    if not events:
-        return 0
-    seq, prev_hash = _chain(events, head.head_seq, head.head_hash)
-    with connection.cursor() as cursor:  # one round trip (psycopg pipelines executemany)
-        cursor.executemany(_SEAL, [(e.seq, e.prev_hash, e.row_hash, e.pk) for e in events])
-    head.head_seq, head.head_hash = seq, prev_hash
-    head.save(update_fields=["head_seq", "head_hash"])
+    with transaction.atomic():
+        head = chain_head_locked()
+        events = list(unsealed.order_by("pk")[:limit])
+        if not events:
+            return 0
+        seq, prev_hash = _chain(events, head.head_seq, head.head_hash)
+        with connection.cursor() as cursor:  # one round trip (psycopg pipelines executemany)
+            cursor.executemany(_SEAL, [(e.seq, e.prev_hash, e.row_hash, e.pk) for e in events])
+        head.head_seq, head.head_hash = seq, prev_hash
+        head.save(update_fields=["head_seq", "head_hash"])
     return len(events)
 
 
@@ -150,10 +158,11 @@ class Verdict:
     oldest_unsealed: datetime | None = None
 
 
-def _sealed_rows(chunk: int = 2000) -> Iterator[AuditEvent]:
+def _sealed_rows(up_to: int, chunk: int = 2000) -> Iterator[AuditEvent]:
     last = -1
     while True:
-        batch = list(AuditEvent.objects.filter(seq__gt=last).order_by("seq")[:chunk])
+        batch = list(AuditEvent.objects.filter(seq__gt=last, seq__lte=up_to)
+                     .order_by("seq")[:chunk])
         if not batch:
             return
         yield from batch
@@ -161,11 +170,15 @@ def _sealed_rows(chunk: int = 2000) -> Iterator[AuditEvent]:
 
 
 def chain_verify() -> Verdict:
-    """Check every sealed row against its predecessor and the recorded head; count the rest."""
+    """Check every sealed row against its predecessor and the recorded head; count the rest.
+
+    Only the rows up to the head read at the start are checked: the worker may seal more
+    while this runs, and those are for the next check.
+    """
     head = AuditChain.objects.filter(pk=1).first() or AuditChain(pk=1)
     expected_prev = head.anchor_hash or GENESIS
     checked, last_seq, last_hash = 0, head.anchor_seq, head.anchor_hash
-    for event in _sealed_rows():
+    for event in _sealed_rows(up_to=head.head_seq):
         if event.prev_hash != expected_prev:
             return Verdict(False, checked, event.pk, "does not follow the previous row "
                                                      "(a row before it was changed or removed)")
@@ -176,6 +189,13 @@ def chain_verify() -> Verdict:
     if ((head.head_seq or head.head_hash)
             and (last_seq, last_hash) != (head.head_seq, head.head_hash)):
         return Verdict(False, checked, None, "the newest rows were removed")
+    # One statement compares with the head as it is now: sealing moves both together.
+    current_head = AuditChain.objects.filter(pk=1).values("head_seq")[:1]
+    stray = (AuditEvent.objects.filter(seq__gt=Subquery(current_head)).order_by("seq")
+             .values_list("pk", flat=True).first())
+    if stray is not None:
+        return Verdict(False, checked, stray, "is placed after the chain's head (a row added "
+                                              "or moved outside Portero)")
     unsealed = AuditEvent.objects.filter(seq__isnull=True)
     oldest = unsealed.order_by("pk").values_list("created_at", flat=True).first()
     return Verdict(True, checked, unsealed=unsealed.count(), oldest_unsealed=oldest)

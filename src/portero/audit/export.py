@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from django.db.models import F
+
 from portero.audit.models import AuditEvent
 
 
@@ -15,21 +17,25 @@ class Writable(Protocol):
     def write(self, text: str, /) -> Any: ...
 
 
-COLUMNS = ["id", "created_at", "event", "outcome", "actor", "user_id", "subject", "ip",
-           "request_id", "details", "row_hash"]
+COLUMNS = ["id", "seq", "created_at", "event", "outcome", "actor", "user_id", "subject", "ip",
+           "request_id", "details", "prev_hash", "row_hash"]
 
 
 def _records(since: datetime, until: datetime | None) -> Iterator[dict[str, Any]]:
-    events = AuditEvent.objects.filter(created_at__gte=since).order_by("pk")
+    # In the chain's order, so that a file can be checked link by link; rows the worker has
+    # not sealed yet come last, with no seq and no hashes.
+    events = (AuditEvent.objects.filter(created_at__gte=since)
+              .order_by(F("seq").asc(nulls_last=True), "pk"))
     if until is not None:
         events = events.filter(created_at__lt=until)
     for event in events.iterator(chunk_size=2000):
         yield {
-            "id": event.pk, "created_at": event.created_at.astimezone(UTC).isoformat(),
+            "id": event.pk, "seq": event.seq,
+            "created_at": event.created_at.astimezone(UTC).isoformat(),
             "event": event.event, "outcome": event.outcome, "actor": event.actor,
             "user_id": event.user_id, "subject": event.subject, "ip": event.ip or "",
             "request_id": event.request_id, "details": event.details,
-            "row_hash": event.row_hash,
+            "prev_hash": event.prev_hash, "row_hash": event.row_hash,
         }
 
 
