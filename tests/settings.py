@@ -24,6 +24,11 @@ from portero.config.settings import *  # noqa: E402,F403
 from portero.config.settings import DATABASES  # noqa: E402
 
 DEBUG = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The browser tests' `portero worker` keeps running while a test's tables are emptied
+    # (TRUNCATE). Should the two deadlock, PostgreSQL aborts whichever backend checks first:
+    # with a longer wait here, that is the worker's round (it retries), never the test's flush.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c deadlock_timeout=10s"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A real file (not shared-cache memory) so that threads behave as separate processes do.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_tmp, "test.sqlite3")}
