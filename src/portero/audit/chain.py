@@ -70,7 +70,7 @@ def events_append(events: list[AuditEvent]) -> None:
     """Write `events` in one INSERT, in the caller's transaction; `chain_seal` chains them.
 
     No lock is taken: concurrent writers never wait for each other, and a row becomes part
-    of the chain when the worker next seals (within PORTERO_WORKER_POLL_SECONDS).
+    of the chain at the start of the worker's next round.
     """
     if events:
         AuditEvent.objects.bulk_create(events)
@@ -206,11 +206,10 @@ def chain_purge_before(cutoff: datetime) -> int:
     """Delete the oldest sealed rows created before `cutoff`, keeping the chain verifiable."""
     head = chain_head_locked()
     last = (AuditEvent.objects.filter(seq__isnull=False, created_at__lt=cutoff)
-            .order_by("-seq").values_list("seq", "row_hash").first())
-    if last is None or last[0] is None:
+            .order_by("-seq").first())
+    if last is None or last.seq is None:  # sealed rows only; the second test is for typing
         return 0
-    last_seq, last_hash = last[0], last[1]
-    deleted, _ = AuditEvent.objects.filter(seq__lte=last_seq).delete()
-    head.anchor_seq, head.anchor_hash = last_seq, last_hash
+    deleted, _ = AuditEvent.objects.filter(seq__lte=last.seq).delete()
+    head.anchor_seq, head.anchor_hash = last.seq, last.row_hash
     head.save(update_fields=["anchor_seq", "anchor_hash"])
     return deleted
