@@ -1,5 +1,5 @@
-"""`portero worker`: process recovery requests, send the outbox and seal the audit trail, until
-told to stop."""
+"""`portero worker`: process recovery requests, send the outbox (e-mail and back-channel logout
+tokens) and seal the audit trail, until told to stop."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from portero.accounts.throttle import throttles_purge
 from portero.audit.services import events_seal
 from portero.core.ratelimit import counters_purge
 from portero.core.work_notify import CHANNEL as WORK_CHANNEL
+from portero.federation.logout import logouts_deliver_due
 from portero.mail.delivery import emails_deliver_due
 from portero.mail.smtp import EmailBackend
 from portero.recovery.processing import recovery_requests_process
@@ -47,7 +48,8 @@ class Worker:
         except DatabaseError:
             log.exception("sealing the audit trail failed; trying again next round")
             sealed = 0
-        return sealed + recovery_requests_process() + emails_deliver_due(connection=self.smtp)
+        return (sealed + recovery_requests_process() + emails_deliver_due(connection=self.smtp)
+                + logouts_deliver_due())
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+from typing import Any
+
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from portero.accounts.backends import password_verified, user_by_username
 from portero.accounts.models import SessionRecord, User
 from portero.accounts.notices import new_device_notice_queue
-from portero.accounts.services import session_record_create, sessions_end, user_set_password
+from portero.accounts.services import (
+    session_end,
+    session_record_create,
+    sessions_end,
+    user_set_password,
+)
 from portero.accounts.throttle import (
     ThrottleState,
     throttle_clear,
@@ -25,6 +35,12 @@ from portero.core.client import ClientInfo
 from portero.core.devices import describe_user_agent
 
 SIGNED_IN_AT = "portero_signed_in_at"
+SID = "portero_sid"  # the session's name to the portals (SessionRecord.sid)
+AMR = "portero_amr"  # how this session was authenticated (RFC 8176 values)
+# Where to go after signing in when the journey took a detour (recovery, activation): a portal's
+# pending sign-in request, kept in this browser's session (federation issue).
+RETURN_TO = "portero_return_to"
+RETURN_TO_HOURS = 2  # a pending portal sign-in outlives a recovery e-mail's round trip, no more
 
 
 def sign_in(request: HttpRequest, *, username: str, password: str) -> User | None:
@@ -62,12 +78,34 @@ def _success(request: HttpRequest, user: User, client: ClientInfo, *,
                             previous_sign_in=user.last_login)
     if clear_throttle:  # a success resets the count (LI2); no row, nothing to reset
         throttle_clear(user.username)
-    login(request, user)  # a new session id (SE1); sets last_login, remembers the device
+    sid, previous_key = _settle_previous_session(request, user)
+    login(request, user)  # sets last_login, remembers the device
+    if previous_key and request.session.session_key == previous_key:
+        request.session.cycle_key()  # the same person again: Django keeps the key; not us (SE1)
     request.session[SIGNED_IN_AT] = clock.now().timestamp()
+    request.session[SID] = sid
+    request.session[AMR] = ["pwd"]
     request.session.save()  # the session row, complete, in this transaction
-    session_record_create(user=user, session_key=request.session.session_key or "",
+    session_record_create(user=user, session_key=request.session.session_key or "", sid=sid,
                           client=client)
     event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device)
+
+
+def _settle_previous_session(request: HttpRequest, user: User) -> tuple[str, str | None]:
+    """Return the sid for this sign-in and the key of the session this browser already had.
+
+    Signing in again as the same person (a bookmark, a portal's prompt=login) keeps the
+    session's name to the portals and only refreshes it; as somebody else, the other
+    person's session ends everywhere first.
+    """
+    key, current = request.session.session_key, request.user
+    if not (key and isinstance(current, User) and current.is_authenticated):
+        return secrets.token_urlsafe(16), None
+    if current.pk == user.pk and request.session.get(SID):
+        SessionRecord.objects.filter(session_key=key).delete()  # re-created for the new key
+        return str(request.session[SID]), key
+    session_end(session_key=key, reason="sign_out")
+    return secrets.token_urlsafe(16), key
 
 
 def _refusal(throttle: ThrottleState, client: ClientInfo) -> EventType | None:
@@ -103,14 +141,43 @@ def reauth_failed(request: HttpRequest, *, user: User) -> None:
              owner=user, count=True)
 
 
-def sign_out(request: HttpRequest) -> None:
-    """End the session on the server."""
+@transaction.atomic
+def sign_out(request: HttpRequest, *, reason: str = "sign_out") -> None:
+    """End the session on the server and at every portal that got tokens in it (OI6)."""
     user = request.user if isinstance(request.user, User) else None
     if request.session.session_key:
-        SessionRecord.objects.filter(session_key=request.session.session_key).delete()
+        session_end(session_key=request.session.session_key, reason=reason)
     logout(request)
     if user is not None:
-        event_record(EventType.SIGN_OUT, user=user, client=ClientInfo.from_request(request))
+        event_record(EventType.SIGN_OUT, user=user, client=ClientInfo.from_request(request),
+                     reason=reason)
+
+
+def return_to_remember(request: HttpRequest, *, url: str, **about: Any) -> None:
+    """Keep `url` (a path on this site) as where to go once signed in, with facts `about` it
+    for the pages on the way (the portal's name)."""
+    request.session[RETURN_TO] = {"url": url, "at": clock.now().timestamp(), **about}
+
+
+def return_to(request: HttpRequest) -> dict[str, Any] | None:
+    """Return the pending destination kept by `return_to_remember`, if still fresh."""
+    pending = request.session.get(RETURN_TO)
+    if not isinstance(pending, dict):
+        return None
+    age = timedelta(seconds=clock.now().timestamp() - float(pending.get("at", 0)))
+    url = str(pending.get("url", ""))
+    if age > timedelta(hours=RETURN_TO_HOURS) or not (
+        url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+    ):
+        return None
+    return pending
+
+
+def return_to_take(request: HttpRequest) -> str | None:
+    """Return and forget the pending destination."""
+    pending = return_to(request)
+    request.session.pop(RETURN_TO, None)
+    return str(pending["url"]) if pending else None
 
 
 @transaction.atomic
@@ -123,7 +190,7 @@ def change_password(request: HttpRequest, *, user: User, new_password: str) -> N
     request.session.save()  # the new id's row commits with its record below
     SessionRecord.objects.filter(session_key=old_key or "").delete()
     session_record_create(user=user, session_key=request.session.session_key or "",
-                          client=client)
+                          sid=str(request.session.get(SID, "")), client=client)
 
 
 @transaction.atomic

@@ -21,5 +21,5 @@ class SessionLifetimeMiddleware:
         signed_in_at = request.session.get(SIGNED_IN_AT)
         max_age = settings.PORTERO_SESSION_MAX_HOURS * 3600
         if signed_in_at is not None and clock.now().timestamp() - signed_in_at > max_age:
-            sign_out(request)
+            sign_out(request, reason="expired")
         return self.get_response(request)

@@ -68,6 +68,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # {device description: UTC date of its last sign-in}, the last REMEMBERED days only: tells
     # a new device from a known one without reading the audit trail (notices.device_is_new).
     known_devices = models.JSONField(_("recently used devices"), default=dict, blank=True)
+    # The address a used recovery or activation link was sent to: the owner proved they read
+    # it. `email_verified` (OpenID Connect) holds while it is still the account's address.
+    verified_email = models.EmailField(_("verified e-mail address"), blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -86,6 +89,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.username
 
+    @property
+    def email_verified(self) -> bool:
+        return bool(self.email) and self.verified_email.lower() == self.email.lower()
+
     def get_full_name(self) -> str:
         return self.full_name or self.username
 
@@ -94,9 +101,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class SessionRecord(models.Model):
-    """Which signed-in session belongs to whom, so that a password change can end the others."""
+    """Which signed-in session belongs to whom, so that a password change can end the others.
+
+    `sid` names the session to the portals (the ID token's `sid`, the logout token's): random,
+    kept when the session key changes, and never the key itself, which is a bearer secret.
+    """
 
     session_key = models.CharField(max_length=40, primary_key=True)
+    sid = models.CharField(max_length=43, blank=True, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_records"
     )

@@ -26,8 +26,8 @@ def history_of(user: User) -> list[HistoryRow]:
     """Return the latest HISTORY_SIZE security events of `user`, newest first."""
     events = user.audit_events.filter(event__in=HISTORY_EVENTS).order_by("-created_at", "-pk")
     return [
-        HistoryRow(e.created_at, event_label(e.event), e.outcome, e.details.get("device", ""),
-                   e.ip or "", e.actor.startswith("agent:"))
+        HistoryRow(e.created_at, event_label(e.event, e.details), e.outcome,
+                   e.details.get("device", ""), e.ip or "", e.actor.startswith("agent:"))
         for e in events[:HISTORY_SIZE]
     ]
 

@@ -8,8 +8,10 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import QuerySet
 
 from portero.accounts.models import SessionRecord, User
+from portero.accounts.signals import sessions_ended
 from portero.accounts.throttle import throttle_clear
 from portero.audit.events import EventType
 from portero.audit.services import event_record
@@ -23,27 +25,45 @@ PasswordVia = Literal["reset", "activation", "change", "cli"]
 AccountVia = Literal["cli", "import", "demo"]
 
 
-def session_record_create(*, user: User, session_key: str, client: ClientInfo) -> SessionRecord:
-    """Remember that `session_key` belongs to `user`."""
+def session_record_create(*, user: User, session_key: str, sid: str,
+                          client: ClientInfo) -> SessionRecord:
+    """Remember that `session_key` belongs to `user`, named `sid` to the portals."""
     return SessionRecord.objects.create(
-        session_key=session_key, user=user, ip=client.ip, user_agent=client.user_agent
+        session_key=session_key, sid=sid, user=user, ip=client.ip, user_agent=client.user_agent
     )
 
 
-def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
+def _records_end(records: QuerySet[SessionRecord], *, reason: str) -> int:
+    """Delete these sessions and their records, and tell whoever listens (OI6)."""
+    ended = list(records.values_list("user_id", "sid"))
+    Session.objects.filter(session_key__in=records.values("session_key")).delete()
+    records.delete()
+    by_user: dict[int, list[str]] = {}
+    for user_id, sid in ended:
+        by_user.setdefault(user_id, []).append(sid)
+    for user_id, sids in by_user.items():
+        sessions_ended.send(sender=SessionRecord, user_id=user_id, sids=[s for s in sids if s],
+                            reason=reason)
+    return len(ended)
+
+
+def sessions_end(*, user: User, keep_session_key: str | None = None,
+                 reason: str = "ended") -> int:
     """End every session of `user` on the server except `keep_session_key`; return how many."""
     records = SessionRecord.objects.filter(user=user).exclude(session_key=keep_session_key or "")
-    Session.objects.filter(session_key__in=records.values("session_key")).delete()
-    ended, _ = records.delete()
-    return ended
+    return _records_end(records, reason=reason)
+
+
+def session_end(*, session_key: str, reason: str = "sign_out") -> int:
+    """End one session by its key (signing out); return 1 if it was a signed-in session."""
+    return _records_end(SessionRecord.objects.filter(session_key=session_key), reason=reason)
 
 
 def sessions_purge_expired() -> int:
     """Delete expired sessions and the records of sessions that no longer exist."""
     SessionStore.clear_expired()
     live = Session.objects.values("session_key")
-    deleted, _ = SessionRecord.objects.exclude(session_key__in=live).delete()
-    return deleted
+    return _records_end(SessionRecord.objects.exclude(session_key__in=live), reason="expired")
 
 
 @transaction.atomic
@@ -57,7 +77,7 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
     user.set_password(password)
     user.password_changed_at = now
     user.save(update_fields=["password", "password_changed_at"])
-    ended = sessions_end(user=user, keep_session_key=keep_session_key)
+    ended = sessions_end(user=user, keep_session_key=keep_session_key, reason="password")
     throttle_clear(user.username)  # a new password lifts the sign-in delay and lock (LI2)
     event_record(EventType.PASSWORD_CHANGED, user=user, client=client, via=via,
                  sessions_ended=ended)
@@ -71,6 +91,13 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
                 "sessions_ended": ended,
             },
         )
+
+
+def user_email_verified(*, user: User, address: str) -> None:
+    """Remember that the owner read mail sent to `address`, if it is still the account's."""
+    if address and address.lower() == user.email.lower() != user.verified_email.lower():
+        user.verified_email = user.email
+        user.save(update_fields=["verified_email"])
 
 
 class AccountError(Exception):
@@ -113,7 +140,7 @@ def user_set_active(*, user: User, active: bool) -> int:
     """Enable or disable `user`; disabling ends every session. Return how many were ended."""
     user.is_active = active
     user.save(update_fields=["is_active"])
-    return 0 if active else sessions_end(user=user)
+    return 0 if active else sessions_end(user=user, reason="disabled")
 
 
 @transaction.atomic

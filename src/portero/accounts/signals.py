@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.dispatch import Signal
 from django.http import HttpRequest
 
 from portero.accounts.models import User
@@ -11,6 +12,12 @@ from portero.accounts.notices import devices_remembered
 from portero.core import clock
 from portero.core.client import ClientInfo
 from portero.core.devices import describe_user_agent
+
+# Sent inside the transaction that ends signed-in sessions, whatever the cause (sign-out,
+# "close the other sessions", a new password, the help desk, expiry), with `user`, `sids` (the
+# ended sessions' `SessionRecord.sid`) and `reason`. portero.federation ends them at the
+# portals (OI6).
+sessions_ended = Signal()
 
 
 def sign_in_remember(sender: type[User], request: HttpRequest | None, user: User,

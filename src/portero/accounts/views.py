@@ -24,6 +24,7 @@ from portero.accounts.models import User
 from portero.accounts.validators import password_assessment
 from portero.core import ratelimit
 from portero.core.client_ip import client_ip
+from portero.core.headers import form_targets_allow
 
 
 def _safe_next(request: HttpRequest) -> str | None:
@@ -43,11 +44,15 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = flows.sign_in(request, **form.cleaned_data)
             if user is not None:
-                return redirect(_safe_next(request) or "accounts:home")
+                waiting = flows.return_to_take(request)  # a portal waiting for this sign-in
+                return redirect(_safe_next(request) or waiting or "accounts:home")
             form.add_error(None, _("The username or password is not correct."))
     else:
         form = SignInForm()
-    return render(request, "accounts/sign_in.html", {"form": form, "next": _safe_next(request)})
+    pending = flows.return_to(request)
+    response = render(request, "accounts/sign_in.html", {
+        "form": form, "next": _safe_next(request), "pending": pending})
+    return form_targets_allow(response, str(pending.get("origin", ""))) if pending else response
 
 
 @require_POST

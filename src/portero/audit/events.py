@@ -39,3 +39,15 @@ class EventType(StrEnum):
     HELPDESK_SESSIONS_ENDED = "helpdesk.sessions_ended"
     HELPDESK_DISABLED = "helpdesk.disabled"
     HELPDESK_ENABLED = "helpdesk.enabled"
+    HELPDESK_LOGOUT_RESENT = "helpdesk.logout_resent"
+    TOKEN_ISSUED = "federation.token_issued"  # noqa: S105 (an event name)
+    CODE_REPLAYED = "federation.code_replayed"
+    CONSENT_GRANTED = "federation.consent_granted"
+    APPLICATION_REVOKED = "federation.application_revoked"
+    LOGOUT_DELIVERED = "federation.logout_delivered"
+    LOGOUT_RETRYING = "federation.logout_retrying"
+    LOGOUT_FAILED = "federation.logout_failed"
+    CLIENT_ADDED = "federation.client_added"
+    CLIENT_REMOVED = "federation.client_removed"
+    CLIENT_SECRET_ROTATED = "federation.client_secret_rotated"  # noqa: S105
+    KEYS_ROTATED = "federation.keys_rotated"

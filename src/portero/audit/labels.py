@@ -35,6 +35,9 @@ LABELS: dict[str, Promise] = {
     EventType.HELPDESK_SESSIONS_ENDED: _("Help desk closed your sessions"),
     EventType.HELPDESK_DISABLED: _("Help desk disabled the account"),
     EventType.HELPDESK_ENABLED: _("Help desk enabled the account"),
+    EventType.TOKEN_ISSUED: _("Signed in to %(client_name)s"),
+    EventType.CONSENT_GRANTED: _("Allowed %(client_name)s to use your account"),
+    EventType.APPLICATION_REVOKED: _("Took access back from %(client_name)s"),
 }
 
 # Events a person's own history shows (the help desk viewing an account is not one of them).
@@ -42,7 +45,12 @@ HISTORY_EVENTS = [str(event) for event in LABELS if event not in {
     EventType.MAIL_SENT, EventType.RESET_ISSUED, EventType.USERNAME_REMINDER_ISSUED}]
 
 
-def event_label(event: str) -> str:
-    """Return the human label of an event name."""
+def event_label(event: str, details: dict[str, object] | None = None) -> str:
+    """Return the human label of an event name, with the details it names (a portal)."""
     label = LABELS.get(event)
-    return str(label) if label is not None else event
+    if label is None:
+        return event
+    try:
+        return str(label) % {k: str(v) for k, v in (details or {}).items()}
+    except (KeyError, TypeError, ValueError):  # a label without placeholders, or one missing
+        return str(label) if "%(" not in str(label) else event

@@ -27,3 +27,17 @@ def check_branding(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             id="portero.E001",
         ))
     return problems
+
+
+@register()
+def check_signing_keys(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """In production the OpenID Connect provider needs its key file, made by an operator."""
+    if settings.PRODUCTION and not settings.PORTERO_OIDC_KEYS_FILE.exists():
+        return [Warning(
+            f"The ID-token signing key file {settings.PORTERO_OIDC_KEYS_FILE} does not exist: "
+            "portals cannot sign in through Portero until it does.",
+            hint="Run `portero keys rotate` once (and set PORTERO_OIDC_KEYS_FILE to keep it "
+                 "outside the working directory).",
+            id="portero.W002",
+        )]
+    return []

@@ -228,6 +228,7 @@ PORTERO_ARGON2_PARALLELISM = env.int("PORTERO_ARGON2_PARALLELISM", 1, low=1, hig
 PASSWORD_HASHERS = [
     "portero.accounts.hashers.PorteroArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # only to verify imported legacy hashes
+    "portero.federation.hashers.ClientSecretHasher",  # portals' random secrets only (OI5)
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -295,6 +296,69 @@ PORTERO_MAIL_RETRY_WINDOW_HOURS = env.int("PORTERO_MAIL_RETRY_WINDOW_HOURS", 24,
 # Seconds a worker owns a message it is sending; after that another worker may take it over.
 PORTERO_MAIL_LEASE_SECONDS = env.int("PORTERO_MAIL_LEASE_SECONDS", 120, low=10, high=3600)
 
+# --- Federation: the OpenID Connect provider (SECURITY.md K) --------------------------------
+# File holding the ID-token signing keys (OI4, OI8), readable by Portero only. Demo and
+# development create it on first use; in production `portero keys rotate` creates it (and
+# rotates it later), and the provider's endpoints answer 503 until it exists.
+PORTERO_OIDC_KEYS_FILE = Path(env.str("PORTERO_OIDC_KEYS_FILE",
+                                      str(VAR_DIR / "oidc-keys.json"))).resolve()
+# Seconds an access token works at userinfo; short, since the refresh token renews it.
+PORTERO_OIDC_ACCESS_TOKEN_SECONDS = env.int("PORTERO_OIDC_ACCESS_TOKEN_SECONDS", 600, low=60,
+                                            high=3600)
+# Seconds an ID token is valid; a rotated-out key stays in the JWKS at least this long (OI8).
+PORTERO_OIDC_ID_TOKEN_SECONDS = env.int("PORTERO_OIDC_ID_TOKEN_SECONDS", 600, low=60, high=86400)
+# Seconds the worker waits for a portal's back-channel logout endpoint before retrying later.
+PORTERO_LOGOUT_TIMEOUT_SECONDS = env.int("PORTERO_LOGOUT_TIMEOUT_SECONDS", 5, low=1, high=60)
+# How long an undelivered back-channel logout is retried (backoff as for e-mail).
+PORTERO_LOGOUT_RETRY_WINDOW_HOURS = env.int("PORTERO_LOGOUT_RETRY_WINDOW_HOURS", 24, low=1,
+                                            high=168)
+# The library's own models, named explicitly because its foreign keys are swappable.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": PORTERO_BASE_URL,  # iss is exactly the base URL (OI4)
+    # OI1: the authorization code flow with PKCE S256 for every client, nothing else.
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # "plain" refused
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207: iss in the redirect
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # tokens stored as checksums only
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic", "client_secret_post", "none"],
+    "SCOPES": {
+        "openid": _("Know who you are (an identifier that is the same every time)"),
+        "profile": _("Your username, full name and language"),
+        "email": _("Your e-mail address"),
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,  # OI3
+    "ACCESS_TOKEN_EXPIRE_SECONDS": PORTERO_OIDC_ACCESS_TOKEN_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": PORTERO_OIDC_ID_TOKEN_SECONDS,
+    # A refresh token lives no longer than the session it came from (SE2, OI6).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": PORTERO_SESSION_MAX_HOURS * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a replayed refresh token revokes its family
+    "OIDC_JWKS_MAX_AGE_SECONDS": 300,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,  # a valid id_token_hint of this session
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,  # ours revokes this session's only (OI6)
+    "OAUTH2_VALIDATOR_CLASS": "portero.federation.validators.PorteroValidator",
+    "CLIENT_SECRET_HASHER": "portero_secret_sha256",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http only on loopback (clients.py)
+    "REQUEST_APPROVAL_PROMPT": "auto",
+}
+
 # --- Demo ---------------------------------------------------------------------------------
 PORTERO_DEMO_MAILDIR = VAR_DIR / "demo-inbox" if DEMO else None
 
@@ -307,6 +371,8 @@ INSTALLED_APPS = [
     "portero.mail",
     "portero.recovery",
     "portero.helpdesk",
+    "portero.federation",
+    "oauth2_provider",
     "portero.demo",
     "portero.ops",
     "django.contrib.contenttypes",
@@ -328,6 +394,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portero.core.errors.MethodNotAllowedMiddleware",
+    "portero.federation.middleware.KeysMissingMiddleware",
 ]
 ROOT_URLCONF = "portero.config.urls"
 WSGI_APPLICATION = "portero.config.wsgi.application"

@@ -2,12 +2,17 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
+from portero.federation import urls as federation_urls
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:sign_in", permanent=False)),
     path("idioma/", set_language, name="set_language"),
     path("", include("portero.accounts.urls")),
     path("", include("portero.recovery.urls")),
     path("", include("portero.helpdesk.urls")),
+    path("o/", include("portero.federation.urls")),
+    path("", include((federation_urls.well_known, "federation_discovery"))),
+    path("", include((federation_urls.account, "federation"))),
     path("", include("portero.demo.urls")),
 ]
 

@@ -17,6 +17,7 @@ TITLES: dict[int, Callable[[], str]] = {
     404: lambda: _("Page not found"),
     405: lambda: _("This action is not allowed on this page"),
     500: lambda: _("Something went wrong on our side"),
+    503: lambda: _("This service is not available yet"),
 }
 
 

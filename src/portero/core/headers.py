@@ -21,6 +21,21 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def form_targets_allow(response: HttpResponse, *origins: str) -> HttpResponse:
+    """Let this page's forms lead to `origins` too (CSP form-action covers the redirects after
+    a POST): a portal's sign-in continues at the portal's own address."""
+    setattr(response, "portero_form_targets", [o for o in origins if o])  # noqa: B010
+    return response
+
+
+def _policy(response: HttpResponse) -> str:
+    extra = getattr(response, "portero_form_targets", None)
+    if not extra:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'",
+                                           "form-action 'self' " + " ".join(extra))
+
+
 class SecurityHeadersMiddleware:
     """Add CSP and, on pages (not static assets), `Cache-Control: no-store`."""
 
@@ -29,7 +44,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", _policy(response))
         if not request.path.startswith("/static/"):
             # Every page here concerns an account: never keep one in a shared cache.
             response.headers["Cache-Control"] = "no-store"

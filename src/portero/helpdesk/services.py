@@ -65,7 +65,7 @@ def _unlock(target: User) -> dict[str, Any]:
 
 
 def _end_sessions(target: User) -> dict[str, Any]:
-    return {"sessions_ended": sessions_end(user=target)}
+    return {"sessions_ended": sessions_end(user=target, reason="helpdesk")}
 
 
 def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:

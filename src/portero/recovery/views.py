@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portero.accounts.flows import return_to
 from portero.accounts.forms import NewPasswordForm
 from portero.core.client import ClientInfo
 from portero.recovery.flows import password_reset, username_reminder
@@ -120,4 +121,5 @@ def new_link(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def reset_done(request: HttpRequest) -> HttpResponse:
-    return render(request, "recovery/reset_done.html")
+    """The password is set; a portal's sign-in started in this browser is still waiting."""
+    return render(request, "recovery/reset_done.html", {"pending": return_to(request)})

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 
 from portero.accounts.models import User, normalize_username
-from portero.accounts.services import PasswordVia, user_set_password
+from portero.accounts.services import PasswordVia, user_email_verified, user_set_password
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock, ratelimit
@@ -164,6 +164,9 @@ def complete_password_reset(*, selector: str, password: str, client: ClientInfo)
         "activation" if check.reset.purpose == ResetPurpose.ACTIVATION else "reset"
     )
     user_set_password(user=check.reset.user, password=password, client=client, via=via)
+    user_email_verified(user=check.reset.user,
+                        address=check.reset.emails.order_by("-pk")
+                        .values_list("to_address", flat=True).first() or "")
     event_record(EventType.RESET_COMPLETED, user=check.reset.user, client=client,
                  subject=f"reset:{check.reset.pk}")
     return LinkCheck(LinkState.USED, check.reset, completed=True)

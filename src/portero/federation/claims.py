@@ -1,0 +1,41 @@
+"""What a portal learns about a person, by scope (OI4)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from portero.accounts.models import User
+from portero.federation.models import Subject
+
+# openid -> sub; profile -> preferred_username, name, locale; email -> email, email_verified.
+# (The scope of each claim is the library's `oidc_claim_scope`, the standard's table.)
+SUPPORTED_CLAIMS = ("sub", "preferred_username", "name", "locale", "email", "email_verified",
+                    "sid", "auth_time", "amr", "acr", "iss", "aud", "exp", "iat", "nonce")
+# How a session was authenticated. A password alone today; second factors add their own.
+ACR_PASSWORD = "urn:portero:acr:pwd"  # noqa: S105 (a URN)
+ACR_VALUES = (ACR_PASSWORD,)
+LOCALES = {"es-co": "es-CO", "en": "en"}
+
+
+def subject_of(user: User) -> str:
+    """Return the person's `sub`, creating it on first use."""
+    subject, _ = Subject.objects.get_or_create(user=user)
+    return subject.sub
+
+
+def claims_of(user: User) -> dict[str, Any]:
+    """Return every claim Portero can state about `user`; the library filters them by scope."""
+    return {
+        "sub": subject_of(user),
+        "preferred_username": user.username,
+        "name": user.get_full_name(),
+        "locale": LOCALES.get(user.language, user.language),
+        "email": user.email,
+        "email_verified": user.email_verified,
+    }
+
+
+def code_hash(code: str) -> str:
+    """Return the digest under which a code's authorization is kept (never the code)."""
+    return hashlib.sha256(code.encode()).hexdigest()

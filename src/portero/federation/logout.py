@@ -1,0 +1,173 @@
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): ending a Portero session ends
+it at every portal that got tokens in it (OI6).
+
+django-oauth-toolkit has no back-channel logout, so this is Portero's own. It works like the
+mail outbox (STYLE habit 9): the transaction that ends a session revokes that session's tokens
+and inserts one `LogoutDelivery` per portal; the worker signs and POSTs the logout tokens with
+retries and backoff, and every outcome is recorded where the help desk sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+
+from portero.audit.events import EventType
+from portero.audit.services import event_record
+from portero.core import clock
+from portero.federation import tokens
+from portero.federation.claims import subject_of
+from portero.federation.models import Authorization, DeliveryStatus, LogoutDelivery
+from portero.mail.delivery import retry_delay
+
+log = logging.getLogger(__name__)
+
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_SECONDS = 120  # a logout token is used at once; it need not live long
+RESPONSE_BODY_MAX = 200  # of a portal's error reply, kept for the help desk
+
+
+def sessions_ended_everywhere(sender: Any, *, user_id: int, sids: list[str], reason: str,
+                              **kwargs: Any) -> None:
+    """`accounts.signals.sessions_ended` receiver: revoke and queue, in the caller's
+    transaction, for every portal that got tokens in these sessions."""
+    if sids:
+        logouts_queue(user_id=user_id, sids=sids, reason=reason)
+
+
+def logouts_queue(*, user_id: int, sids: list[str], reason: str,
+                  application_id: int | None = None) -> int:
+    """Revoke the tokens of these sessions (of one portal, if given) and queue a logout token
+    for each portal with a back-channel address; return how many were queued."""
+    now = clock.now()
+    live = Authorization.objects.filter(user_id=user_id, sid__in=sids,
+                                        session_ended_at__isnull=True)
+    if application_id is not None:
+        live = live.filter(application_id=application_id)
+    authorizations = list(live.select_related("application__portero_profile", "user"))
+    for authorization in authorizations:
+        tokens.family_revoke(authorization.token_family)
+    live.update(session_ended_at=now)
+    targets = {(a.application_id, a.sid): a for a in authorizations if a.used_at is not None}
+    queued = []
+    for authorization in targets.values():
+        profile = getattr(authorization.application, "portero_profile", None)
+        if profile is None or not profile.backchannel_logout_uri:
+            continue
+        queued.append(LogoutDelivery(
+            application=authorization.application, user=authorization.user,
+            sub=subject_of(authorization.user), sid=authorization.sid,
+            uri=profile.backchannel_logout_uri, reason=reason, created_at=now,
+            next_attempt_at=now,
+            give_up_at=now + timedelta(hours=settings.PORTERO_LOGOUT_RETRY_WINDOW_HOURS)))
+    LogoutDelivery.objects.bulk_create(queued)
+    return len(queued)
+
+
+def logout_token(delivery: LogoutDelivery) -> str:
+    """Return the signed logout token for `delivery` (iss, aud, iat, exp, jti, sub, sid,
+    events; never a nonce)."""
+    now = int(clock.now().timestamp())
+    return tokens.sign({
+        "iss": settings.PORTERO_BASE_URL, "aud": delivery.application.client_id,
+        "iat": now, "exp": now + LOGOUT_TOKEN_SECONDS, "jti": secrets.token_urlsafe(16),
+        "sub": delivery.sub, "sid": delivery.sid, "events": {BACKCHANNEL_EVENT: {}},
+    }, typ="logout+jwt")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivered: bool
+    transient: bool
+    reason: str
+
+
+def logout_post(delivery: LogoutDelivery) -> Attempt:
+    """POST the logout token to the portal; say whether it took, or may take later."""
+    body = urllib.parse.urlencode({"logout_token": logout_token(delivery)}).encode()
+    request = urllib.request.Request(  # noqa: S310  (the registered https/loopback address)
+        delivery.uri, data=body, method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"})
+    try:
+        with urllib.request.urlopen(  # noqa: S310
+                request, timeout=settings.PORTERO_LOGOUT_TIMEOUT_SECONDS) as response:
+            return Attempt(True, False, f"{response.status}")
+    except urllib.error.HTTPError as error:
+        text = error.read(RESPONSE_BODY_MAX).decode("utf-8", "replace")
+        # 5xx and 429 may pass later; any other refusal (400: the portal rejects the token)
+        # will not, and retrying would only repeat it.
+        transient = error.code >= 500 or error.code == 429
+        return Attempt(False, transient, f"HTTP {error.code} {text}".strip()[:500])
+    except (OSError, ValueError) as error:  # refused, unreachable, timed out, bad address
+        return Attempt(False, True, f"{type(error).__name__}: {error}"[:500])
+
+
+@transaction.atomic
+def logouts_claim_due(*, limit: int) -> list[LogoutDelivery]:
+    """Take up to `limit` due deliveries, each with a lease (as for e-mail)."""
+    now = clock.now()
+    lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    waiting = Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.RETRYING],
+                next_attempt_at__lte=now)
+    abandoned = Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
+    due = list(LogoutDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+               .select_related("application", "user").filter(waiting | abandoned)
+               .order_by("next_attempt_at", "pk")[:limit])
+    LogoutDelivery.objects.filter(pk__in=[d.pk for d in due]).update(
+        status=DeliveryStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
+    for delivery in due:
+        delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease_until
+        delivery.attempts += 1
+    return due
+
+
+@transaction.atomic
+def logout_record(delivery: LogoutDelivery, attempt: Attempt) -> DeliveryStatus:
+    """Record what happened to one delivery, with its audit event."""
+    now = clock.now()
+    changes: dict[str, Any] = {"last_error": "" if attempt.delivered else attempt.reason}
+    if attempt.delivered:
+        status, event = DeliveryStatus.SENT, EventType.LOGOUT_DELIVERED
+        changes["sent_at"] = now
+    elif attempt.transient and now + retry_delay(delivery.attempts) < delivery.give_up_at:
+        status, event = DeliveryStatus.RETRYING, EventType.LOGOUT_RETRYING
+        changes["next_attempt_at"] = now + retry_delay(delivery.attempts)
+    else:
+        status, event = DeliveryStatus.FAILED, EventType.LOGOUT_FAILED
+    LogoutDelivery.objects.filter(pk=delivery.pk, lease_until=delivery.lease_until).update(
+        status=status, lease_until=None, **changes)
+    event_record(event, outcome=status, user=delivery.user, subject=f"logout:{delivery.pk}",
+                 client_name=delivery.application.name, attempts=delivery.attempts,
+                 reply=attempt.reason)
+    return status
+
+
+def logouts_deliver_due(*, limit: int = 20) -> int:
+    """Deliver every due logout token (up to `limit`); return how many were tried."""
+    due = logouts_claim_due(limit=limit)
+    for delivery in due:
+        attempt = logout_post(delivery)
+        if not attempt.delivered:
+            log.warning("back-channel logout %s to %s failed (attempt %s): %s", delivery.pk,
+                        delivery.application.name, delivery.attempts, attempt.reason)
+        logout_record(delivery, attempt)
+    return len(due)
+
+
+def logout_requeue(*, delivery: LogoutDelivery) -> bool:
+    """Try a failed or retrying delivery again now (the help desk's button)."""
+    now = clock.now()
+    return bool(LogoutDelivery.objects.filter(
+        pk=delivery.pk, status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING]).update(
+        status=DeliveryStatus.QUEUED, next_attempt_at=now, lease_until=None,
+        give_up_at=now + timedelta(hours=settings.PORTERO_LOGOUT_RETRY_WINDOW_HOURS)))

@@ -1,0 +1,138 @@
+"""django-oauth-toolkit configured for Portero (OI1-OI5): claims, keys, sessions, codes.
+
+Extended through its documented seam, the `OAuth2Validator` subclass; what it lacks is here:
+an opaque `sub`, `sid`/`amr`/`acr`/`auth_time` from the Portero session, signing with the
+rotating key ring, and revoking what a replayed code produced.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from jwcrypto import jws, jwt
+from oauth2_provider.models import IDToken, RefreshToken
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from portero.federation import tokens
+from portero.federation.claims import SUPPORTED_CLAIMS, claims_of, code_hash
+from portero.federation.keys import ALGORITHM, keyring
+from portero.federation.models import Authorization
+
+
+class PorteroValidator(OAuth2Validator):
+    # --- claims (OI4) ---------------------------------------------------------------------
+    def get_additional_claims(self, request: Any) -> dict[str, Any]:
+        return claims_of(request.user)
+
+    def get_discovery_claims(self, request: Any) -> list[str]:
+        return list(SUPPORTED_CLAIMS)
+
+    def get_id_token_dictionary(self, token: Any, token_handler: Any,
+                                request: Any) -> tuple[dict[str, Any], Any]:
+        claims, expires = super().get_id_token_dictionary(token, token_handler, request)
+        authorization = self._authorization(request)
+        if authorization is None:  # cannot happen for a code or refresh grant; refuse anyway
+            raise errors.InvalidGrantError(request=request)
+        claims.update(auth_time=int(authorization.auth_time.timestamp()),
+                      sid=authorization.sid, amr=authorization.amr, acr=authorization.acr)
+        return claims, expires
+
+    def finalize_id_token(self, id_token: dict[str, Any], token: Any, token_handler: Any,
+                          request: Any) -> str:
+        """Sign with the key ring's active key (the library signs with one fixed key)."""
+        claims, expires = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce  # oauthlib #746
+        signed = tokens.sign(id_token)
+        with transaction.atomic():
+            saved = self._save_id_token(id_token["jti"], request, expires)
+        request.access_token = request.id_token = saved
+        return signed
+
+    def _get_key_for_token(self, token: str) -> Any:
+        """Return the published key a token names, for id_token_hint at logout (never `none`)."""
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        header = unverified.jose_header
+        if isinstance(header, list) or header.get("alg") != ALGORITHM:
+            return None
+        key = keyring().find(str(header.get("kid", "")))
+        return key.private if key else None
+
+    def _load_id_token(self, token: str) -> Any:
+        key = self._get_key_for_token(token)
+        if not key:
+            return None
+        try:
+            claims = json.loads(jwt.JWT(key=key, jwt=token, algs=[ALGORITHM]).claims)
+        except Exception:  # any malformed or forged token is simply not ours
+            return None
+        jti = claims.get("jti")
+        return IDToken.objects.filter(jti=jti).first() if jti else None
+
+    # --- silent sign-in (prompt=none): the view has already checked session and consent ---
+    def validate_silent_login(self, request: Any) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request: Any) -> bool:
+        return True
+
+    # --- codes and the session they came from (OI3, OI6) ----------------------------------
+    def save_authorization_code(self, client_id: str, code: dict[str, str], request: Any,
+                                *args: Any, **kwargs: Any) -> None:
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+        Authorization.objects.create(
+            code_hash=code_hash(code["code"]), application=request.client, user=request.user,
+            sid=request.portero_sid, auth_time=request.portero_auth_time,
+            amr=request.portero_amr, acr=request.portero_acr, scope=" ".join(request.scopes),
+        )
+
+    def validate_code(self, client_id: str, code: str, client: Any, request: Any,
+                      *args: Any, **kwargs: Any) -> bool:
+        authorization = Authorization.objects.filter(
+            code_hash=code_hash(code), application=client).select_related("user").first()
+        if authorization is not None and authorization.used_at is not None:
+            tokens.code_replayed(authorization)  # OI3: what the first use produced dies
+            return False
+        if (authorization is None or authorization.session_ended_at is not None
+                or not authorization.user.is_active):
+            return False
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return False
+        request.portero_authorization = authorization
+        return True
+
+    def _create_refresh_token(self, request: Any, refresh_token_code: str, access_token: Any,
+                              previous_refresh_token: Any) -> Any:
+        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token,
+                                                      previous_refresh_token)
+        request.portero_token_family = refresh_token.token_family
+        return refresh_token
+
+    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any,
+                          **kwargs: Any) -> None:
+        with transaction.atomic():
+            super().save_bearer_token(token, request, *args, **kwargs)
+            if request.grant_type == "authorization_code":
+                tokens.code_redeemed(request.portero_authorization,
+                                     family=request.portero_token_family,
+                                     scopes=token.get("scope", ""))
+
+    def validate_refresh_token(self, refresh_token: str, client: Any, request: Any,
+                               *args: Any, **kwargs: Any) -> bool:
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        instance: RefreshToken = request.refresh_token_instance
+        authorization = Authorization.objects.filter(
+            token_family=instance.token_family, session_ended_at__isnull=True,
+            user__is_active=True).first()
+        request.portero_authorization = authorization
+        return authorization is not None  # the Portero session behind it is still alive
+
+    @staticmethod
+    def _authorization(request: Any) -> Authorization | None:
+        return getattr(request, "portero_authorization", None)

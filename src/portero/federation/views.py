@@ -1,0 +1,228 @@
+"""HTTP adapters of the OpenID Connect provider: django-oauth-toolkit's views, configured.
+
+Portero's additions: its own error page for anything that must not redirect (OI2), the
+pending sign-in kept across the recovery journey, `max_age`, remembered consent, session
+facts for the ID token, and sign-out through Portero's own flow (OI6).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from oauth2_provider import views as oauth_views
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import Application
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.oauth2.rfc6749.errors import ConsentRequired
+
+from portero.accounts import flows as account_flows
+from portero.accounts.models import User
+from portero.core import clock
+from portero.core.client import ClientInfo
+from portero.core.headers import form_targets_allow
+from portero.federation import applications, consent
+from portero.federation.claims import ACR_VALUES
+from portero.federation.keys import keyring
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _oauth_error_page(request: HttpRequest, error: Any, status: int = 400) -> HttpResponse:
+    """Portero's own page for a request that cannot go back to any client (OI2)."""
+    return render(request, "federation/error.html", {
+        "error": getattr(error, "error", "invalid_request"),
+        "description": getattr(error, "description", ""),
+    }, status=status)
+
+
+class AuthorizeView(oauth_views.AuthorizationView):
+    template_name = "federation/authorize.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and self._too_old(request):
+            return self.handle_prompt_login()  # max_age: sign in again (OIDC Core 3.1.2.1)
+        return super().get(request, *args, **kwargs)
+
+    def _too_old(self, request: HttpRequest) -> bool:
+        raw = request.GET.get("max_age", "")
+        if not raw.isdigit():
+            return False
+        signed_in_at = float(request.session.get(account_flows.SIGNED_IN_AT, 0))
+        return clock.now().timestamp() - signed_in_at > int(raw)
+
+    def handle_no_permission(self) -> HttpResponse:
+        """Not signed in: keep this request for after the sign-in, whatever detour it takes."""
+        if "none" not in self.request.GET.get("prompt", "").split():
+            self._remember_pending()
+        return super().handle_no_permission()
+
+    def handle_prompt_login(self) -> HttpResponse:
+        """prompt=login or a too old sign-in (max_age): the password again, then back here."""
+        return redirect_to_login(self._remember_pending(), resolve_url(settings.LOGIN_URL))
+
+    def _remember_pending(self) -> str:
+        url = self._without_prompt_login()
+        application = Application.objects.filter(
+            client_id=self.request.GET.get("client_id", "")).first()
+        if application is not None:
+            account_flows.return_to_remember(
+                self.request, url=url, client_name=application.name,
+                origin=_origin(self.request.GET.get("redirect_uri", "")))
+        return url
+
+    def _without_prompt_login(self) -> str:
+        query = self.request.GET.copy()
+        query.pop("prompt", None)
+        query.pop("max_age", None)  # satisfied by the sign-in about to happen
+        return f"{self.request.path}?{query.urlencode()}"
+
+    def error_response(self, error: Any, application: Any, **kwargs: Any) -> HttpResponse:
+        redirect_, details = OAuthLibMixin.error_response(self, error, **kwargs)
+        if redirect_:
+            return self.redirect(details["url"], application)
+        return _oauth_error_page(self.request, details["error"],
+                                 status=details["error"].status_code)
+
+    def create_authorization_response(self, request: HttpRequest, scopes: str,
+                                      credentials: dict[str, Any], allow: bool) -> Any:
+        """Hand the session's facts to the code (sid, auth_time, amr, acr; OI4, OI6)."""
+        session = request.session
+        credentials.update(
+            portero_sid=session.get(account_flows.SID, ""),
+            portero_auth_time=datetime.fromtimestamp(
+                float(session.get(account_flows.SIGNED_IN_AT, clock.now().timestamp())), tz=UTC),
+            portero_amr=list(session.get(account_flows.AMR, ["pwd"])),
+            portero_acr=ACR_VALUES[0],
+        )
+        return super().create_authorization_response(request=request, scopes=scopes,
+                                                     credentials=credentials, allow=allow)
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        """The consent page, unless this person already agreed to these scopes."""
+        application = context.get("application")
+        user = self.request.user
+        if application is not None and isinstance(user, User):
+            scopes = list(context.get("scopes", []))
+            if consent.on_file(user=user, application=application, scopes=scopes):
+                form = self.get_form_class()(data={**self.get_initial(), "allow": "1"})
+                if form.is_valid():
+                    return self.form_valid(form)
+            if "none" in self.request.GET.get("prompt", "").split():
+                return self._consent_required(context)
+            context["scope_labels"] = consent.scope_labels(scopes)
+        response = super().render_to_response(context, **kwargs)
+        redirect_uri = str(context.get("redirect_uri") or "")
+        return form_targets_allow(response, _origin(redirect_uri)) if redirect_uri else response
+
+    def _consent_required(self, context: dict[str, Any]) -> HttpResponse:
+        error = ConsentRequired(state=context.get("state"))
+        return self.error_response(OAuthToolkitError(error=error,
+                                                     redirect_uri=context.get("redirect_uri")),
+                                   context.get("application"))
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        user = self.request.user
+        if form.cleaned_data.get("allow") and isinstance(user, User):
+            application = Application.objects.filter(
+                client_id=form.cleaned_data.get("client_id")).first()
+            if application is not None:
+                consent.remember(user=user, application=application,
+                                 scopes=str(form.cleaned_data.get("scope", "")).split(),
+                                 client=ClientInfo.from_request(self.request))
+        return response
+
+
+class DiscoveryView(oauth_views.ConnectDiscoveryInfoView):
+    """The library's discovery document, with what Portero adds (back-channel logout, acr)."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        data.update(
+            id_token_signing_alg_values_supported=["RS256"],
+            grant_types_supported=["authorization_code", "refresh_token"],
+            response_modes_supported=["query"],
+            code_challenge_methods_supported=["S256"],
+            acr_values_supported=list(ACR_VALUES),
+            backchannel_logout_supported=True,
+            backchannel_logout_session_supported=True,
+            frontchannel_logout_supported=False,
+            ui_locales_supported=["es-CO", "en"],
+        )
+        data["revocation_endpoint"] = self._get_endpoint_url(request, "revoke-token",
+                                                             required=True)
+        fresh = JsonResponse(data)
+        fresh["Access-Control-Allow-Origin"] = "*"
+        return fresh
+
+
+@require_http_methods(["GET", "HEAD"])
+def jwks(request: HttpRequest) -> JsonResponse:
+    """The published keys: the active one and retired ones whose tokens may live (OI8)."""
+    response = JsonResponse({"keys": [key.public_jwk() for key in keyring().published()]})
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+class LogoutView(oauth_views.RPInitiatedLogoutView):
+    """RP-initiated logout through Portero's sign-out, which reaches every portal (OI6)."""
+
+    template_name = "federation/logout_confirm.html"
+
+    def do_logout(self, application: Any = None, post_logout_redirect_uri: Any = None,
+                  state: Any = None, token_user: Any = None) -> HttpResponse:
+        if self.request.user.is_authenticated:
+            account_flows.sign_out(self.request, reason="portal")
+        if post_logout_redirect_uri:
+            return super().do_logout(application, post_logout_redirect_uri, state, None)
+        messages.info(self.request, _("You have signed out."))
+        return redirect("accounts:sign_in")
+
+    def error_response(self, error: Any) -> HttpResponse:
+        return _oauth_error_page(self.request, error)
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        target = str(self.oidc_data.get("post_logout_redirect_uri") or "")
+        return form_targets_allow(response, _origin(target)) if target else response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def applications_list(request: HttpRequest) -> HttpResponse:
+    """Mi cuenta > Aplicaciones: the portals that hold access to this account (OI7)."""
+    user = request.user
+    assert isinstance(user, User)
+    return render(request, "federation/applications.html",
+                  {"applications": applications.holding_access(user)})
+
+
+@login_required
+@require_POST
+def application_revoke(request: HttpRequest, client_id: str) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    name = applications.revoke(user=user, client_id=client_id,
+                               client=ClientInfo.from_request(request))
+    if name:
+        messages.success(request, _("%(name)s no longer has access to your account.")
+                         % {"name": name})
+    return redirect("federation:applications")
+
+
