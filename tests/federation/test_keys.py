@@ -71,3 +71,14 @@ def test_every_process_sees_a_rotation_without_a_restart(tmp_path, settings):
     first = server.active().kid
     operator.rotate()
     assert server.active().kid != first
+
+
+def test_processes_starting_together_agree_on_the_first_key(tmp_path, settings):
+    path = tmp_path / "keys.json"
+    first, second = KeyRing(path), KeyRing(path)
+    second._write([{"kid": "other", "pem": "x", "created_at": "y", "retired_at": None}],
+                  replace=False)  # as if another worker had created it a moment earlier
+    first._write([{"kid": "mine", "pem": "x", "created_at": "y", "retired_at": None}],
+                 replace=False)
+    assert json.loads(path.read_text())["keys"][0]["kid"] == "other"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".oidc-keys-")]

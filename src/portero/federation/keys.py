@@ -9,6 +9,7 @@ writes it atomically; demo and development create it on first use.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -100,7 +101,7 @@ class KeyRing:
                     raise KeysMissing(
                         f"The signing key file {self.path} does not exist; create it with "
                         "`portero keys rotate`.")
-                self._write([_new_key(clock.now())])
+                self._write([_new_key(clock.now())], replace=False)
             stat = self.path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
             if stamp != self._stamp:
@@ -126,18 +127,23 @@ class KeyRing:
                           created_at=datetime.fromisoformat(str(entry["created_at"])),
                           retired_at=datetime.fromisoformat(retired) if retired else None)
 
-    def _write(self, entries: list[dict[str, str | None]]) -> None:
-        """Replace the file in one rename, readable by its owner only."""
+    def _write(self, entries: list[dict[str, str | None]], *, replace: bool = True) -> None:
+        """Write the file whole, readable by its owner only: replace it in one rename, or
+        (`replace=False`) create it only if no other process did first (several web workers
+        start at once, and all must sign with the same first key)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".oidc-keys-")
         try:
             with os.fdopen(fd, "w") as handle:
                 json.dump({"keys": entries}, handle, indent=1)
             Path(tmp).chmod(0o600)
-            Path(tmp).replace(self.path)
-        except BaseException:
+            if replace:
+                Path(tmp).replace(self.path)
+            else:
+                with contextlib.suppress(FileExistsError):  # another process won: use its key
+                    os.link(tmp, self.path)
+        finally:
             Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 _ring: KeyRing | None = None
