@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from portero.accounts.models import User
 from portero.accounts.throttle import ThrottleState, throttle_state
 from portero.core import clock
+from portero.federation.models import DeliveryStatus, LogoutDelivery
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import RecoveryRequest
 from portero.recovery.states import LinkState, reset_state
@@ -92,6 +93,7 @@ class Overview:
     throttle: ThrottleState
     requests: list[RecoveryRequest]
     emails: list[EmailRow]
+    logouts: list[LogoutDelivery]  # sign-outs sent to portals (back-channel logout)
     now: datetime
 
 
@@ -102,10 +104,19 @@ def user_overview(user: User, *, limit: int = 20) -> Overview:
               .order_by("-created_at", "-pk")[:limit])
     rows = [EmailRow(e, reset_state(e.reset, now) if e.reset else None) for e in emails]
     requests = list(RecoveryRequest.objects.filter(user=user).order_by("-created_at")[:limit])
-    return Overview(user, throttle_state(user.username), requests, rows, now)
+    logouts = list(LogoutDelivery.objects.filter(user=user).select_related("application")
+                   .order_by("-created_at", "-pk")[:limit])
+    return Overview(user, throttle_state(user.username), requests, rows, logouts, now)
 
 
 def emails_needing_attention() -> QuerySet[OutboundEmail]:
     """Failed and retrying messages across all accounts, oldest first."""
     return (OutboundEmail.objects.filter(status__in=[EmailStatus.FAILED, EmailStatus.RETRYING])
             .select_related("user", "reset").order_by("created_at"))
+
+
+def logouts_needing_attention() -> QuerySet[LogoutDelivery]:
+    """Failed and retrying back-channel logouts across all accounts, oldest first."""
+    return (LogoutDelivery.objects
+            .filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING])
+            .select_related("user", "application").order_by("created_at"))

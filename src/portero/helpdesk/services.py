@@ -19,6 +19,8 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
 from portero.core.client import ClientInfo
+from portero.federation.logout import logout_requeue
+from portero.federation.models import LogoutDelivery
 from portero.helpdesk.models import ActionReceipt
 from portero.helpdesk.roles import Role, may_act_on, role_of
 from portero.mail.models import EmailStatus, OutboundEmail
@@ -157,3 +159,19 @@ def _why_not_resend(agent: User, email: OutboundEmail, now: datetime) -> str:
     if email.reset is not None and reset_state(email.reset, now) != LinkState.VALID:
         return str(_("its link no longer works: send a new recovery e-mail instead"))
     return ""
+
+
+@transaction.atomic
+def helpdesk_logout_resend(*, agent: User, target: User, delivery_id: int, reason: str,
+                           client: ClientInfo) -> bool:
+    """Try a failed or retrying sign-out to a portal again now; False if it no longer needs
+    it (delivered meanwhile, or already queued)."""
+    if not may_act_on(agent, target):
+        raise ActionRefused(_("You may not do that on this account."))
+    reason = _reason(reason)
+    delivery = LogoutDelivery.objects.filter(pk=delivery_id, user=target).first()
+    if delivery is None or not logout_requeue(delivery=delivery):
+        return False
+    event_record(EventType.HELPDESK_LOGOUT_RESENT, user=target, actor=f"agent:{agent.pk}",
+                 client=client, subject=f"logout:{delivery.pk}", reason=reason)
+    return True

@@ -8,4 +8,6 @@ urlpatterns = [
     path("mesa/usuario/<int:pk>/", views.user_detail, name="user"),
     path("mesa/usuario/<int:pk>/accion/", views.act, name="act"),
     path("mesa/cola/", views.queue, name="queue"),
+    path("mesa/usuario/<int:pk>/cierre/<int:delivery>/", views.logout_resend,
+         name="logout_resend"),
 ]

@@ -23,12 +23,18 @@ from portero.audit.services import event_record
 from portero.core.client import ClientInfo
 from portero.helpdesk.forms import ActionForm, ResendForm, SearchForm
 from portero.helpdesk.roles import Role, role_of
-from portero.helpdesk.selectors import emails_needing_attention, user_overview, users_search
+from portero.helpdesk.selectors import (
+    emails_needing_attention,
+    logouts_needing_attention,
+    user_overview,
+    users_search,
+)
 from portero.helpdesk.services import (
     ACTIONS,
     ActionRefused,
     allowed_actions,
     helpdesk_act,
+    helpdesk_logout_resend,
     helpdesk_resend,
 )
 
@@ -122,4 +128,26 @@ def queue(request: HttpRequest) -> HttpResponse:
             messages.warning(request, reason)
         return redirect("helpdesk:queue")
     page = Paginator(emails_needing_attention(), PAGE_SIZE).get_page(request.GET.get("pagina"))
-    return render(request, "helpdesk/queue.html", {"page": page, "form": form})
+    return render(request, "helpdesk/queue.html", {
+        "page": page, "form": form, "logouts": logouts_needing_attention()[:PAGE_SIZE]})
+
+
+@console
+@require_POST
+def logout_resend(request: HttpRequest, pk: int, delivery: int) -> HttpResponse:
+    """Send a portal the sign-out it did not take, again, now."""
+    target = get_object_or_404(User, pk=pk)
+    agent = request.user
+    assert isinstance(agent, User)
+    try:
+        done = helpdesk_logout_resend(agent=agent, target=target, delivery_id=delivery,
+                                      reason=request.POST.get("reason", ""),
+                                      client=ClientInfo.from_request(request))
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("helpdesk:user", pk=pk)
+    if done:
+        messages.success(request, _("The sign-out will be sent to the portal again now."))
+    else:
+        messages.info(request, _("That sign-out no longer needs sending."))
+    return redirect("helpdesk:user", pk=pk)
