@@ -17,6 +17,7 @@ from portero.accounts.throttle import throttles_purge
 from portero.audit.services import events_seal
 from portero.core.ratelimit import counters_purge
 from portero.core.work_notify import CHANNEL as WORK_CHANNEL
+from portero.federation.housekeeping import federation_history_purge
 from portero.federation.logout import logouts_deliver_due
 from portero.mail.delivery import emails_deliver_due
 from portero.mail.smtp import EmailBackend
@@ -57,6 +58,7 @@ class Worker:
             throttles_purge()
             recovery_history_purge()
             sessions_purge_expired()
+            federation_history_purge()
             self._housekeeping_at = time.monotonic()
 
     def drain(self, *, max_rounds: int = 100) -> int:

@@ -217,3 +217,20 @@ def test_a_disabled_account_cannot_refresh(local_portal, browser, user):
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
         "client_id": local_portal.client_id, "client_secret": local_portal.client_secret})
     assert refreshed.status_code == 400
+
+
+def test_finished_history_is_purged_after_the_retention_period(local_portal, browser, worker,
+                                                              clock, settings):
+    from portero.federation.housekeeping import federation_history_purge
+    from portero.federation.models import Authorization
+
+    signed_in_portal(browser, local_portal)
+    live = Client()
+    sign_in(live)
+    signed_in_portal(live, local_portal)
+    browser.post("/salir/")
+    worker.drain()
+    clock.advance(timedelta(days=settings.PORTERO_RECOVERY_RETENTION_DAYS + 1))
+    assert federation_history_purge() == 2  # the ended session's row and its delivery
+    assert Authorization.objects.count() == 1  # a live session's row stays
+    assert not LogoutDelivery.objects.exists()
