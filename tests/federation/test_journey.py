@@ -90,3 +90,12 @@ def test_a_pending_sign_in_goes_stale_after_two_hours(portal, user, clock):
     clock.advance(timedelta(hours=2, minutes=1))
     assert "Ingrese para continuar" not in browser.get("/ingresar/").content.decode()
     assert sign_in(browser)["Location"] == "/cuenta/"
+
+
+def test_an_unregistered_redirect_is_not_kept_nor_allowed_as_a_form_target(portal):
+    browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
+    response = browser.get("/o/authorize/", portal.authorize_params(
+        redirect_uri="https://evil.example/cb"))
+    page = browser.get(response["Location"])
+    assert "evil.example" not in page["Content-Security-Policy"]
+    assert "Ingrese para continuar" not in page.content.decode()

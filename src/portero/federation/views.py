@@ -75,13 +75,15 @@ class AuthorizeView(oauth_views.AuthorizationView):
         return redirect_to_login(self._remember_pending(), resolve_url(settings.LOGIN_URL))
 
     def _remember_pending(self) -> str:
+        """Keep this request (not yet validated by the library) only for a known client and
+        one of its registered redirect URIs, whose origin the sign-in page's forms may reach."""
         url = self._without_prompt_login()
         application = Application.objects.filter(
             client_id=self.request.GET.get("client_id", "")).first()
-        if application is not None:
-            account_flows.return_to_remember(
-                self.request, url=url, client_name=application.name,
-                origin=_origin(self.request.GET.get("redirect_uri", "")))
+        redirect_uri = self.request.GET.get("redirect_uri", "")
+        if application is not None and application.redirect_uri_allowed(redirect_uri):
+            account_flows.return_to_remember(self.request, url=url, client_name=application.name,
+                                             origin=_origin(redirect_uri))
         return url
 
     def _without_prompt_login(self) -> str:
