@@ -19,9 +19,14 @@ LOCALES = {"es-co": "es-CO", "en": "en"}
 
 
 def subject_of(user: User) -> str:
-    """Return the person's `sub`, creating it on first use."""
-    subject, _ = Subject.objects.get_or_create(user=user)
-    return subject.sub
+    """Return the person's `sub`, creating it on first use (read with the account when the
+    query asked for `oidc_subject`)."""
+    try:
+        return user.oidc_subject.sub  # type: ignore[attr-defined]
+    except Subject.DoesNotExist:
+        subject, _ = Subject.objects.get_or_create(user=user)
+        user.oidc_subject = subject  # type: ignore[attr-defined]
+        return subject.sub
 
 
 def claims_of(user: User) -> dict[str, Any]:

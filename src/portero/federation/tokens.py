@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from jwcrypto import jwt
-from oauth2_provider.models import IDToken, RefreshToken
+from oauth2_provider.models import Application, IDToken, RefreshToken
 from oauthlib.oauth2.rfc6749 import errors
 
 from portero.audit.events import EventType
@@ -37,15 +37,15 @@ def family_revoke(family: Any) -> None:
     IDToken.objects.filter(pk__in=id_tokens).delete()
 
 
-@transaction.atomic
-def code_redeemed(authorization: Authorization, *, family: Any, scopes: str) -> None:
-    """Mark the code used, once; a concurrent second use loses and revokes its own tokens."""
+def code_redeemed(authorization: Authorization, *, client: Application, family: Any,
+                  scopes: str) -> None:
+    """Mark the code used, once; a concurrent second use loses and revokes its own tokens.
+    Called in the transaction that saved the tokens."""
     won = Authorization.objects.filter(pk=authorization.pk, used_at__isnull=True).update(
         used_at=clock.now(), token_family=family)
     if not won:
         family_revoke(family)
         raise errors.InvalidGrantError()
-    client = authorization.application
     event_record(EventType.TOKEN_ISSUED, user=authorization.user, actor=f"client:{client.pk}",
                  subject=f"user:{authorization.user_id}", client_name=client.name,
                  client_id=client.client_id, scopes=scopes)
