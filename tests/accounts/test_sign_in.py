@@ -152,3 +152,29 @@ def test_a_sign_in_that_cannot_be_recorded_leaves_nothing_behind(user, monkeypat
     assert not Session.objects.exists() and not SessionRecord.objects.exists()
     assert User.objects.get(pk=user.pk).last_login is None
     assert SignInThrottle.objects.get().failures == 1  # the reset was rolled back as well
+
+
+def test_signing_in_again_in_the_same_browser_keeps_one_session_with_a_new_key(user):
+    browser = Client()
+    browser.post("/ingresar/", {"username": user.username, "password": PASSWORD})
+    first_key, sid = browser.session.session_key, browser.session[flows.SID]
+    assert browser.get("/ingresar/").status_code == 200  # a bookmark, a portal's "Ingresar"
+    again = browser.post("/ingresar/", {"username": user.username, "password": PASSWORD})
+    assert again.status_code == 302  # once an IntegrityError (the same session key) and a 500
+    assert browser.session.session_key != first_key  # SE1: a new id at every sign-in
+    assert browser.session[flows.SID] == sid  # the same session to the portals
+    assert list(SessionRecord.objects.values_list("session_key", flat=True)) == [
+        browser.session.session_key]
+    assert not Session.objects.filter(session_key=first_key).exists()
+
+
+def test_signing_in_as_someone_else_ends_the_first_persons_session(user):
+    other = user_create(username="otra.persona", email="o@example.com", password=PASSWORD)
+    browser = Client()
+    browser.post("/ingresar/", {"username": user.username, "password": PASSWORD})
+    first_sid = browser.session[flows.SID]
+    browser.post("/ingresar/", {"username": other.username, "password": PASSWORD})
+    assert browser.get("/cuenta/").context["user"] == other
+    assert browser.session[flows.SID] != first_sid
+    assert list(SessionRecord.objects.values_list("user__username", flat=True)) == [
+        "otra.persona"]
