@@ -39,7 +39,7 @@ def test_demo_journey_from_sign_in_to_new_password(tmp_path: Path, language, sub
     base = f"http://127.0.0.1:{web}"
     env = {"PORTERO_VAR_DIR": str(tmp_path), "PORTERO_BIND": f"127.0.0.1:{web}",
            "PORTERO_BASE_URL": base, "PORTERO_DEMO_SMTP_PORT": str(smtp),
-           "PORTERO_WORKER_POLL_SECONDS": "0.2"}
+           "PORTERO_DEMO_PORTAL_PORT": str(free_port()), "PORTERO_WORKER_POLL_SECONDS": "0.2"}
     with portero_process("demo", env=env) as demo:
         wait_until_serving(f"{base}/ingresar/", demo, pipe_output(demo))
         browser = Browser(base, language)

@@ -41,6 +41,8 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", min(max(_CORES or 2, 2), 8), low=1,
                               high=64)
 PORTERO_DEMO_SMTP_PORT = env.int("PORTERO_DEMO_SMTP_PORT", 8025, low=1, high=65535)
+# Port of the demo portal that `portero demo` runs beside Portero (it signs in through Portero).
+PORTERO_DEMO_PORTAL_PORT = env.int("PORTERO_DEMO_PORTAL_PORT", 8001, low=1, high=65535)
 
 # --- Origin -------------------------------------------------------------------------------
 # Every link in an e-mail is built from this origin, never from the request's Host (TK2).
