@@ -620,9 +620,6 @@ def test_oi5_a_wrong_secret_and_an_unknown_client_get_the_same_answer(provider, 
     assert answers[0].json() == answers[1].json() == {"error": "invalid_client"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "provider bug: /o/authorize/ error redirects (login_required, invalid_request, ...) "
-    "carry no `iss`, although discovery says authorization_response_iss_parameter_supported"))
 def test_error_redirects_name_the_issuer_too(provider, register):
     """RFC 9207 section 2 (RFC 9700 4.4, a source of SECURITY.md K): "including error
     responses". A portal that enforces it rejects a silent sign-in's login_required."""

@@ -234,3 +234,21 @@ def test_finished_history_is_purged_after_the_retention_period(local_portal, bro
     assert federation_history_purge() == 2  # the ended session's row and its delivery
     assert Authorization.objects.count() == 1  # a live session's row stays
     assert not LogoutDelivery.objects.exists()
+
+
+def test_rp_initiated_logout_after_the_session_ended_still_returns_to_the_portal(
+        local_portal, browser):
+    tokens = signed_in_portal(browser, local_portal)
+    browser.post("/salir/")  # signed out at Portero first; the portal's session lives on
+    response = browser.get("/o/logout/", {"id_token_hint": tokens["id_token"],
+                                          "post_logout_redirect_uri": AFTER_LOGOUT,
+                                          "state": "s1"})
+    assert response.status_code == 302 and response["Location"].startswith(AFTER_LOGOUT)
+    assert query_of(response["Location"])["state"] == "s1"
+
+
+def test_a_refused_logout_request_says_sign_out_not_sign_in(local_portal, browser):
+    response = browser.get("/o/logout/", {"client_id": local_portal.client_id,
+                                          "post_logout_redirect_uri": "https://evil.example/"})
+    assert response.status_code == 400
+    assert "Esta solicitud de cierre de sesión no se puede completar" in response.content.decode()

@@ -334,3 +334,14 @@ def test_tokens_name_the_session_they_came_from(portal, browser):
     authorization = Authorization.objects.get()
     assert authorization.used_at is not None and authorization.token_family is not None
     assert authorization.sid == browser.session["portero_sid"]
+
+
+def test_every_redirect_back_names_the_issuer_errors_included(portal, client, browser):
+    """RFC 9207: `iss` in every authorization response, so a portal can tell providers apart."""
+    refused = client.get("/o/authorize/", portal.authorize_params(prompt="none"))
+    assert query_of(refused["Location"])["iss"] == "https://cuentas.portero.test"
+    bad_scope = browser.get("/o/authorize/", portal.authorize_params(scope="openid admin"))
+    assert query_of(bad_scope["Location"])["iss"] == "https://cuentas.portero.test"
+    ok = browser.get("/o/authorize/", portal.authorize_params())
+    assert query_of(ok["Location"])["iss"] == "https://cuentas.portero.test"
+    assert ok["Location"].count("iss=") == 1

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from jwcrypto import jwt
-from oauth2_provider.models import Application, IDToken, RefreshToken
+from oauth2_provider.models import Application, RefreshToken
 from oauthlib.oauth2.rfc6749 import errors
 
 from portero.audit.events import EventType
@@ -27,14 +27,14 @@ def sign(claims: dict[str, Any], *, typ: str = "JWT") -> str:
 
 
 def family_revoke(family: Any) -> None:
-    """Revoke every refresh token of a family and the access and ID tokens it produced."""
-    if family is None:
-        return
-    id_tokens = list(RefreshToken.objects.filter(token_family=family)
-                     .exclude(access_token__id_token=None)
-                     .values_list("access_token__id_token", flat=True))
-    RefreshToken.revoke_family(family)
-    IDToken.objects.filter(pk__in=id_tokens).delete()
+    """Revoke every refresh token of a family and the access tokens it produced.
+
+    The ID tokens' rows stay until they expire: an ID token opens nothing here (userinfo takes
+    access tokens only), and a portal still names its session with one at RP-initiated logout
+    after the Portero session has ended.
+    """
+    if family is not None:
+        RefreshToken.revoke_family(family)
 
 
 def code_redeemed(authorization: Authorization, *, client: Application, family: Any,

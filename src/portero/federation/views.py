@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_provider import views as oauth_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import Application
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749.errors import ConsentRequired
 
@@ -41,12 +42,24 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def _oauth_error_page(request: HttpRequest, error: Any, status: int = 400) -> HttpResponse:
+def _oauth_error_page(request: HttpRequest, error: Any, status: int = 400, *,
+                      sign_out: bool = False) -> HttpResponse:
     """Portero's own page for a request that cannot go back to any client (OI2)."""
     return render(request, "federation/error.html", {
         "error": getattr(error, "error", "invalid_request"),
-        "description": getattr(error, "description", ""),
+        "description": getattr(error, "description", ""), "sign_out": sign_out,
     }, status=status)
+
+
+def _with_issuer(url: str) -> str:
+    """Add `iss` to a redirect to a portal (RFC 9207: every authorization response, errors
+    included); the library adds it to successful ones only."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "iss" for name, _ in query):
+        return url
+    query.append(("iss", oauth2_settings.oidc_issuer(None)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class AuthorizeView(oauth_views.AuthorizationView):
@@ -91,6 +104,9 @@ class AuthorizeView(oauth_views.AuthorizationView):
         query.pop("prompt", None)
         query.pop("max_age", None)  # satisfied by the sign-in about to happen
         return f"{self.request.path}?{query.urlencode()}"
+
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        return super().redirect(_with_issuer(redirect_to), application)
 
     def error_response(self, error: Any, application: Any, **kwargs: Any) -> HttpResponse:
         redirect_, details = OAuthLibMixin.error_response(self, error, **kwargs)
@@ -197,7 +213,7 @@ class LogoutView(oauth_views.RPInitiatedLogoutView):
         return redirect("accounts:sign_in")
 
     def error_response(self, error: Any) -> HttpResponse:
-        return _oauth_error_page(self.request, error)
+        return _oauth_error_page(self.request, error, sign_out=True)
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
         response = super().render_to_response(context, **kwargs)

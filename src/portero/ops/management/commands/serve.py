@@ -9,6 +9,9 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import BaseCommand
 from django.core.wsgi import get_wsgi_application
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import KNOWN_SETTINGS
+
+KNOWN = {setting.name for setting in KNOWN_SETTINGS}
 
 
 class PorteroServer(BaseApplication):  # type: ignore[misc]
@@ -44,4 +47,7 @@ class Command(BaseCommand):
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',  # no query strings
             "logger_class": "portero.ops.gunicorn_logging.RedactingLogger",
             "proc_name": "portero",
+            # gunicorn 25+ opens a control socket at one path per user by default; several
+            # servers on one machine (instances, tests, the demo portal) would share it.
+            **({"control_socket_disable": True} if "control_socket_disable" in KNOWN else {}),
         }).run()
