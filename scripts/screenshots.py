@@ -52,12 +52,14 @@ def free_port() -> int:
 
 @contextmanager
 def demo(var_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """Run `portero demo` until the block ends; yield its origin and environment."""
-    web, smtp = free_port(), free_port()
+    """Run `portero demo` until the block ends; yield its origin and environment (the demo
+    portal's origin is PORTAL_URL in it)."""
+    web, smtp, portal = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{web}"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PORTERO_")},
            "PORTERO_ENV": "demo", "PORTERO_VAR_DIR": str(var_dir), "PORTERO_BASE_URL": base,
            "PORTERO_BIND": f"127.0.0.1:{web}", "PORTERO_DEMO_SMTP_PORT": str(smtp),
+           "PORTERO_DEMO_PORTAL_PORT": str(portal),
            "PORTERO_WORKER_POLL_SECONDS": "0.2", "PORTERO_RATE_LIMITS": "off"}
     env.pop("DATABASE_URL", None)
     env.pop("EMAIL_URL", None)
@@ -68,13 +70,14 @@ def demo(var_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{base}/ingresar/", timeout=2).close()  # noqa: S310
+                for url in (f"{base}/ingresar/", f"http://127.0.0.1:{portal}/"):
+                    urllib.request.urlopen(url, timeout=2).close()  # noqa: S310
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit((var_dir / "demo.log").read_text()) from None
                 time.sleep(0.3)
-        yield base, env
+        yield base, {**env, "PORTAL_URL": f"http://127.0.0.1:{portal}"}
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
@@ -188,6 +191,22 @@ def walk(page: Page, reader: Page, device: str, out: Path, env: dict[str, str]) 
     reader_shots.shot("demo-inbox")
 
 
+def walk_portal(page: Page, device: str, out: Path, env: dict[str, str]) -> None:
+    """From the demo portal to Portero and back, then the applications in "Mi cuenta"."""
+    s = Shooter(page, device, out)
+    page.goto(env["PORTAL_URL"] + "/")
+    s.shot("portal")
+    page.get_by_role("link", name="Ingresar").or_(
+        page.get_by_role("button", name="Ingresar")).first.click()
+    page.wait_for_url("**/ingresar/**")
+    s.shot("sign-in-from-portal")
+    s.submit({"Nombre de usuario": USER, "Contraseña": NEW_PASSWORDS[device]}, "Ingresar")
+    page.wait_for_url(env["PAGE_PORTAL_GLOB"])
+    s.shot("portal-signed-in")
+    page.goto("/cuenta/aplicaciones/")
+    s.shot("applications")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -205,6 +224,10 @@ def main() -> None:
             reader = browser.new_context(base_url=base, locale="es-CO", **options).new_page()
             walk(context.new_page(), reader, device, args.out, env)
             context.close()
+            portal = browser.new_context(base_url=base, locale="es-CO", **options)
+            walk_portal(portal.new_page(), device, args.out,
+                        {**env, "PAGE_PORTAL_GLOB": env["PORTAL_URL"] + "/**"})
+            portal.close()
             reader.context.close()
         browser.close()
 

@@ -13,6 +13,7 @@ from portero.accounts.models import User
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core.client import ClientInfo
+from portero.federation.consent import scope_labels
 from portero.federation.logout import logouts_queue
 from portero.federation.models import Authorization, Consent
 
@@ -22,7 +23,7 @@ class ApplicationRow:
     client_id: str
     name: str
     last_sign_in: datetime
-    scopes: list[str]
+    scopes: list[str]  # what each granted scope lets the portal see, in words
 
 
 def holding_access(user: User) -> list[ApplicationRow]:
@@ -38,7 +39,7 @@ def holding_access(user: User) -> list[ApplicationRow]:
         scopes.setdefault(app_id, set()).update(scope.split())
     return [ApplicationRow(names[row["application_id"]].client_id,
                            names[row["application_id"]].name, row["last"],
-                           sorted(scopes.get(row["application_id"], set())))
+                           scope_labels(sorted(scopes.get(row["application_id"], set()))))
             for row in live if row["application_id"] in names]
 
 
