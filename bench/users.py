@@ -28,7 +28,8 @@ DOMAINS = ("gmail.com", "hotmail.com", "yahoo.es", "outlook.com", "une.net.co",
            "gov.co", "mindefensa.gov.co", "bogota.gov.co")
 SHARED_EVERY = 7  # one account in 7 shares a procurement mailbox with its neighbours
 COLUMNS = ("password", "is_superuser", "username", "email", "full_name", "language",
-           "is_active", "is_staff", "date_joined", "notify_new_device", "known_devices")
+           "is_active", "is_staff", "date_joined", "notify_new_device", "known_devices",
+           "verified_email")
 
 
 def account(i: int) -> tuple[str, str, str]:
@@ -55,7 +56,7 @@ def rows(start: int, count: int, password_hash: str) -> Iterator[tuple[object, .
     for i in range(start, start + count):
         username, email, full_name = account(i)
         yield (password_hash, False, username, email, full_name, "es-co", True, False,
-               joined, True, "{}")
+               joined, True, "{}", "")  # no address verified yet, as after an import
 
 
 def big_indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
