@@ -71,6 +71,39 @@ def inbox_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+FLOW_STEPS = (("authorize", "GET /o/authorize/ (to sign-in)"),
+              ("sign_in_form", "GET /ingresar/ (form)"),
+              ("sign_in", "POST /ingresar/ (argon2id)"),
+              ("authorize_again", "GET /o/authorize/ (code)"),
+              ("token", "POST /o/token/"), ("userinfo", "GET /o/userinfo/"))
+
+
+def federation_table(data: dict[str, Any]) -> list[str]:
+    block = data.get("federation")
+    if not block:
+        return []
+    flows, token = block["code_flow"], block["token"]
+    lines = ["| measure | value |", "|---|---|",
+             f"| code flows/s, {flows['concurrency']} clients (p50 / p99 ms per flow) | "
+             f"{flows['rps']} ({flows['p50_ms']} / {flows['p99_ms']}) |",
+             f"| argon2id verifications/s (bound) | {block['argon2_bound_per_s']} |",
+             f"| code flows / bound | {block['code_flow_vs_bound']} |",
+             f"| load generator CPU per flow | {flows['generator_cpu_ms_per_flow']} ms |",
+             f"| flows with an error | {flows['errors']} |"]
+    lines += [f"| in the flow: {label} p50 / p99 ms | {flows['steps'][key]['p50_ms']} / "
+              f"{flows['steps'][key]['p99_ms']} |" for key, label in FLOW_STEPS]
+    alone = block.get("token_c1")
+    if alone:
+        lines.append(f"| token endpoint alone, 1 client: p50 / p99 ms ({alone['rps']} "
+                     f"requests/s) | {alone['p50_ms']} / {alone['p99_ms']} |")
+    lines += [f"| token endpoint alone, {token['concurrency']} clients: p50 / p99 ms | "
+              f"{token['p50_ms']} / {token['p99_ms']} |",
+              f"| token endpoint alone: requests/s ({token['requests']} requests, "
+              f"{token['batches']} batches of prepared codes) | {token['rps']} |",
+              f"| token requests with an error | {token['errors']} |"]
+    return lines
+
+
 def _check(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
@@ -101,6 +134,16 @@ def targets_table(data: dict[str, Any]) -> list[str]:
         lines.append(f"| time to inbox p99 < 2 s at 100 requests/s | {inbox['inbox_p99_ms']} ms "
                      f"({inbox['achieved_rps']} req/s achieved, {inbox['missing']} missing) | "
                      f"{_check(inbox['inbox_p99_ms'] < 2000 and not inbox['missing'])} |")
+    fed = data.get("federation")
+    if fed:
+        flows, token = fed["code_flow"], fed["token"]
+        lines.append(f"| code flows/s >= 0.6 of the argon2 bound, {flows['concurrency']} "
+                     f"clients | {fed['code_flow_vs_bound']} ({flows['rps']} / "
+                     f"{fed['argon2_bound_per_s']}) | "
+                     f"{_check(fed['code_flow_vs_bound'] >= 0.6 and not flows['errors'])} |")
+        lines.append(f"| token endpoint p99 < 25 ms at c{token['concurrency']} | "
+                     f"{token['p99_ms']} ms (p50 {token['p50_ms']} ms) | "
+                     f"{_check(token['p99_ms'] < 25 and not token['errors'])} |")
     small, big = data.get("users_1000"), data.get("users_1000000")
     for key, block in (("1,000", small), ("1,000,000", big)):
         if block:
@@ -127,12 +170,19 @@ def markdown(data: dict[str, Any]) -> str:
     notes: list[str] = []
     parts = [f"Run {meta.get('started')} ({meta.get('duration_s')} s), {meta.get('cpus')} CPUs,"
              f" {meta.get('web_workers')} gunicorn sync workers for both servers,"
-             f" {meta.get('worker_processes', 1)} `portero worker` process(es).", "",
-             "Reset requests (POST only; closed loop):", "", *rates_table(data, notes), "",
-             *notes, "",
-             "Time to inbox (instant sink, open loop):", "", *inbox_table(data), "",
-             "Scale (instant sink):", "", *scale_table(data), "",
-             "Targets:", "", *targets_table(data)]
+             f" {meta.get('worker_processes', 1)} `portero worker` process(es)"
+             + (f", only the {meta['only']} phases" if meta.get("only") else "")
+             + (f", commit {meta['commit']}" if meta.get("commit") else "")
+             + (" with uncommitted changes in src/" if meta.get("src_modified") else "")
+             + ".", ""]
+    if "sink_instant" in data:
+        parts += ["Reset requests (POST only; closed loop):", "", *rates_table(data, notes), "",
+                  *notes, "",
+                  "Time to inbox (instant sink, open loop):", "", *inbox_table(data), "",
+                  "Scale (instant sink):", "", *scale_table(data), ""]
+    if "federation" in data:
+        parts += ["OpenID Connect (instant sink):", "", *federation_table(data), ""]
+    parts += ["Targets:", "", *targets_table(data)]
     two = data.get("two_instances")
     if two:
         parts += ["", f"Two instances: {two['links']} of {two['requested']} links delivered;"

@@ -1,7 +1,7 @@
 """Portero under load, against a stock Django PasswordResetView: one command, on loopback.
 
     .venv/bin/python bench/run.py [--quick] [--skip-million] [--skip-two] [--workers W]
-                                  [--worker-processes N]
+                                  [--worker-processes N] [--only federation]
 
 Creates scratch PostgreSQL databases (portero_bench*, dropped afterwards), starts SMTP sinks,
 `portero serve`/`portero worker` and a gunicorn-served stock Django project (bench/peers/),
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+import oidc
 import phases
 import psycopg
 import report
@@ -35,6 +36,8 @@ from harness import BenchError
 
 PASSWORD = "Cobre-lluvia-Tintal-2026-bench"  # noqa: S105  bench accounts only
 SMALL, MILLION = 1_000, 1_000_000
+SIGN_IN_CONCURRENCY = 4  # clients of the sign-in phase, and of the whole code flow
+TOKEN_CONCURRENCY = 8
 HASH_SNIPPET = ("import django, sys; django.setup(); "
                 "from django.contrib.auth.hashers import make_password; "
                 "print(make_password(sys.argv[1]))")
@@ -48,8 +51,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both")
     parser.add_argument("--worker-processes", type=int, default=1,
                         help="`portero worker` processes (default 1)")
+    parser.add_argument("--only", choices=["federation"],
+                        help="only the OpenID Connect phases (code flow, token endpoint)")
     args = parser.parse_args()
     args.phase = 3.0 if args.quick else 10.0
+    args.code_batch = 200 if args.quick else 500  # codes prepared per measured stretch
     args.inbox_seconds = 5.0 if args.quick else 20.0
     return args
 
@@ -78,9 +84,12 @@ class Run:
     def __init__(self, args: argparse.Namespace, tmp: Path, es: ExitStack) -> None:
         self.args, self.tmp, self.es = args, tmp, es
         self.url = es.enter_context(stack.scratch_database("portero_bench_main"))
-        self.stock_url = es.enter_context(stack.scratch_database("portero_bench_stock"))
+        self.stock_url = "" if args.only else es.enter_context(
+            stack.scratch_database("portero_bench_stock"))
         self.web, self.web2, self.smtp, self.stock_port = (harness.free_port() for _ in "1234")
         self.env = harness.portero_env(tmp, self.web, self.smtp, self.url)
+        # Production refuses to sign without a key file: `portero keys rotate` creates it.
+        self.env["PORTERO_OIDC_KEYS_FILE"] = str(tmp / "oidc-keys.json")
         self.stock_env = stack.stock_env(os.environ.copy(), "portero_bench_stock", self.smtp)
         own = [i for i in range(SMALL) if users.has_own_email(i)]
         self.known = [users.account(i)[0] for i in own]
@@ -96,14 +105,17 @@ class Run:
         print(f"[{time.strftime('%H:%M:%S')}] {text} (load {load})", file=sys.stderr, flush=True)
 
     def prepare(self) -> None:
-        self.log("migrating, loading 1,000 accounts in each database")
+        where = " in each database" if self.stock_url else ""
+        self.log(f"migrating, loading 1,000 accounts{where}")
         py(self.env, "-m", "portero.cli", "migrate", "--no-input", "-v", "0")
         self.hash = py(self.env, "-c", HASH_SNIPPET, PASSWORD)
         users.load(self.url, start=0, count=SMALL, password_hash=self.hash,
                    rebuild_indexes=False)
         py(self.env, "-m", "portero.cli", "createuser", "--username", "mesa.agente",
            "--email", "mesa.agente@example.gov.co", "--role", "agent", stdin=PASSWORD + "\n")
-        prepare_stock(self.stock_env, self.stock_url, SMALL)
+        self.portal = oidc.prepare(self.env)
+        if self.stock_url:
+            prepare_stock(self.stock_env, self.stock_url, SMALL)
 
     def servers(self, es: ExitStack, delay: float, *, stock: bool = True) -> stack.Sink:
         sink = es.enter_context(stack.sink(self.smtp, delay, self.tmp, self.env))
@@ -169,8 +181,8 @@ class Run:
         # The bound right before and right after the sign-ins: other work on the machine
         # moves both, and the mean of the two is the fairest bound for the phase between.
         bounds = [phases.argon_bound(self.env, self.args.workers, 5.0)]
-        signin = phases.sign_ins(self.web, self.known, PASSWORD, concurrency=4,
-                                 seconds=self.args.phase)
+        signin = phases.sign_ins(self.web, self.known, PASSWORD,
+                                 concurrency=SIGN_IN_CONCURRENCY, seconds=self.args.phase)
         bounds.append(phases.argon_bound(self.env, self.args.workers, 5.0))
         bound = round(sum(bounds) / 2, 1)
         stack.wait_idle(self.url, 60)
@@ -182,6 +194,34 @@ class Run:
                          "argon2_bound_before_after": bounds,
                          "sign_in_vs_bound": round(signin["rps"] / bound, 2),
                          "mesa_search": search}
+
+    def federation(self) -> None:
+        """Whole code flows against the argon2 bound, then the token endpoint alone."""
+        with ExitStack() as es:
+            self.servers(es, 0.0, stock=False)
+            stack.wait_idle(self.url, 180)
+            self.log(f"federation: code flows, {SIGN_IN_CONCURRENCY} clients")
+            # Measured like the sign-ins: the bound right before and right after.
+            bounds = [phases.argon_bound(self.env, self.args.workers, 5.0)]
+            flows = oidc.code_flows(self.web, self.portal, self.known, PASSWORD,
+                                    concurrency=SIGN_IN_CONCURRENCY, seconds=self.args.phase)
+            bounds.append(phases.argon_bound(self.env, self.args.workers, 5.0))
+            bound = round(sum(bounds) / 2, 1)
+            drain = stack.wait_idle(self.url, 180)
+            self.log(f"federation: token endpoint, {TOKEN_CONCURRENCY} clients")
+            browsers = oidc.signed_in_browsers(self.web, self.portal, self.known, PASSWORD,
+                                               TOKEN_CONCURRENCY)
+            token = oidc.token_endpoint(self.web, self.portal, browsers,
+                                        concurrency=TOKEN_CONCURRENCY,
+                                        seconds=self.args.phase, batch=self.args.code_batch)
+            # One client: the request's own cost, without waiting behind the others.
+            alone = oidc.token_endpoint(self.web, self.portal, browsers, concurrency=1,
+                                        seconds=0.0, batch=self.args.code_batch // 2)
+        self.out["federation"] = {"code_flow": flows, "argon2_bound_per_s": bound,
+                                  "argon2_bound_before_after": bounds,
+                                  "code_flow_vs_bound": round(flows["rps"] / bound, 2),
+                                  "drain_s": drain, "token": token, "token_c1": alone}
+        self.out["growth"]["after_federation"] = stack.table_counts(self.url)
 
     def million(self) -> None:
         self.log("loading 999,000 more accounts (COPY, then index rebuild)")
@@ -226,8 +266,20 @@ class Run:
                                "after": stack.table_counts(self.url)}
 
 
+def code_version() -> dict[str, Any]:
+    """Return the commit measured, and whether src/ had uncommitted changes (also measured)."""
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=stack.BENCH_DIR, capture_output=True,  # noqa: S603, S607
+                              text=True, check=False)
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "src_modified": bool(git("status", "--porcelain", "--", "../src"))}
+
+
 def main() -> int:
     args = parse_args()
+    version = code_version()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = datetime.now(UTC)
     clock = time.monotonic()
@@ -236,13 +288,16 @@ def main() -> int:
         run = Run(args, Path(tmp), es)
         try:
             run.prepare()
-            data["sink_instant"] = run.rates(0.0)
-            data["sink_50ms"] = run.rates(0.05)
-            if not args.skip_million:
-                run.million()
-            if not args.skip_two:
-                run.two()
-            run.cleanup()
+            if args.only != "federation":
+                data["sink_instant"] = run.rates(0.0)
+                data["sink_50ms"] = run.rates(0.05)
+            run.federation()
+            if not args.only:
+                if not args.skip_million:
+                    run.million()
+                if not args.skip_two:
+                    run.two()
+                run.cleanup()
         except (BenchError, OSError, subprocess.SubprocessError) as error:
             print(f"run failed: {error}", file=sys.stderr)
             for log in Path(tmp).glob("*.log"):
@@ -253,6 +308,7 @@ def main() -> int:
             data.update(run.out)
     data["meta"] = {"started": started.isoformat(timespec="seconds"),
                     "duration_s": round(time.monotonic() - clock), "quick": args.quick,
+                    "only": args.only, **version,
                     "web_workers": args.workers, "worker_processes": args.worker_processes,
                     "cpus": os.cpu_count(),
                     "platform": platform.platform(), "python": platform.python_version(),
