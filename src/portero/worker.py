@@ -49,8 +49,13 @@ class Worker:
         except DatabaseError:
             log.exception("sealing the audit trail failed; trying again next round")
             sealed = 0
-        return (sealed + recovery_requests_process() + emails_deliver_due(connection=self.smtp)
-                + logouts_deliver_due())
+        handled = sealed + recovery_requests_process() + emails_deliver_due(connection=self.smtp)
+        # Guarded too: however a portal answers, e-mail keeps flowing.
+        try:
+            handled += logouts_deliver_due()
+        except Exception:
+            log.exception("delivering back-channel logouts failed; trying again next round")
+        return handled
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:

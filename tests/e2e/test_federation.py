@@ -402,9 +402,6 @@ def test_oi1_oi4_discovery_describes_a_code_flow_provider_with_pkce_s256_only(pr
     assert all("d" not in key for key in keys)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "provider bug: views.jwks sets `Cache-Control: public, max-age=300`, and "
-    "core.headers.SecurityHeadersMiddleware replaces it with `no-store`"))
 def test_oi8_portals_may_cache_the_jwks_for_as_long_as_the_provider_says(provider):
     """The key set says how long a portal may keep it (OI8: the JWKS view sets 5 minutes), so
     that portals need not fetch it for every token they check."""

@@ -101,3 +101,22 @@ def test_history_says_which_portal_was_entered(portal, browser):
     redeem(portal, get_code(browser, portal))
     history = browser.get("/cuenta/historial/").content.decode()
     assert "Ingresó a Portal de contratación" in history
+
+
+def test_oi7_a_consent_on_file_is_listed_and_can_be_taken_back_after_sign_out(third_party,
+                                                                             browser, user):
+    page = browser.get("/o/authorize/", third_party.authorize_params())
+    form = {field: value for field, value in page.context["form"].initial.items() if value}
+    redeem(third_party, query_of(browser.post("/o/authorize/", {**form, "allow": "Authorize"})
+                                 ["Location"])["code"])
+    browser.post("/salir/")
+    from tests.federation.conftest import sign_in
+    sign_in(browser)
+    assert "Observatorio ciudadano" in browser.get("/cuenta/aplicaciones/").content.decode()
+    browser.post(f"/cuenta/aplicaciones/{third_party.client_id}/revocar/")
+    assert browser.get("/o/authorize/", third_party.authorize_params()).status_code == 200  # asked again
+
+
+def test_taking_back_from_a_portal_that_holds_nothing_records_nothing(portal, browser, user):
+    browser.post(f"/cuenta/aplicaciones/{portal.client_id}/revocar/")
+    assert not AuditEvent.objects.filter(event="federation.application_revoked").exists()

@@ -71,3 +71,4 @@ def test_keys_rotate_and_list():
     portero("keys", "rotate")
     keys = [json.loads(line) for line in portero("keys", "list").splitlines()]
     assert len(keys) == 2 and sum(key["active"] for key in keys) == 1
+    assert not keys[0]["active"]  # the new key signs once portals have had time to see it

@@ -13,11 +13,12 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portero.accounts.backends import password_verified, user_by_username
-from portero.accounts.models import SessionRecord, User
+from portero.accounts.models import User
 from portero.accounts.notices import new_device_notice_queue
 from portero.accounts.services import (
     session_end,
     session_record_create,
+    session_record_forget,
     sessions_end,
     user_set_password,
 )
@@ -102,9 +103,11 @@ def _settle_previous_session(request: HttpRequest, user: User) -> tuple[str, str
     if not (key and isinstance(current, User) and current.is_authenticated):
         return secrets.token_urlsafe(16), None
     if current.pk == user.pk and request.session.get(SID):
-        SessionRecord.objects.filter(session_key=key).delete()  # re-created for the new key
+        session_record_forget(session_key=key)  # re-created for the new key
         return str(request.session[SID]), key
     session_end(session_key=key, reason="sign_out")
+    event_record(EventType.SIGN_OUT, user=current, client=ClientInfo.from_request(request),
+                 reason="another_sign_in")
     return secrets.token_urlsafe(16), key
 
 
@@ -188,7 +191,7 @@ def change_password(request: HttpRequest, *, user: User, new_password: str) -> N
                       keep_session_key=old_key)
     update_session_auth_hash(request, user)  # also gives this session a new id
     request.session.save()  # the new id's row commits with its record below
-    SessionRecord.objects.filter(session_key=old_key or "").delete()
+    session_record_forget(session_key=old_key or "")
     session_record_create(user=user, session_key=request.session.session_key or "",
                           sid=str(request.session.get(SID, "")), client=client)
 

@@ -33,6 +33,7 @@ def session_record_create(*, user: User, session_key: str, sid: str,
     )
 
 
+@transaction.atomic
 def _records_end(records: QuerySet[SessionRecord], *, reason: str) -> int:
     """Delete these sessions and their records, and tell whoever listens (OI6)."""
     ended = list(records.values_list("user_id", "sid"))
@@ -59,11 +60,19 @@ def session_end(*, session_key: str, reason: str = "sign_out") -> int:
     return _records_end(SessionRecord.objects.filter(session_key=session_key), reason=reason)
 
 
+@transaction.atomic
 def sessions_purge_expired() -> int:
-    """Delete expired sessions and the records of sessions that no longer exist."""
+    """Delete expired sessions and the records of sessions that no longer exist, ending them
+    at the portals in the same transaction."""
     SessionStore.clear_expired()
     live = Session.objects.values("session_key")
     return _records_end(SessionRecord.objects.exclude(session_key__in=live), reason="expired")
+
+
+def session_record_forget(*, session_key: str) -> None:
+    """Forget the record of a session whose key is about to change (signing in again); the
+    session itself, and its name to the portals, go on."""
+    SessionRecord.objects.filter(session_key=session_key).delete()
 
 
 @transaction.atomic

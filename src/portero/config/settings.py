@@ -329,7 +329,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207: iss in the redirect
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # tokens stored as checksums only
+    # Access and refresh tokens stored as checksums only (a code lives 60 s, in clear).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
@@ -345,7 +346,8 @@ OAUTH2_PROVIDER = {
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,  # OI3
     "ACCESS_TOKEN_EXPIRE_SECONDS": PORTERO_OIDC_ACCESS_TOKEN_SECONDS,
     "ID_TOKEN_EXPIRE_SECONDS": PORTERO_OIDC_ID_TOKEN_SECONDS,
-    # A refresh token lives no longer than the session it came from (SE2, OI6).
+    # A refresh token lives no longer than the session it came from (SE2, OI6): the validator
+    # also refuses it at use once that session has ended, lapsed or passed its lifetime.
     "REFRESH_TOKEN_EXPIRE_SECONDS": PORTERO_SESSION_MAX_HOURS * 3600,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a replayed refresh token revokes its family
@@ -392,6 +394,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portero.federation.middleware.FederationGuardMiddleware",
     "portero.accounts.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

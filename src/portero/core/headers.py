@@ -45,7 +45,9 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", _policy(response))
-        if not request.path.startswith("/static/"):
-            # Every page here concerns an account: never keep one in a shared cache.
+        public = "public" in response.headers.get("Cache-Control", "")
+        if not request.path.startswith("/static/") and not public:
+            # Every page here concerns an account: never keep one in a shared cache. The one
+            # exception is a view that says it is public (the provider's keys and discovery).
             response.headers["Cache-Control"] = "no-store"
         return response

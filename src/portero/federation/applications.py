@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Max
 from oauth2_provider.models import Application
 
 from portero.accounts.models import User
@@ -27,20 +26,23 @@ class ApplicationRow:
 
 
 def holding_access(user: User) -> list[ApplicationRow]:
-    """Return the portals with live tokens from this person, most recent first."""
-    live = (Authorization.objects.filter(user=user, used_at__isnull=False,
-                                         session_ended_at__isnull=True)
-            .values("application_id").annotate(last=Max("used_at")).order_by("-last"))
-    names = Application.objects.in_bulk([row["application_id"] for row in live])
-    scopes: dict[int, set[str]] = {}
-    for app_id, scope in Authorization.objects.filter(
+    """Return the portals with live tokens from this person, or a consent to sign in again
+    without asking, most recent first."""
+    rows: dict[int, tuple[datetime | None, set[str]]] = {}
+    for app_id, used_at, scope in Authorization.objects.filter(
             user=user, used_at__isnull=False, session_ended_at__isnull=True
-    ).values_list("application_id", "scope"):
-        scopes.setdefault(app_id, set()).update(scope.split())
-    return [ApplicationRow(names[row["application_id"]].client_id,
-                           names[row["application_id"]].name, row["last"],
-                           scope_labels(sorted(scopes.get(row["application_id"], set()))))
-            for row in live if row["application_id"] in names]
+    ).values_list("application_id", "used_at", "scope"):
+        last, scopes = rows.get(app_id, (None, set()))
+        rows[app_id] = (max(filter(None, (last, used_at))), scopes | set(scope.split()))
+    for app_id, granted_at, scopes in Consent.objects.filter(user=user).values_list(
+            "application_id", "granted_at", "scopes"):
+        last, known = rows.get(app_id, (None, set()))
+        rows[app_id] = (last or granted_at, known | set(scopes))
+    apps = Application.objects.in_bulk(list(rows))
+    listed = [ApplicationRow(apps[app_id].client_id, apps[app_id].name, last,
+                             scope_labels(sorted(scopes)))
+              for app_id, (last, scopes) in rows.items() if app_id in apps and last]
+    return sorted(listed, key=lambda row: row.last_sign_in, reverse=True)
 
 
 @transaction.atomic
@@ -53,8 +55,10 @@ def revoke(*, user: User, client_id: str, client: ClientInfo) -> str | None:
     sids = list(Authorization.objects.filter(
         user=user, application=application, session_ended_at__isnull=True
     ).values_list("sid", flat=True).distinct())
+    consented, _ = Consent.objects.filter(user=user, application=application).delete()
+    if not sids and not consented:
+        return None  # it held nothing: nothing to take back, nothing to record
     logouts_queue(user_id=user.pk, sids=sids, reason="revoked", application_id=application.pk)
-    Consent.objects.filter(user=user, application=application).delete()
     event_record(EventType.APPLICATION_REVOKED, user=user, client=client,
                  client_name=application.name)
     return application.name

@@ -29,6 +29,9 @@ RSA_BITS = 2048
 # A retired key stays published this much longer than an ID token lives, for clock skew and
 # for portals that check a token a little after receiving it.
 RETIRED_GRACE = timedelta(minutes=5)
+# How long portals may cache the JWKS. A new key is published this long before it signs, so
+# no portal meets a token signed with a key it has not seen (`keys rotate --now` skips it).
+JWKS_MAX_AGE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -36,18 +39,19 @@ class SigningKey:
     kid: str
     private: jwk.JWK
     created_at: datetime
-    retired_at: datetime | None
+    active_from: datetime  # when it starts signing (published from `created_at`)
+    retired_at: datetime | None  # when the next key took over
 
     def public_jwk(self) -> dict[str, str]:
         data = json.loads(self.private.export_public())
         return {**data, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}
 
 
-def _new_key(now: datetime) -> dict[str, str | None]:
+def _new_key(now: datetime, active_from: datetime) -> dict[str, str | None]:
     key = jwk.JWK.generate(kty="RSA", size=RSA_BITS)
     pem = key.export_to_pem(private_key=True, password=None).decode()
     return {"kid": key.thumbprint(), "pem": pem, "created_at": now.isoformat(),
-            "retired_at": None}
+            "active_from": active_from.isoformat(), "retired_at": None}
 
 
 def _published_until(retired_at: datetime) -> datetime:
@@ -68,8 +72,10 @@ class KeyRing:
         self._keys: list[SigningKey] = []
 
     def active(self) -> SigningKey:
-        """Return the key that signs new tokens."""
-        return self._load()[0]
+        """Return the key that signs new tokens: the newest one whose time has come."""
+        now = clock.now()
+        keys = self._load()
+        return next((k for k in keys if k.active_from <= now), keys[-1])
 
     def published(self) -> list[SigningKey]:
         """Return the keys the JWKS shows: the active one and the recently retired ones."""
@@ -81,18 +87,21 @@ class KeyRing:
         """Return the published key named `kid`, if any."""
         return next((k for k in self.published() if k.kid == kid), None)
 
-    def rotate(self) -> SigningKey:
-        """Add a new active key, retire the current one, drop keys no longer published."""
+    def rotate(self, *, at_once: bool = False) -> SigningKey:
+        """Add a key that signs from JWKS_MAX_AGE on (or at once: a compromised key), retire
+        the current one then, and drop keys no longer published; return the new key."""
         with self._lock:
             now = clock.now()
+            starts = now if at_once else now + JWKS_MAX_AGE
             entries = self._read_entries() if self.path.exists() else []
             for entry in entries:
-                entry["retired_at"] = entry["retired_at"] or now.isoformat()
+                entry["retired_at"] = entry["retired_at"] or starts.isoformat()
             kept = [e for e in entries
                     if _published_until(datetime.fromisoformat(str(e["retired_at"]))) > now]
-            self._write([_new_key(now), *kept])
+            new = _new_key(now, now if not entries else starts)
+            self._write([new, *kept])
             self._stamp = None
-        return self.active()
+        return next(k for k in self._load() if k.kid == new["kid"])
 
     def _load(self) -> list[SigningKey]:
         with self._lock:
@@ -101,7 +110,7 @@ class KeyRing:
                     raise KeysMissing(
                         f"The signing key file {self.path} does not exist; create it with "
                         "`portero keys rotate`.")
-                self._write([_new_key(clock.now())], replace=False)
+                self._write([_new_key(clock.now(), clock.now())], replace=False)
             stat = self.path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
             if stamp != self._stamp:
@@ -123,8 +132,10 @@ class KeyRing:
     def _parse(entry: dict[str, str | None]) -> SigningKey:
         private = jwk.JWK.from_pem(str(entry["pem"]).encode())
         retired = entry.get("retired_at")
-        return SigningKey(kid=str(entry["kid"]), private=private,
-                          created_at=datetime.fromisoformat(str(entry["created_at"])),
+        created = datetime.fromisoformat(str(entry["created_at"]))
+        return SigningKey(kid=str(entry["kid"]), private=private, created_at=created,
+                          active_from=datetime.fromisoformat(
+                              str(entry.get("active_from") or entry["created_at"])),
                           retired_at=datetime.fromisoformat(retired) if retired else None)
 
     def _write(self, entries: list[dict[str, str | None]], *, replace: bool = True) -> None:

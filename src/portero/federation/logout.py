@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -92,24 +95,45 @@ class Attempt:
     reason: str
 
 
-def logout_post(delivery: LogoutDelivery) -> Attempt:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET without the token, elsewhere: refuse it."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+# Portals are told in parallel, each attempt bounded as a whole: a slow or hostile endpoint
+# (one that trickles its answer) costs one thread for a while, never the worker's loop.
+_SENDERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="portero-logout")
+
+
+def logout_post(delivery: LogoutDelivery, token: str) -> Attempt:
     """POST the logout token to the portal; say whether it took, or may take later."""
-    body = urllib.parse.urlencode({"logout_token": logout_token(delivery)}).encode()
+    body = urllib.parse.urlencode({"logout_token": token}).encode()
     request = urllib.request.Request(  # noqa: S310  (the registered https/loopback address)
         delivery.uri, data=body, method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"})
     try:
-        with urllib.request.urlopen(  # noqa: S310
-                request, timeout=settings.PORTERO_LOGOUT_TIMEOUT_SECONDS) as response:
-            return Attempt(True, False, f"{response.status}")
+        with _OPENER.open(request, timeout=settings.PORTERO_LOGOUT_TIMEOUT_SECONDS) as response:
+            if response.status in (200, 204):
+                return Attempt(True, False, f"{response.status}")
+            return Attempt(False, False, f"HTTP {response.status}: not 200 OK")
     except urllib.error.HTTPError as error:
-        text = error.read(RESPONSE_BODY_MAX).decode("utf-8", "replace")
-        # 5xx and 429 may pass later; any other refusal (400: the portal rejects the token)
-        # will not, and retrying would only repeat it.
+        text = _body(error)
+        # 5xx and 429 may pass later; a redirect or any other refusal (400: the portal rejects
+        # the token) will not, and retrying would only repeat it.
         transient = error.code >= 500 or error.code == 429
         return Attempt(False, transient, f"HTTP {error.code} {text}".strip()[:500])
-    except (OSError, ValueError) as error:  # refused, unreachable, timed out, bad address
+    except Exception as error:  # refused, unreachable, timed out, garbage: try again later
         return Attempt(False, True, f"{type(error).__name__}: {error}"[:500])
+
+
+def _body(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(RESPONSE_BODY_MAX).decode("utf-8", "replace")
+    except Exception:  # a reply cut short says nothing more
+        return ""
 
 
 @transaction.atomic
@@ -133,30 +157,40 @@ def logouts_claim_due(*, limit: int) -> list[LogoutDelivery]:
 
 @transaction.atomic
 def logout_record(delivery: LogoutDelivery, attempt: Attempt) -> DeliveryStatus:
-    """Record what happened to one delivery, with its audit event."""
-    now = clock.now()
+    """Record what happened to one delivery, with its audit event (unless another worker
+    took the delivery over meanwhile)."""
+    now, next_attempt = clock.now(), clock.now() + retry_delay(delivery.attempts)
     changes: dict[str, Any] = {"last_error": "" if attempt.delivered else attempt.reason}
     if attempt.delivered:
         status, event = DeliveryStatus.SENT, EventType.LOGOUT_DELIVERED
         changes["sent_at"] = now
-    elif attempt.transient and now + retry_delay(delivery.attempts) < delivery.give_up_at:
+    elif attempt.transient and next_attempt < delivery.give_up_at:
         status, event = DeliveryStatus.RETRYING, EventType.LOGOUT_RETRYING
-        changes["next_attempt_at"] = now + retry_delay(delivery.attempts)
+        changes["next_attempt_at"] = next_attempt
     else:
         status, event = DeliveryStatus.FAILED, EventType.LOGOUT_FAILED
-    LogoutDelivery.objects.filter(pk=delivery.pk, lease_until=delivery.lease_until).update(
-        status=status, lease_until=None, **changes)
-    event_record(event, outcome=status, user=delivery.user, subject=f"logout:{delivery.pk}",
-                 client_name=delivery.application.name, attempts=delivery.attempts,
-                 reply=attempt.reason)
+    if LogoutDelivery.objects.filter(pk=delivery.pk, lease_until=delivery.lease_until).update(
+            status=status, lease_until=None, **changes):
+        event_record(event, outcome=status, user=delivery.user, subject=f"logout:{delivery.pk}",
+                     client_name=delivery.application.name, attempts=delivery.attempts,
+                     reply=attempt.reason)
     return status
 
 
 def logouts_deliver_due(*, limit: int = 20) -> int:
-    """Deliver every due logout token (up to `limit`); return how many were tried."""
+    """Deliver every due logout token (up to `limit`) in parallel, each attempt bounded as a
+    whole; return how many were tried."""
     due = logouts_claim_due(limit=limit)
+    # Signed here, not in the threads: the sending threads touch no database.
+    sending = {delivery.pk: _SENDERS.submit(logout_post, delivery, logout_token(delivery))
+               for delivery in due}
+    deadline = time.monotonic() + 2 * settings.PORTERO_LOGOUT_TIMEOUT_SECONDS
     for delivery in due:
-        attempt = logout_post(delivery)
+        try:
+            attempt = sending[delivery.pk].result(timeout=max(deadline - time.monotonic(), 0))
+        except FutureTimeout:
+            sending[delivery.pk].cancel()  # not started yet: it waits for its next attempt
+            attempt = Attempt(False, True, "no complete answer in time")
         if not attempt.delivered:
             log.warning("back-channel logout %s to %s failed (attempt %s): %s", delivery.pk,
                         delivery.application.name, delivery.attempts, attempt.reason)

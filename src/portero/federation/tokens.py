@@ -39,9 +39,10 @@ def family_revoke(family: Any) -> None:
 
 def code_redeemed(authorization: Authorization, *, client: Application, family: Any,
                   scopes: str) -> None:
-    """Mark the code used, once; a concurrent second use loses and revokes its own tokens.
-    Called in the transaction that saved the tokens."""
-    won = Authorization.objects.filter(pk=authorization.pk, used_at__isnull=True).update(
+    """Mark the code used, once; a concurrent second use, or a session that ended meanwhile,
+    loses and revokes its own tokens. Called in the transaction that saved the tokens."""
+    won = Authorization.objects.filter(pk=authorization.pk, used_at__isnull=True,
+                                       session_ended_at__isnull=True).update(
         used_at=clock.now(), token_family=family)
     if not won:
         family_revoke(family)

@@ -11,11 +11,12 @@ import json
 from typing import Any
 
 from django.db import transaction
-from jwcrypto import jws, jwt
+from jwcrypto import jws
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from portero.accounts.selectors import session_is_live
 from portero.federation import tokens
 from portero.federation.claims import SUPPORTED_CLAIMS, claims_of, code_hash
 from portero.federation.keys import ALGORITHM, keyring
@@ -76,16 +77,12 @@ class PorteroValidator(OAuth2Validator):
         key = keyring().find(str(header.get("kid", "")))
         return key.private if key else None
 
-    def _load_id_token(self, token: str) -> Any:
-        key = self._get_key_for_token(token)
-        if not key:
-            return None
-        try:
-            claims = json.loads(jwt.JWT(key=key, jwt=token, algs=[ALGORITHM]).claims)
-        except Exception:  # any malformed or forged token is simply not ours
-            return None
-        jti = claims.get("jti")
-        return IDToken.objects.filter(jti=jti).first() if jti else None
+    # --- grants: the code flow and refresh only (OI1) ---------------------------------------
+    def validate_user(self, *args: Any, **kwargs: Any) -> bool:
+        """Never check a password here: the password grant would be a password oracle outside
+        the sign-in page's throttling (LI2, LI3) and audit. TokenView refuses the grant first;
+        this is the second lock."""
+        return False
 
     # --- silent sign-in (prompt=none): the view has already checked session and consent ---
     def validate_silent_login(self, request: Any) -> bool:
@@ -101,19 +98,20 @@ class PorteroValidator(OAuth2Validator):
         Authorization.objects.create(
             code_hash=code_hash(code["code"]), application=request.client, user=request.user,
             sid=request.portero_sid, auth_time=request.portero_auth_time,
-            amr=request.portero_amr, acr=request.portero_acr, scope=" ".join(request.scopes),
+            amr=request.portero_amr, acr=request.portero_acr,
+            scope=" ".join(sorted(set(request.scopes))),
         )
 
     def validate_code(self, client_id: str, code: str, client: Any, request: Any,
                       *args: Any, **kwargs: Any) -> bool:
-        authorization = Authorization.objects.filter(
-            code_hash=code_hash(code), application=client
-        ).select_related("user__oidc_subject").first()
+        authorization = Authorization.objects.filter(code_hash=code_hash(code)).select_related(
+            "user__oidc_subject", "application").first()
         if authorization is not None and authorization.used_at is not None:
             tokens.code_replayed(authorization)  # OI3: what the first use produced dies
             return False
         grant = self._grant(code, request, client)
-        if (authorization is None or authorization.session_ended_at is not None
+        if (authorization is None or authorization.application_id != client.pk
+                or authorization.session_ended_at is not None
                 or not authorization.user.is_active or grant is None or grant.is_expired()):
             return False
         request.scopes, request.user = grant.scope.split(" "), authorization.user
@@ -184,7 +182,10 @@ class PorteroValidator(OAuth2Validator):
             token_family=instance.token_family, session_ended_at__isnull=True,
             user__is_active=True).select_related("user__oidc_subject").first()
         request.portero_authorization = authorization
-        return authorization is not None  # the Portero session behind it is still alive
+        # Only while the Portero session behind it lives (SE2, OI6): the library checks no
+        # expiry at use, and a session can lapse (idle) before the worker's purge ends it.
+        return authorization is not None and session_is_live(
+            authorization.sid, signed_in_at=authorization.auth_time)
 
     @staticmethod
     def _authorization(request: Any) -> Authorization | None:

@@ -7,6 +7,7 @@ facts for the ID token, and sign-out through Portero's own flow (OI6).
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -21,11 +22,11 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_provider import views as oauth_views
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import InvalidOIDCClientError, OAuthToolkitError
 from oauth2_provider.models import Application
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
-from oauthlib.oauth2.rfc6749.errors import ConsentRequired
+from oauthlib.oauth2.rfc6749.errors import ConsentRequired, OAuth2Error
 
 from portero.accounts import flows as account_flows
 from portero.accounts.models import User
@@ -34,7 +35,7 @@ from portero.core.client import ClientInfo
 from portero.core.headers import form_targets_allow
 from portero.federation import applications, consent
 from portero.federation.claims import ACR_VALUES
-from portero.federation.keys import keyring
+from portero.federation.keys import JWKS_MAX_AGE, keyring
 
 
 def _origin(uri: str) -> str:
@@ -62,17 +63,42 @@ def _with_issuer(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _unsupported(request: HttpRequest) -> str:
+    """Return the error for request features Portero does not offer, or "" (discovery says
+    so; silently ignoring them would mislead the portal)."""
+    if request.GET.get("response_mode", "query") != "query":
+        return "invalid_request"
+    if "request" in request.GET or "request_uri" in request.GET:
+        return "request_not_supported"
+    return ""
+
+
 class AuthorizeView(oauth_views.AuthorizationView):
     template_name = "federation/authorize.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated and self._too_old(request):
+        refusal = _unsupported(request)
+        if refusal:
+            return _oauth_error_page(request, refusal)
+        if request.user.is_authenticated and self._needs_sign_in(request):
+            if "none" in request.GET.get("prompt", "").split():
+                return super().handle_no_permission()  # login_required to the portal
             return self.handle_prompt_login()  # max_age: sign in again (OIDC Core 3.1.2.1)
         return super().get(request, *args, **kwargs)
 
-    def _too_old(self, request: HttpRequest) -> bool:
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not request.session.get(account_flows.SID):
+            return _oauth_error_page(request, "login_required")
+        return super().post(request, *args, **kwargs)
+
+    @staticmethod
+    def _needs_sign_in(request: HttpRequest) -> bool:
+        """True when the sign-in is older than `max_age`, or the session predates portals
+        (no sid: its tokens could never be ended with it)."""
+        if not request.session.get(account_flows.SID):
+            return True
         raw = request.GET.get("max_age", "")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
             return False
         signed_in_at = float(request.session.get(account_flows.SIGNED_IN_AT, 0))
         return clock.now().timestamp() - signed_in_at > int(raw)
@@ -135,11 +161,13 @@ class AuthorizeView(oauth_views.AuthorizationView):
         user = self.request.user
         if application is not None and isinstance(user, User):
             scopes = list(context.get("scopes", []))
-            if consent.on_file(user=user, application=application, scopes=scopes):
+            prompt = self.request.GET.get("prompt", "").split()
+            if "consent" not in prompt and consent.on_file(user=user, application=application,
+                                                           scopes=scopes):
                 form = self.get_form_class()(data={**self.get_initial(), "allow": "1"})
                 if form.is_valid():
                     return self.form_valid(form)
-            if "none" in self.request.GET.get("prompt", "").split():
+            if "none" in prompt:
                 return self._consent_required(context)
             context["scope_labels"] = consent.scope_labels(scopes)
         response = super().render_to_response(context, **kwargs)
@@ -165,6 +193,36 @@ class AuthorizeView(oauth_views.AuthorizationView):
         return response
 
 
+class TokenView(oauth_views.TokenView):
+    """The library's token endpoint, for the grants Portero offers only (OI1).
+
+    The library would route the password grant (checking the password before the client's
+    right to use it: a password oracle outside the sign-in throttles) and the device flow
+    (whose parameter it reads unchecked: a 500) to their handlers.
+    """
+
+    GRANTS = frozenset({"authorization_code", "refresh_token"})
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.POST.get("grant_type") not in self.GRANTS:
+            return _token_error(OAuth2Error(description="", status_code=400),
+                                "unsupported_grant_type")
+        try:
+            response = super().post(request, *args, **kwargs)
+        except OAuth2Error as error:  # raised while saving: the tokens were rolled back
+            return _token_error(error, error.error)
+        # Always JSON (the library omits the type on errors raised while saving), never cached.
+        response["Content-Type"] = "application/json"
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _token_error(error: OAuth2Error, code: str) -> JsonResponse:
+    response = JsonResponse({"error": code}, status=error.status_code or 400)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class DiscoveryView(oauth_views.ConnectDiscoveryInfoView):
     """The library's discovery document, with what Portero adds (back-channel logout, acr)."""
 
@@ -186,6 +244,7 @@ class DiscoveryView(oauth_views.ConnectDiscoveryInfoView):
                                                              required=True)
         fresh = JsonResponse(data)
         fresh["Access-Control-Allow-Origin"] = "*"
+        fresh["Cache-Control"] = f"public, max-age={int(JWKS_MAX_AGE.total_seconds())}"
         return fresh
 
 
@@ -194,7 +253,7 @@ def jwks(request: HttpRequest) -> JsonResponse:
     """The published keys: the active one and retired ones whose tokens may live (OI8)."""
     response = JsonResponse({"keys": [key.public_jwk() for key in keyring().published()]})
     response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "public, max-age=300"
+    response["Cache-Control"] = f"public, max-age={int(JWKS_MAX_AGE.total_seconds())}"
     return response
 
 
@@ -202,6 +261,32 @@ class LogoutView(oauth_views.RPInitiatedLogoutView):
     """RP-initiated logout through Portero's sign-out, which reaches every portal (OI6)."""
 
     template_name = "federation/logout_confirm.html"
+    hint_sid = ""
+
+    def get_request_application(self, id_token: Any, client_id: Any) -> Any:
+        if client_id:  # the library's .get() makes an unknown client a 500
+            application = Application.objects.filter(client_id=client_id).first()
+            if application is None:
+                raise InvalidOIDCClientError()
+            return application
+        return id_token.application if id_token else None
+
+    def validate_logout_request_user(self, id_token_hint: Any, client_id: Any) -> Any:
+        id_token = super().validate_logout_request_user(id_token_hint, client_id)
+        if id_token is not None:  # verified by the library: read the session it names
+            payload = id_token_hint.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            self.hint_sid = str(claims.get("sid", ""))
+        return id_token
+
+    def must_prompt(self, token_user: Any) -> bool:
+        """Ask unless the hint names this very session: an old ID token of the same person
+        (from browser history, say) must not end a newer session with a plain link
+        (RP-Initiated Logout 1.0, section 2)."""
+        if super().must_prompt(token_user):
+            return True
+        current = self.request.session.get(account_flows.SID, "")
+        return self.request.user.is_authenticated and self.hint_sid != current
 
     def do_logout(self, application: Any = None, post_logout_redirect_uri: Any = None,
                   state: Any = None, token_user: Any = None) -> HttpResponse:

@@ -40,10 +40,10 @@ portero: Any = oauth.register(
 
 def response_from_issuer(query: Mapping[str, str]) -> bool:
     """Return False if the authorization response comes from another issuer (RFC 9207, against
-    mix-up attacks): it names another, or names none although Portero says it always does.
+    mix-up attacks): it names another, or names none although the provider says it always does.
 
-    Only a code is held to the second rule: Portero's error redirects carry no `iss` yet, and
-    an error gives the portal nothing to misuse.
+    Only a code is held to the second rule: an error gives the portal nothing to misuse, and
+    providers that send `iss` on codes do not always send it on errors.
     """
     issuer = query.get("iss")
     if issuer is not None:
