@@ -306,3 +306,28 @@ def test_reminder_is_refused_for_a_disabled_account(agent, user):
     response = _act(_signed_in(agent), user, "send_reminder")
     assert response.status_code == 302
     assert not OutboundEmail.objects.filter(kind="username_reminder").exists()
+
+
+@pytest.mark.parametrize(("actor", "target", "action"), [
+    ("supervisor", "administrator", "enable"),
+    ("supervisor", "supervisor", "enable"),
+    ("agent", "supervisor", "unlock"),
+    ("agent", "supervisor", "end_sessions"),
+])
+def test_a_disabled_account_keeps_its_rank_against_lower_roles(actor, target, action):
+    """Issue: role_of gave a disabled account no role, so anyone outranked it."""
+    groups = {"agent": AGENT_GROUP, "supervisor": SUPERVISOR_GROUP, "administrator": None}
+    me = _staff(f"{actor}.actua", groups[actor])
+    them = _staff(f"{target}.inactivo", groups[target], superuser=target == "administrator")
+    them.is_active = False
+    them.save()
+    console = _signed_in(me)
+    page = console.get(f"/mesa/usuario/{them.pk}/").content.decode()
+    assert f'value="{action}"' not in page
+    response = console.post(f"/mesa/usuario/{them.pk}/accion/", {
+        "action": action, "reason": "Ticket 1", "token": "forged-token-1234567890"})
+    assert response.status_code == 302
+    them.refresh_from_db()
+    assert not them.is_active
+    assert not AuditEvent.objects.filter(event__startswith="helpdesk.", user=them).exclude(
+        event="helpdesk.user_viewed").exists()

@@ -22,7 +22,7 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core.client import ClientInfo
 from portero.helpdesk.forms import ActionForm, ResendForm, SearchForm
-from portero.helpdesk.roles import Role, role_of
+from portero.helpdesk.roles import Role, rank_of, role_of
 from portero.helpdesk.selectors import (
     emails_needing_attention,
     logouts_needing_attention,
@@ -79,7 +79,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                             "token": secrets.token_urlsafe(24)}))
                for action in allowed_actions(agent, target)]
     return render(request, "helpdesk/user.html", {
-        "overview": user_overview(target), "actions": actions, "role": role_of(target),
+        "overview": user_overview(target), "actions": actions, "role": rank_of(target),
     })
 
 
