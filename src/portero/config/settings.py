@@ -443,12 +443,19 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "bare": {"format": "%(message)s"},  # security events are complete JSON lines
     },
+    # Every line goes through one redaction: no recovery token, no raw control character
+    # (LG2, LG3). The same filter is on gunicorn's logs (portero.ops.gunicorn_logging).
+    "filters": {"redact": {"()": "portero.core.log_redaction.RedactFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "security": {"class": "logging.StreamHandler", "formatter": "bare"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["redact"]},
+        "security": {"class": "logging.StreamHandler", "formatter": "bare",
+                     "filters": ["redact"]},
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
+        # Django's own handler (from its defaults) would print these unredacted in development.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"level": "WARNING"},
         "mail.log": {"level": "WARNING"},  # aiosmtpd's per-connection chatter (demo, tests)
         "portero.security": {"handlers": ["security"], "level": "INFO", "propagate": False},

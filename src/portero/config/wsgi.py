@@ -1,6 +1,11 @@
+"""The WSGI application (`portero serve` builds the same handler itself)."""
+
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from portero.core.wsgi import PorteroWSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portero.config.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+application = PorteroWSGIHandler()

@@ -7,9 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import BaseCommand
-from django.core.wsgi import get_wsgi_application
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
+
+from portero.core.wsgi import PorteroWSGIHandler
 
 KNOWN = {setting.name for setting in KNOWN_SETTINGS}
 
@@ -24,7 +25,7 @@ class PorteroServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> WSGIHandler:
-        return get_wsgi_application()
+        return PorteroWSGIHandler()  # Django is set up: this runs inside a management command
 
 
 class Command(BaseCommand):
