@@ -331,3 +331,20 @@ def test_a_disabled_account_keeps_its_rank_against_lower_roles(actor, target, ac
     assert not them.is_active
     assert not AuditEvent.objects.filter(event__startswith="helpdesk.", user=them).exclude(
         event="helpdesk.user_viewed").exists()
+
+
+def test_a_link_sent_before_the_account_was_disabled_stays_dead_once_it_is_enabled(
+        user, client, mailbox, worker):
+    supervisor = _staff("supervisora.uno", SUPERVISOR_GROUP)
+    ask_reset(client, user.username)
+    worker.drain()
+    link = link_in(mailbox.messages[0])
+    console = _signed_in(supervisor)
+    _act(console, user, "disable")
+    _act(console, user, "enable")
+    user.refresh_from_db()
+    assert user.is_active
+    response = set_password(Client(), link, NEW_PASSWORD)
+    assert response.status_code == 410  # expired, with a one-click new e-mail
+    user.refresh_from_db()
+    assert not user.check_password(NEW_PASSWORD)

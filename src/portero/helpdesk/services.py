@@ -27,6 +27,7 @@ from portero.mail.models import EmailStatus, OutboundEmail
 from portero.mail.services import email_requeue
 from portero.recovery.flows.password_reset import reset_issue
 from portero.recovery.flows.username_reminder import username_reminder_queue
+from portero.recovery.services import resets_cancel
 from portero.recovery.states import LinkState, reset_state
 
 
@@ -73,7 +74,9 @@ def _end_sessions(target: User) -> dict[str, Any]:
 def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:
     def apply(target: User) -> dict[str, Any]:
         ended = user_set_active(user=target, active=active)
-        return {} if active else {"sessions_ended": ended}
+        if active:
+            return {}
+        return {"sessions_ended": ended, "links_ended": resets_cancel(user=target)}
 
     return apply
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -61,3 +62,11 @@ def recovery_history_purge() -> int:
     requests, _ = RecoveryRequest.objects.filter(created_at__lt=cutoff,
                                                  processed_at__isnull=False).delete()
     return emails + resets + requests
+
+
+def resets_cancel(*, user: Any) -> int:
+    """End every outstanding recovery link of `user` now (the account is being disabled: a
+    link sent before must not work again if it is enabled later); return how many."""
+    now = clock.now()
+    return PasswordReset.objects.filter(user=user, used_at__isnull=True,
+                                        expires_at__gt=now).update(expires_at=now)
