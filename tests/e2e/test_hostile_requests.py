@@ -82,3 +82,40 @@ def test_malformed_requests_get_an_answer_and_no_worker_is_lost(server):
     forged = [line for line in log.splitlines() if line.startswith("10.6.6.6")]
     assert not forged, forged  # LG3: the %0A stayed inside its own line
     assert "\x00" not in log
+
+
+def test_proxies_trusted_for_addresses_are_trusted_for_https_too(settings):
+    from portero.ops.management.commands.serve import server_options
+
+    settings.PORTERO_TRUSTED_PROXIES = ["10.0.0.0/8", "192.168.1.5"]
+    assert server_options(bind="x", workers=1)["forwarded_allow_ips"] == "10.0.0.0/8,192.168.1.5"
+    settings.PORTERO_TRUSTED_PROXIES = []
+    assert server_options(bind="x", workers=1)["forwarded_allow_ips"] == "127.0.0.1,::1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_after_the_database_dropped_its_connections_is_served(tmp_path, user):
+    """The first request of each web worker once PostgreSQL has ended its connections (a
+    restart, a failover) reconnects instead of answering 500 (CONN_HEALTH_CHECKS)."""
+    from django.db import connection
+
+    from tests.processes import database_url
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server to drop connections")
+    web = free_port()
+    env = {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
+           "PORTERO_BASE_URL": f"http://127.0.0.1:{web}", "PORTERO_BIND": f"127.0.0.1:{web}",
+           "PORTERO_WEB_WORKERS": "1", "EMAIL_URL": "smtp://127.0.0.1:1",
+           "DATABASE_URL": database_url()}
+    with portero_process("serve", env=env) as process:
+        url = f"http://127.0.0.1:{web}/ingresar/"
+        wait_until_serving(url, process, pipe_output(process))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        for _ in range(3):  # a page that reads the database (an unknown portal's request)
+            answer = _exchange(web, f"GET /o/authorize/?client_id=nadie&response_type=code "
+                                    f"HTTP/1.1\r\nHost: 127.0.0.1:{web}\r\n"
+                                    "Connection: close\r\n\r\n".encode())
+            assert int(answer.split()[1]) < 500, answer[:300]  # 302: to the sign-in page

@@ -348,3 +348,10 @@ def test_a_link_sent_before_the_account_was_disabled_stays_dead_once_it_is_enabl
     assert response.status_code == 410  # expired, with a one-click new e-mail
     user.refresh_from_db()
     assert not user.check_password(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "-1", "1e3", "١٢", "9" * 40])
+def test_an_impossible_message_number_is_refused_not_a_500(agent, value):
+    console = _signed_in(agent)
+    response = console.post("/mesa/cola/", {"emails": [value], "reason": "Ticket 4512"})
+    assert response.status_code == 200 and b"error-summary" in response.content

@@ -95,7 +95,10 @@ SECRET_KEY_FALLBACKS = env.list("PORTERO_SECRET_KEY_FALLBACKS")
 
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portero.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Connections are kept a minute and checked before reuse: after the database restarts or
+# drops them, a request reconnects instead of failing with a 500.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
+                                              conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

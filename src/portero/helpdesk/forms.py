@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -23,9 +25,22 @@ class ActionForm(forms.Form):
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
 
 
+class MessageChoiceField(forms.ModelMultipleChoiceField):
+    """Message numbers, refused before any query when no row could have them (SQLite raises
+    on integers past 64 bits, PostgreSQL on other oddities)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for number in value or []:
+            text = str(number)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise forms.ValidationError(self.error_messages["invalid_choice"],
+                                            code="invalid_choice", params={"value": text})
+        return super()._check_values(value)  # type: ignore[misc]  # not in the stubs
+
+
 class ResendForm(forms.Form):
     # Checked against the messages still needing attention, in one query, when the form is.
-    emails = forms.ModelMultipleChoiceField(
+    emails = MessageChoiceField(
         label=_("Messages to send again"), queryset=emails_needing_attention(),
         widget=forms.CheckboxSelectMultiple,
     )

@@ -38,17 +38,25 @@ class Command(BaseCommand):
     def handle(self, *args: Any, bind: str, workers: int, **options: Any) -> None:
         self.stdout.write(f"Portero on http://{bind}/ ({workers} workers), public URL "
                           f"{settings.PORTERO_BASE_URL}")
-        PorteroServer({
-            "bind": bind,
-            "workers": workers,
-            "worker_class": "sync",
-            "timeout": 30,
-            "graceful_timeout": 10,
-            "accesslog": "-",
-            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',  # no query strings
-            "logger_class": "portero.ops.gunicorn_logging.RedactingLogger",
-            "proc_name": "portero",
-            # gunicorn 25+ opens a control socket at one path per user by default; several
-            # servers on one machine (instances, tests, the demo portal) would share it.
-            **({"control_socket_disable": True} if "control_socket_disable" in KNOWN else {}),
-        }).run()
+        PorteroServer(server_options(bind=bind, workers=workers)).run()
+
+
+def server_options(*, bind: str, workers: int) -> dict[str, Any]:
+    """Return gunicorn's settings for `portero serve`."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "sync",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',  # no query strings
+        "logger_class": "portero.ops.gunicorn_logging.RedactingLogger",
+        "proc_name": "portero",
+        # gunicorn 25+ opens a control socket at one path per user by default; several
+        # servers on one machine (instances, tests, the demo portal) would share it.
+        **({"control_socket_disable": True} if "control_socket_disable" in KNOWN else {}),
+        # Whose X-Forwarded-Proto makes a request https (HSTS, the CSRF Referer check):
+        # the same proxies whose X-Forwarded-For is believed (LI3), else a local one.
+        "forwarded_allow_ips": ",".join(settings.PORTERO_TRUSTED_PROXIES) or "127.0.0.1,::1",
+    }
