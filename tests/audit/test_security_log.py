@@ -47,7 +47,7 @@ def test_lg1_each_security_action_is_one_structured_event(user, client, mailbox,
         assert event["time"].endswith("+00:00")  # UTC
     web_events = [e for e in events if e["event"] in {"sign_in.ok", "reset.requested"}]
     assert all(len(e["request_id"]) == 32 and e["ip"] == "127.0.0.1" for e in web_events)
-    # the same events are kept in the audit table (except the CSRF one, which changes nothing)
+    # the same events are kept in the audit table
     assert AuditEvent.objects.filter(event="password.changed", user=user).count() == 1
 
 

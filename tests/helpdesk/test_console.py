@@ -330,7 +330,8 @@ def test_a_disabled_account_keeps_its_rank_against_lower_roles(actor, target, ac
     them.refresh_from_db()
     assert not them.is_active
     assert not AuditEvent.objects.filter(event__startswith="helpdesk.", user=them).exclude(
-        event="helpdesk.user_viewed").exists()
+        event__in=["helpdesk.user_viewed", "helpdesk.refused"]).exists()
+    assert AuditEvent.objects.filter(event="helpdesk.refused", user=them).exists()
 
 
 def test_a_link_sent_before_the_account_was_disabled_stays_dead_once_it_is_enabled(
@@ -355,3 +356,30 @@ def test_an_impossible_message_number_is_refused_not_a_500(agent, value):
     console = _signed_in(agent)
     response = console.post("/mesa/cola/", {"emails": [value], "reason": "Ticket 4512"})
     assert response.status_code == 200 and b"error-summary" in response.content
+
+
+def test_lg1_refused_console_actions_and_searches_are_audited(agent, user):
+    console = _signed_in(agent)
+    console.get("/mesa/", {"q": "gabriela"})
+    assert AuditEvent.objects.filter(event="helpdesk.searched", actor=f"agent:{agent.pk}",
+                                     details__query="gabriela", details__found=1).exists()
+    console.post(f"/mesa/usuario/{agent.pk}/accion/", {  # on oneself
+        "action": "unlock", "reason": "T-1", "token": "token-one-1234567890"})
+    console.post(f"/mesa/usuario/{user.pk}/accion/", {  # an action that does not exist
+        "action": "make_admin", "reason": "T-2", "token": "token-two-1234567890"})
+    console.post(f"/mesa/usuario/{user.pk}/accion/", {  # above an agent's role
+        "action": "disable", "reason": "T-3", "token": "token-three-123456789"})
+    refused = AuditEvent.objects.filter(event="helpdesk.refused", outcome="refused")
+    assert sorted(e.details["action"] for e in refused) == ["disable", "make_admin", "unlock"]
+    ordinary = Client()
+    ordinary.post("/ingresar/", {"username": user.username, "password": PASSWORD})
+    assert ordinary.get("/mesa/").status_code == 403
+    assert AuditEvent.objects.filter(event="helpdesk.refused", actor=f"agent:{user.pk}",
+                                     details__why="no console role").exists()
+
+
+def test_lg1_a_csrf_failure_is_kept_in_the_audit_table_too(user):
+    browser = Client(enforce_csrf_checks=True)
+    browser.post("/ingresar/", {"username": "x"})
+    event = AuditEvent.objects.get(event="csrf.failed")
+    assert event.outcome == "refused" and event.subject == "/ingresar/"

@@ -40,6 +40,8 @@ class EventType(StrEnum):
     HELPDESK_DISABLED = "helpdesk.disabled"
     HELPDESK_ENABLED = "helpdesk.enabled"
     HELPDESK_LOGOUT_RESENT = "helpdesk.logout_resent"
+    HELPDESK_REFUSED = "helpdesk.refused"
+    HELPDESK_SEARCHED = "helpdesk.searched"
     TOKEN_ISSUED = "federation.token_issued"  # noqa: S105 (an event name)
     CODE_REPLAYED = "federation.code_replayed"
     CONSENT_GRANTED = "federation.consent_granted"

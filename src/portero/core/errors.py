@@ -8,9 +8,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template import loader
 from django.utils.translation import gettext as _
 
-from portero.core.client_ip import client_ip
-from portero.core.security_log import emit
-
 TITLES: dict[int, Callable[[], str]] = {
     400: lambda: _("The request could not be understood"),
     403: lambda: _("This action is not allowed"),
@@ -46,16 +43,6 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return error_page(request, 500)
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """Explain an expired or missing form token in plain words (never the technical reason)."""
-    emit("csrf.failed", outcome="refused", actor="anonymous", subject=request.path[:96],
-         ip=client_ip(request), reason=reason)
-    detail = _(
-        "The form expired or was opened in another window. Go back, reload the page and try again."
-    )
-    return error_page(request, 403, detail)
 
 
 class MethodNotAllowedMiddleware:

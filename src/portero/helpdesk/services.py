@@ -178,3 +178,18 @@ def helpdesk_logout_resend(*, agent: User, target: User, delivery_id: int, reaso
     event_record(EventType.HELPDESK_LOGOUT_RESENT, user=target, actor=f"agent:{agent.pk}",
                  client=client, subject=f"logout:{delivery.pk}", reason=reason)
     return True
+
+
+def helpdesk_refusal_record(*, agent: User, target: User | None, action: str, why: str,
+                            client: ClientInfo) -> None:
+    """Record an action the console refused (not allowed, on oneself, unknown, no reason):
+    the attempt itself is what an investigation looks for (LG1)."""
+    event_record(EventType.HELPDESK_REFUSED, outcome="refused", user=target,
+                 actor=f"agent:{agent.pk}", client=client,
+                 subject=f"user:{target.pk}" if target else "", action=action[:40], why=why)
+
+
+def helpdesk_search_record(*, agent: User, query: str, found: int, client: ClientInfo) -> None:
+    """Record a console search: who looked for whom (the accounts opened are recorded too)."""
+    event_record(EventType.HELPDESK_SEARCHED, actor=f"agent:{agent.pk}", client=client,
+                 subject="accounts", query=query[:254], found=found)

@@ -35,7 +35,9 @@ from portero.helpdesk.services import (
     allowed_actions,
     helpdesk_act,
     helpdesk_logout_resend,
+    helpdesk_refusal_record,
     helpdesk_resend,
+    helpdesk_search_record,
 )
 
 PAGE_SIZE = 25
@@ -48,6 +50,10 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not isinstance(request.user, User) or role_of(request.user) < Role.AGENT:
+            if isinstance(request.user, User):  # signed in, but no console role (LG1)
+                helpdesk_refusal_record(agent=request.user, target=None, action=request.path,
+                                        why="no console role",
+                                        client=ClientInfo.from_request(request))
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -59,6 +65,11 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET if "q" in request.GET else None)
     result = users_search(form.cleaned_data["q"]) if form.is_valid() else None
+    if result is not None:
+        agent = request.user
+        assert isinstance(agent, User)
+        helpdesk_search_record(agent=agent, query=form.cleaned_data["q"],
+                               found=len(result.accounts), client=ClientInfo.from_request(request))
     # One reverse() for the list instead of one per row: each costs about 60 µs, as much as
     # the search itself once the list is full.
     prefix = reverse("helpdesk:user", args=[0]).removesuffix("0/")
@@ -90,13 +101,17 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
     agent = request.user
     assert isinstance(agent, User)
     form = ActionForm(request.POST)
+    client = ClientInfo.from_request(request)
     if not form.is_valid():
+        helpdesk_refusal_record(agent=agent, target=target, client=client,
+                                action=str(request.POST.get("action", "")), why="invalid form")
         messages.error(request, _("Write the reason or the ticket number."))
         return redirect("helpdesk:user", pk=pk)
     try:
-        done = helpdesk_act(agent=agent, target=target, client=ClientInfo.from_request(request),
-                            **form.cleaned_data)
+        done = helpdesk_act(agent=agent, target=target, client=client, **form.cleaned_data)
     except ActionRefused as refusal:
+        helpdesk_refusal_record(agent=agent, target=target, client=client,
+                                action=form.cleaned_data["action"], why=str(refusal))
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
@@ -120,6 +135,8 @@ def queue(request: HttpRequest) -> HttpResponse:
                                             reason=form.cleaned_data["reason"],
                                             client=ClientInfo.from_request(request))
         except ActionRefused as refusal:
+            helpdesk_refusal_record(agent=agent, target=None, action="resend", why=str(refusal),
+                                    client=ClientInfo.from_request(request))
             messages.error(request, str(refusal))
             return redirect("helpdesk:queue")
         messages.success(request, _("%(count)d message(s) will be sent again now.")
@@ -144,6 +161,8 @@ def logout_resend(request: HttpRequest, pk: int, delivery: int) -> HttpResponse:
                                       reason=request.POST.get("reason", ""),
                                       client=ClientInfo.from_request(request))
     except ActionRefused as refusal:
+        helpdesk_refusal_record(agent=agent, target=target, action="logout_resend",
+                                why=str(refusal), client=ClientInfo.from_request(request))
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
