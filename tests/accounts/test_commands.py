@@ -153,3 +153,34 @@ def test_createuser_with_a_role_that_cannot_be_granted_leaves_no_account(monkeyp
                     "--email", "mesa@example.com", "--role", "agent")
     assert not User.objects.filter(username="mesa.dos").exists()
     assert not AuditEvent.objects.exists()
+
+
+def test_importusers_refuses_hidden_characters_and_formulas_and_always_reports(tmp_path):
+    text = ("username,email,full_name,language\n"
+            "bien.uno,uno@example.com,Ana Uno,es\n"
+            "nulo.dos,dos@example.com,Ana\x00Dos,es\n"
+            "bidi.tres,tres@example.com,Ana \u202eseriT,es\n"
+            "formula.cuatro,cuatro@example.com,=HYPERLINK(\"http://x\"),es\n"
+            "@formula,cinco@example.com,Cinco,es\n"
+            "bien.seis,seis@example.com,Ana Seis,es\n")
+    out, err = _import(tmp_path, text)
+    assert "created 2, updated 0, unchanged 0, rejected 4" in out
+    assert "usuarios.csv:3: rejected: full_name holds a control character" in err
+    assert "usuarios.csv:4: rejected: full_name holds a bidirectional text control" in err
+    assert "usuarios.csv:5: rejected: full_name starts with = + - or @" in err
+    assert "usuarios.csv:6: rejected: username starts with = + - or @" in err
+    assert set(User.objects.values_list("username", flat=True)) == {"bien.uno", "bien.seis"}
+
+
+def test_audit_csv_export_cannot_run_as_a_spreadsheet_formula(user):
+    from datetime import timedelta
+
+    from portero.audit.events import EventType
+    from portero.audit.export import events_export
+    from portero.audit.services import event_record
+    from portero.core import clock
+
+    event_record(EventType.CSRF_FAILED, outcome="refused", subject="=cmd|' /C calc'!A0")
+    out = io.StringIO()
+    events_export(out, since=clock.now() - timedelta(days=1), fmt="csv")
+    assert ",'=cmd|" in out.getvalue() and ",=cmd" not in out.getvalue()

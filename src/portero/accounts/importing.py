@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from portero.accounts.models import Language, User
-from portero.accounts.services import user_create, user_update_details
+from portero.accounts.services import AccountError, user_create, user_update_details
 
 COLUMNS = ("username", "email", "full_name", "language")
 LANGUAGE_ALIASES = {
@@ -58,8 +59,30 @@ def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
         yield reader.line_num, {k: (v or "").strip() for k, v in raw.items() if k}
 
 
+# Characters no name or address holds, and that would hide or forge text where it is shown:
+# controls (NUL breaks PostgreSQL), and bidirectional overrides (they reorder what is shown).
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+# A leading = + - @ makes a spreadsheet run the cell as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def text_problem(value: str) -> str:
+    """Return why `value` cannot be imported as text, or ""."""
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        return "holds a control character"
+    if _BIDI & set(value):
+        return "holds a bidirectional text control"
+    if value.startswith(FORMULA_STARTS):
+        return "starts with = + - or @ (a spreadsheet formula)"
+    return ""
+
+
 def parse_row(line: int, raw: dict[str, str]) -> Row:
     """Return a valid row or raise ValueError with the reason."""
+    for column in COLUMNS:
+        problem = text_problem(raw.get(column, ""))
+        if problem:
+            raise ValueError(f"{column} {problem}")
     username, email = raw.get("username", ""), raw.get("email", "")
     if not username:
         raise ValueError("username is empty")
@@ -98,7 +121,11 @@ def users_import(lines: Iterable[str]) -> ImportReport:
         except ValueError as reason:
             report.rejected.append((line, str(reason)))
             continue
-        outcome = _apply(row)
+        try:
+            outcome = _apply(row)
+        except (DatabaseError, AccountError) as error:  # this row only; the others go on
+            report.rejected.append((line, f"not saved: {type(error).__name__}: {error}"[:300]))
+            continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 

@@ -39,6 +39,15 @@ def _records(since: datetime, until: datetime | None) -> Iterator[dict[str, Any]
         }
 
 
+def _cell(value: Any) -> Any:
+    """Keep a spreadsheet from running a cell as a formula (CSV injection): a text cell that
+    starts with = + - @ (or a tab or return) gets a leading apostrophe. JSON lines, the format
+    to check the chain with, are written as stored."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
+
+
 def events_export(out: Writable, *, since: datetime, until: datetime | None = None,
                   fmt: str = "jsonl") -> int:
     """Write the events in [since, until) to `out`; return how many."""
@@ -47,7 +56,8 @@ def events_export(out: Writable, *, since: datetime, until: datetime | None = No
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
         writer.writeheader()
         for record in _records(since, until):
-            writer.writerow({**record, "details": json.dumps(record["details"], sort_keys=True)})
+            row = {**record, "details": json.dumps(record["details"], sort_keys=True)}
+            writer.writerow({name: _cell(value) for name, value in row.items()})
             count += 1
         return count
     for record in _records(since, until):
