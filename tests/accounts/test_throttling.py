@@ -27,12 +27,45 @@ def _page(response) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
     return response.status_code, CSRF.sub(b"", response.content)
 
 
-def test_li2_after_five_failures_even_the_right_password_waits(user, clock):
-    wrong = [_page(_try(WRONG, ip=f"203.0.113.{n}")) for n in range(5)]
-    refused = _try(PASSWORD, ip="203.0.113.99")
-    assert _page(refused) == wrong[0]  # looks exactly like a wrong password
+def test_li2_after_five_failures_even_the_right_password_waits_and_is_told_so(user, clock):
+    for n in range(5):
+        _try(WRONG, ip=f"203.0.113.{n}")
+    refused = _try(PASSWORD, ip="203.0.113.99").content.decode()
+    assert "Demasiados intentos fallidos con este nombre de usuario" in refused
+    assert re.search(r"Espere 3[01] segundos", refused)  # not "wrong password", which made
+    # people reset a password that was right
     clock.advance(timedelta(seconds=31))
     assert _try(PASSWORD, ip="203.0.113.99").status_code == 302
+
+
+def test_li1_the_wait_is_the_same_for_a_name_no_account_has(user, clock):
+    """The count is kept per typed username, account or not: the answer reveals nothing."""
+    for name in ("gongoragabriela", "nadie.existe"):
+        for n in range(5):
+            _try(WRONG, username=name, ip=f"203.0.113.{n}")
+    known = _page(_try(PASSWORD, ip="203.0.113.99"))
+    unknown = _page(_try(PASSWORD, username="nadie.existe", ip="203.0.113.98"))
+    # Each page shows its own typed name, and the two were tried a moment apart.
+    seconds = re.compile(rb"Espere \d+ segundos")
+    assert seconds.search(known[1])
+    assert seconds.sub(b"", known[1]).replace(b"gongoragabriela", b"?") == seconds.sub(
+        b"", unknown[1]).replace(b"nadie.existe", b"?")
+    for n in range(95):
+        clock.advance(timedelta(minutes=16))
+        for name in ("gongoragabriela", "nadie.existe"):
+            _try(WRONG, username=name, ip=f"198.51.100.{n}")
+    stopped = _page(_try(PASSWORD, ip="203.0.113.97"))
+    other = _page(_try(PASSWORD, username="nadie.existe", ip="203.0.113.96"))
+    assert stopped[1].replace(b"gongoragabriela", b"?") == other[1].replace(b"nadie.existe",
+                                                                            b"?")
+    assert "Elija una nueva contraseña".encode() in stopped[1]
+
+
+def test_li3_too_many_failures_from_one_network_are_told_so(user, settings):
+    for n in range(30):
+        _try(WRONG, username=f"nombre.{n}", ip="203.0.113.50")
+    refused = _try(PASSWORD, ip="203.0.113.50").content.decode()
+    assert "Demasiados ingresos fallidos desde su red" in refused
 
 
 def test_li2_the_delay_grows_with_each_failure(user, clock):

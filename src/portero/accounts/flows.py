@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -44,11 +45,28 @@ RETURN_TO = "portero_return_to"
 RETURN_TO_HOURS = 2  # a pending portal sign-in outlives a recovery e-mail's round trip, no more
 
 
-def sign_in(request: HttpRequest, *, username: str, password: str) -> User | None:
-    """Return the signed-in user, or None with nothing revealed about why (LI1).
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What a sign-in gave: the user, or why not in words that reveal no account (LI1)."""
 
-    Throttled attempts (LI2 per account, LI3 per address) cost the same hashing time and get the
-    same answer as a wrong password.
+    user: User | None = None
+    # Set when no password was even tried: the typed username (known or not, counted the same
+    # way) or the address has had too many failures. `locked`: only a new password helps.
+    locked: bool = False
+    wait_until: datetime | None = None
+    address_limited: bool = False
+
+    @property
+    def throttled(self) -> bool:
+        return self.locked or self.wait_until is not None or self.address_limited
+
+
+def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInAttempt:
+    """Sign in, or say why not with nothing revealed about the account (LI1).
+
+    Throttled attempts (LI2 per typed username, LI3 per address) cost the same hashing time as
+    a wrong password. They say so, with how long to wait: the count is kept per typed
+    username whether an account has it or not, so the answer is the same for both.
     """
     client = ClientInfo.from_request(request)
     throttle = throttle_state(username)
@@ -57,13 +75,15 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> User | Non
     if refusal is not None:
         make_password(password)  # the work a real check would do (CWE-208)
         _failure(username, client, refusal, owner=owner, count=False)
-        return None
+        if throttle.refuses():
+            return SignInAttempt(locked=throttle.locked, wait_until=throttle.wait_until)
+        return SignInAttempt(address_limited=True)
     user = password_verified(owner, password)
     if user is None:
         _failure(username, client, EventType.SIGN_IN_FAILED, owner=owner, count=True)
-        return None
+        return SignInAttempt()
     _success(request, user, client, clear_throttle=throttle.failures > 0)
-    return user
+    return SignInAttempt(user=user)
 
 
 @transaction.atomic

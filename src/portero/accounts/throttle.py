@@ -3,7 +3,8 @@
 After PORTERO_SIGNIN_DELAY_AFTER failures in a row, each further attempt must wait a delay that
 doubles per failure (capped at 15 minutes); attempts made during the wait are refused without
 checking the password. After PORTERO_SIGNIN_LOCK_AFTER failures only a password reset or the
-help desk lifts the stop. A success resets the count. Refusals look exactly like a wrong password.
+help desk lifts the stop. A success resets the count. A refusal says how long to wait: the
+count is kept per typed username, account or not, so it tells nothing about the account (LI1).
 """
 
 from __future__ import annotations

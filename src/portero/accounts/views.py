@@ -22,7 +22,7 @@ from portero.accounts.forms import (
 )
 from portero.accounts.models import User
 from portero.accounts.validators import password_assessment
-from portero.core import ratelimit
+from portero.core import clock, ratelimit
 from portero.core.client_ip import client_ip
 from portero.core.headers import form_targets_allow
 
@@ -37,16 +37,34 @@ def _safe_next(request: HttpRequest) -> str | None:
     return None
 
 
+def _refusal_message(attempt: flows.SignInAttempt) -> str:
+    """Say why a sign-in failed, revealing nothing about the account (LI1)."""
+    if attempt.locked:
+        return _("Sign-in with this username is stopped after too many failed attempts. Choose "
+                 "a new password with “Forgot your password?” to sign in again.")
+    if attempt.wait_until is not None:
+        seconds = max(int((attempt.wait_until - clock.now()).total_seconds()) + 1, 1)
+        wait = (ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+                if seconds < 90 else
+                ngettext("%(count)d minute", "%(count)d minutes", -(-seconds // 60))
+                % {"count": -(-seconds // 60)})
+        return _("Too many failed attempts with this username. Wait %(wait)s and try again, "
+                 "or recover your password now with “Forgot your password?”.") % {"wait": wait}
+    if attempt.address_limited:
+        return _("Too many failed sign-ins from your network. Wait a few minutes and try again.")
+    return _("The username or password is not correct.")
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SignInForm(request.POST)
         if form.is_valid():
-            user = flows.sign_in(request, **form.cleaned_data)
-            if user is not None:
+            attempt = flows.sign_in(request, **form.cleaned_data)
+            if attempt.user is not None:
                 waiting = flows.return_to_take(request)  # a portal waiting for this sign-in
                 return redirect(_safe_next(request) or waiting or "accounts:home")
-            form.add_error(None, _("The username or password is not correct."))
+            form.add_error(None, _refusal_message(attempt))
     else:
         form = SignInForm()
     pending = flows.return_to(request)
