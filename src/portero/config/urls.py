@@ -3,8 +3,11 @@ from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from portero.federation import urls as federation_urls
+from portero.ops import health
 
 urlpatterns = [
+    path("salud/vivo", health.alive, name="health_alive"),
+    path("salud/listo", health.ready, name="health_ready"),
     path("", RedirectView.as_view(pattern_name="accounts:sign_in", permanent=False)),
     path("idioma/", set_language, name="set_language"),
     path("", include("portero.accounts.urls")),
