@@ -301,6 +301,19 @@ PORTERO_MAIL_RETRY_WINDOW_HOURS = env.int("PORTERO_MAIL_RETRY_WINDOW_HOURS", 24,
 # Seconds a worker owns a message it is sending; after that another worker may take it over.
 PORTERO_MAIL_LEASE_SECONDS = env.int("PORTERO_MAIL_LEASE_SECONDS", 120, low=10, high=3600)
 
+# --- Operations (docs/operations.md) ------------------------------------------------------
+# host:port of the Prometheus metrics endpoint (e.g. 127.0.0.1:9100); empty: no metrics. The
+# `portero serve` master answers there, never on the public site; `portero worker` answers on
+# the same host at port + 1. Anyone who can reach it sees traffic and queue figures.
+PORTERO_METRICS_BIND = env.str("PORTERO_METRICS_BIND", "")
+_metrics_port = PORTERO_METRICS_BIND.rpartition(":")[2]
+if PORTERO_METRICS_BIND and not (PORTERO_METRICS_BIND.rpartition(":")[0]
+                                 and _metrics_port.isdigit() and 1 <= int(_metrics_port) < 65535):
+    raise ImproperlyConfigured(
+        f"PORTERO_METRICS_BIND must be host:port (port 1-65534; the worker uses port + 1), "
+        f"e.g. 127.0.0.1:9100; got {PORTERO_METRICS_BIND!r}."
+    )
+
 # --- Federation: the OpenID Connect provider (SECURITY.md K) --------------------------------
 # File holding the ID-token signing keys (OI4, OI8), readable by Portero only. Demo and
 # development create it on first use; in production `portero keys rotate` creates it (and
@@ -389,6 +402,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "portero.core.request_id.RequestIdMiddleware",
+    *(["portero.ops.metrics.RequestMetricsMiddleware"] if PORTERO_METRICS_BIND else []),
     "django.middleware.security.SecurityMiddleware",
     "portero.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
