@@ -54,9 +54,11 @@ class NewPasswordForm(forms.Form):
     new_password1 = PasswordField(label=_("New password"), autocomplete="new-password")
     new_password2 = PasswordField(label=_("Confirm password"), autocomplete="new-password")
 
-    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, first_time: bool = False, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
+        if first_time:  # activating an account: there is no old password for this to be "new"
+            self.fields["new_password1"].label = _("Password")
         attrs = self.fields["new_password1"].widget.attrs
         attrs["aria-describedby"] = "password-policy"
         # password-meter.js asks this endpoint while the user types; without script nothing changes.

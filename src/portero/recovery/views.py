@@ -11,11 +11,13 @@ from portero.accounts.forms import NewPasswordForm
 from portero.core.client import ClientInfo
 from portero.recovery.flows import password_reset, username_reminder
 from portero.recovery.forms import CodeForm, ForgotPasswordForm, ForgotUsernameForm
+from portero.recovery.models import ResetPurpose
 from portero.recovery.states import LinkState
 
 # After a link is opened the session keeps only its selector: the proof of possession is the
 # session itself, and no usable secret is stored server-side (TK1, TK3).
 SESSION_SELECTOR = "portero_reset_selector"
+SESSION_ACTIVATED = "portero_reset_activated"  # the done page greets a new account
 
 STATE_PAGES = {
     LinkState.USED: ("recovery/link_used.html", 410),
@@ -34,7 +36,10 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
             username=form.cleaned_data["username"], client=ClientInfo.from_request(request)
         )
         return redirect("recovery:password_sent")  # POST-redirect-GET: a double click is harmless
-    return render(request, "recovery/forgot_password.html", {"form": form})
+    # The same request either way: the e-mail itself says "activate" for an account with no
+    # password yet. Only the page's words differ for who came to activate (issue: first time).
+    return render(request, "recovery/forgot_password.html", {
+        "form": form, "first_time": request.GET.get("primera-vez") == "1"})
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -98,15 +103,19 @@ def reset(request: HttpRequest) -> HttpResponse:
     if check.state != LinkState.VALID or check.reset is None:
         return _dead_link(request, check)
     user = check.reset.user
-    form = NewPasswordForm(user, request.POST if request.method == "POST" else None)
+    first_time = check.reset.purpose == ResetPurpose.ACTIVATION  # no password to "change"
+    form = NewPasswordForm(user, request.POST if request.method == "POST" else None,
+                           first_time=first_time)
     if form.is_valid():
         check = password_reset.complete_password_reset(
             selector=selector, password=form.cleaned_data["new_password1"],
             client=ClientInfo.from_request(request),
         )
         request.session.pop(SESSION_SELECTOR, None)
+        request.session[SESSION_ACTIVATED] = first_time
         return redirect("recovery:reset_done") if check.completed else _dead_link(request, check)
-    return render(request, "recovery/reset.html", {"form": form, "reset": check.reset})
+    return render(request, "recovery/reset.html", {"form": form, "reset": check.reset,
+                                                   "first_time": first_time})
 
 
 @require_POST
@@ -122,4 +131,6 @@ def new_link(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def reset_done(request: HttpRequest) -> HttpResponse:
     """The password is set; a portal's sign-in started in this browser is still waiting."""
-    return render(request, "recovery/reset_done.html", {"pending": return_to(request)})
+    return render(request, "recovery/reset_done.html", {
+        "pending": return_to(request),
+        "activated": bool(request.session.pop(SESSION_ACTIVATED, False))})
