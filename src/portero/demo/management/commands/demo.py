@@ -24,9 +24,10 @@ from aiosmtpd.handlers import Mailbox
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from portero.accounts.models import User
-from portero.accounts.services import user_create
+from portero.accounts.services import user_create, user_grant_role
 from portero.federation.clients import (
     client_add,
     client_remove,
@@ -42,6 +43,8 @@ DEMO_USERS = [
     ("gongora.compras", "gabriela.gongora@example.com", "Gabriela Góngora (compras)", True),
     ("proveedor.nuevo", "proveedor.nuevo@example.com", "Proveedor Nuevo S.A.S.", False),
 ]
+# A Mesa de Servicio supervisor, to try the console (/mesa/).
+DEMO_AGENT = ("mesa.supervisora", "mesa.supervisora@example.com", "Supervisora de la Mesa")
 
 PORTAL_NAME = "Portal de contratación (demo)"
 PORTAL_SETTINGS = "portero.demo.portal.settings"
@@ -58,6 +61,13 @@ def demo_users_create() -> list[str]:
             user_create(username=username, email=email, full_name=full_name,
                         password=DEMO_PASSWORD if has_password else None, via="demo")
             created.append(username)
+    username, email, full_name = DEMO_AGENT
+    if not User.objects.filter(username__lower=username).exists():
+        with transaction.atomic():
+            agent = user_create(username=username, email=email, full_name=full_name,
+                                password=DEMO_PASSWORD, is_staff=True, via="demo")
+            user_grant_role(user=agent, role="supervisor")
+        created.append(username)
     return created
 
 
@@ -226,6 +236,7 @@ class Command(BaseCommand):
             f"                password {DEMO_PASSWORD}\n"
             f"                proveedor.nuevo (no password yet: activate it with "
             f"'¿Olvidó su contraseña?')\n"
+            f"  Mesa de Servicio: {base}/mesa/ as {DEMO_AGENT[0]}, password {DEMO_PASSWORD}\n"
             f"  SMTP inbox:   127.0.0.1:{settings.PORTERO_DEMO_SMTP_PORT}\n"
             f"  Demo portal:  client {PORTAL_NAME!r}, credentials in "
             f"{settings.VAR_DIR / PORTAL_CREDENTIALS_FILE}\n"
