@@ -52,7 +52,7 @@ def test_an_unreachable_smtp_server_names_email_url(mailbox: SMTPSink, keys_file
     settings.EMAIL_PORT = free_port()
     (problem,) = _portero_checks()
     assert problem.startswith("portero.E103") and "EMAIL_URL" in problem
-    with pytest.raises(SystemCheckError, match="portero.E103"):
+    with pytest.raises(SystemCheckError, match=r"portero\.E103"):
         call_command("check", "--deploy", "--tag", "portero")
 
 

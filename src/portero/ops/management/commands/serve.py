@@ -11,6 +11,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 
 from portero.core.wsgi import PorteroWSGIHandler
+from portero.ops import metrics
 
 KNOWN = {setting.name for setting in KNOWN_SETTINGS}
 
@@ -38,7 +39,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, bind: str, workers: int, **options: Any) -> None:
         self.stdout.write(f"Portero on http://{bind}/ ({workers} workers), public URL "
                           f"{settings.PORTERO_BASE_URL}")
-        PorteroServer(server_options(bind=bind, workers=workers)).run()
+        options = server_options(bind=bind, workers=workers)
+        if settings.PORTERO_METRICS_BIND:
+            # Before gunicorn forks: the workers inherit the directory they write metrics to.
+            directory = metrics.multiprocess_prepare()
+            options |= metrics.serve_metrics_start(settings.PORTERO_METRICS_BIND, directory)
+            self.stdout.write(f"Metrics on http://{settings.PORTERO_METRICS_BIND}/metrics")
+        PorteroServer(options).run()
 
 
 def server_options(*, bind: str, workers: int) -> dict[str, Any]:
@@ -59,4 +66,7 @@ def server_options(*, bind: str, workers: int) -> dict[str, Any]:
         # Whose X-Forwarded-Proto makes a request https (HSTS, the CSRF Referer check):
         # the same proxies whose X-Forwarded-For is believed (LI3), else a local one.
         "forwarded_allow_ips": ",".join(settings.PORTERO_TRUSTED_PROXIES) or "127.0.0.1,::1",
+        # gunicorn's own page (raw English) answers request lines longer than this; up to it,
+        # Portero answers a too long address with its own page (core.errors.LongUrlMiddleware).
+        "limit_request_line": 8190,
     }
