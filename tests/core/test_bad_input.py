@@ -84,7 +84,7 @@ def test_change_password_form_handles_bad_values(user):
         assert response.status_code == 200
 
 
-@pytest.mark.parametrize("token", ["x", "a" * 5000, "%00", "..", "a.b", "ñ.ñ", "\u202e"])
+@pytest.mark.parametrize("token", ["x", "a" * 2000, "%00", "..", "a.b", "ñ.ñ", "\u202e"])
 def test_malformed_links_get_the_invalid_link_page(token):
     browser = Client()
     assert browser.get(f"/restablecer/{token}/").status_code in {302, 404}

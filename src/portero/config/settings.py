@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portero.config.env import Env, parse_email_url, parse_rate
+from portero.mail.dkim import dkim_settings_check
 
 env = Env.from_os()
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -119,6 +120,16 @@ if not EMAIL_URL:
     raise ImproperlyConfigured("EMAIL_URL is required in production, e.g. smtp+starttls://...")
 globals().update(parse_email_url(EMAIL_URL))
 EMAIL_BACKEND = "portero.mail.smtp.EmailBackend"
+# DKIM signing of every message (docs/mail.md): a PEM RSA private key of 2048 bits or more, and
+# the selector its public key is published under (<selector>._domainkey.<domain>; `portero mail
+# dns` prints the record). Both or neither. The domain is the sender's (PORTERO_MAIL_FROM) unless
+# PORTERO_DKIM_DOMAIN names another (the sender's or a parent of it, or DMARC ignores the
+# signature).
+PORTERO_DKIM_KEY_FILE = env.str("PORTERO_DKIM_KEY_FILE", "")
+PORTERO_DKIM_SELECTOR = env.str("PORTERO_DKIM_SELECTOR", "").lower()
+PORTERO_DKIM_DOMAIN = env.str("PORTERO_DKIM_DOMAIN", "").lower().rstrip(".")
+dkim_settings_check(key_file=PORTERO_DKIM_KEY_FILE, selector=PORTERO_DKIM_SELECTOR,
+                    domain=PORTERO_DKIM_DOMAIN)
 
 # --- Branding (the demo uses the SECOP II guide's own texts) ------------------------------
 PORTERO_SITE_NAME = env.str("PORTERO_SITE_NAME", "SECOP II" if DEMO else "Portero")
@@ -402,6 +413,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "portero.core.request_id.RequestIdMiddleware",
+    "portero.core.errors.LongUrlMiddleware",
     *(["portero.ops.metrics.RequestMetricsMiddleware"] if PORTERO_METRICS_BIND else []),
     "django.middleware.security.SecurityMiddleware",
     "portero.core.headers.SecurityHeadersMiddleware",

@@ -9,6 +9,8 @@ urlpatterns = [
     path("salud/vivo", health.alive, name="health_alive"),
     path("salud/listo", health.ready, name="health_ready"),
     path("", RedirectView.as_view(pattern_name="accounts:sign_in", permanent=False)),
+    # Browsers and crawlers ask for it whatever the pages say: no 404 in the log for each.
+    path("favicon.ico", RedirectView.as_view(url="/static/portero/favicon.svg", permanent=True)),
     path("idioma/", set_language, name="set_language"),
     path("", include("portero.accounts.urls")),
     path("", include("portero.recovery.urls")),

@@ -13,6 +13,7 @@ TITLES: dict[int, Callable[[], str]] = {
     403: lambda: _("This action is not allowed"),
     404: lambda: _("Page not found"),
     405: lambda: _("This action is not allowed on this page"),
+    414: lambda: _("The address is too long"),
     500: lambda: _("Something went wrong on our side"),
     503: lambda: _("This service is not available yet"),
 }
@@ -58,3 +59,20 @@ class MethodNotAllowedMiddleware:
             page["Allow"] = response["Allow"]
             return page
         return response
+
+
+# Longest path and query any page here needs: links and forms stay far below it.
+MAX_URL_LENGTH = 2048
+
+
+class LongUrlMiddleware:
+    """Answer an absurdly long address with our own page (414), before anything reads it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if len(request.get_full_path()) > MAX_URL_LENGTH:
+            return error_page(request, 414, _("Check the link: it seems to have been copied "
+                                               "with extra text, or cut in a strange place."))
+        return self.get_response(request)

@@ -38,6 +38,8 @@ class RedactFilter(logging.Filter):
         except Exception:  # a message that cannot be formatted is still logged, as is
             message = f"{record.msg!r} {record.args!r}"
         record.msg, record.args = redact(message), None  # a message is one line, always
+        if getattr(record, "status_code", 500) < 500:  # a refused request: its line suffices
+            record.exc_info, record.exc_text = None, None
         if record.exc_info and not record.exc_text:
             record.exc_text = redact_keeping_lines(
                 logging.Formatter().formatException(record.exc_info))

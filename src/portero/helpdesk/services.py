@@ -42,6 +42,7 @@ class Action:
     event: EventType
     minimum_role: Role
     handler: Callable[[User], dict[str, Any]]  # does it; returns details for the audit row
+    done: str | Promise  # what the agent is told once it is done
 
 
 def _send_reset(target: User) -> dict[str, Any]:
@@ -83,17 +84,17 @@ def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:
 
 ACTIONS = {action.name: action for action in [
     Action("send_reset", _("Send a new recovery e-mail"), EventType.HELPDESK_RESET_SENT,
-           Role.AGENT, _send_reset),
+           Role.AGENT, _send_reset, _("A new recovery e-mail was queued.")),
     Action("send_reminder", _("Send the username reminder"), EventType.HELPDESK_REMINDER_SENT,
-           Role.AGENT, _send_reminder),
+           Role.AGENT, _send_reminder, _("The username reminder was queued.")),
     Action("unlock", _("Lift sign-in throttling"), EventType.HELPDESK_UNLOCKED, Role.AGENT,
-           _unlock),
+           _unlock, _("Sign-in throttling was lifted.")),
     Action("end_sessions", _("End all sessions"), EventType.HELPDESK_SESSIONS_ENDED,
-           Role.AGENT, _end_sessions),
+           Role.AGENT, _end_sessions, _("All sessions were ended, at the portals too.")),
     Action("disable", _("Disable the account"), EventType.HELPDESK_DISABLED, Role.SUPERVISOR,
-           _set_active(False)),
+           _set_active(False), _("The account was disabled.")),
     Action("enable", _("Enable the account"), EventType.HELPDESK_ENABLED, Role.SUPERVISOR,
-           _set_active(True)),
+           _set_active(True), _("The account was enabled.")),
 ]}
 
 

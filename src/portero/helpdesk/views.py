@@ -115,8 +115,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
-        label = ACTIONS[form.cleaned_data["action"]].label
-        messages.success(request, _("Done: %(action)s.") % {"action": label})
+        messages.success(request, str(ACTIONS[form.cleaned_data["action"]].done))
     else:
         messages.info(request, _("That action had already been done (the form was sent twice)."))
     return redirect("helpdesk:user", pk=pk)

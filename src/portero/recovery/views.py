@@ -21,7 +21,7 @@ SESSION_ACTIVATED = "portero_reset_activated"  # the done page greets a new acco
 
 STATE_PAGES = {
     LinkState.USED: ("recovery/link_used.html", 410),
-    LinkState.SUPERSEDED: ("recovery/link_used.html", 410),
+    LinkState.SUPERSEDED: ("recovery/link_superseded.html", 410),
     LinkState.EXPIRED: ("recovery/link_expired.html", 410),
     LinkState.DISABLED: ("recovery/link_invalid.html", 404),
     LinkState.UNKNOWN: ("recovery/link_invalid.html", 404),
