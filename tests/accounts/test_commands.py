@@ -184,3 +184,15 @@ def test_audit_csv_export_cannot_run_as_a_spreadsheet_formula(user):
     out = io.StringIO()
     events_export(out, since=clock.now() - timedelta(days=1), fmt="csv")
     assert ",'=cmd|" in out.getvalue() and ",=cmd" not in out.getvalue()
+
+
+def test_createuser_refuses_what_the_sign_in_form_would_never_accept(monkeypatch):
+    """A 200-character username was created though no sign-in could ever type it."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("una frase larga y secreta 2026\n"))
+    with pytest.raises(CommandError, match="longer than 150"):
+        call_command("createuser", "--username", "u" * 200, "--email", "u@example.com",
+                     stdout=io.StringIO())
+    with pytest.raises(CommandError, match="control character"):
+        call_command("createuser", "--username", "ana", "--email", "a@example.com",
+                     "--full-name", "Ana\x00", stdout=io.StringIO())
+    assert not User.objects.exists()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.hashers import normalize_password
 from portero.accounts.models import User
+from portero.accounts.rules import USERNAME_MAX
 
 
 class PasswordField(forms.CharField):
@@ -33,7 +34,7 @@ class PasswordField(forms.CharField):
 
 class UsernameField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault("max_length", USERNAME_MAX)
         kwargs.setdefault("label", _("Username"))
         kwargs.setdefault(
             "widget",
@@ -82,7 +83,7 @@ class PasswordStrengthForm(forms.Form):
     username shown there (context only; no account is looked up)."""
 
     password = PasswordField(required=False, autocomplete="new-password")
-    username = forms.CharField(required=False, max_length=150, strip=True)
+    username = forms.CharField(required=False, max_length=USERNAME_MAX, strip=True)
 
 
 class ChangePasswordForm(NewPasswordForm):

@@ -12,6 +12,7 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
 
 from portero.accounts.models import Language, User
+from portero.accounts.rules import FULL_NAME_MAX, USERNAME_MAX
 from portero.accounts.services import AccountError, user_create, user_update_details
 
 COLUMNS = ("username", "email", "full_name", "language")
@@ -92,15 +93,15 @@ def parse_row(line: int, raw: dict[str, str]) -> Row:
         raise ValueError(
             f"username {username!r} may only hold letters, digits and . @ + - _"
         ) from None
-    if len(username) > 150:
-        raise ValueError("username is longer than 150 characters")
+    if len(username) > USERNAME_MAX:
+        raise ValueError(f"username is longer than {USERNAME_MAX} characters")
     try:
         validate_email(email)
     except ValidationError:
         raise ValueError(f"e-mail {email!r} is not a valid address") from None
     full_name = raw.get("full_name", "")
-    if len(full_name) > 200:
-        raise ValueError("full_name is longer than 200 characters")
+    if len(full_name) > FULL_NAME_MAX:
+        raise ValueError(f"full_name is longer than {FULL_NAME_MAX} characters")
     language = LANGUAGE_ALIASES.get(raw.get("language", "").lower())
     if language is None:
         raise ValueError(f"language {raw.get('language')!r} is not es or en")

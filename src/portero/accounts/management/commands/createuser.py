@@ -6,14 +6,14 @@ import getpass
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.core.validators import validate_email
 from django.db import transaction
 
 from portero.accounts.hashers import normalize_password
-from portero.accounts.importing import LANGUAGE_ALIASES
+from portero.accounts.importing import parse_row
 from portero.accounts.models import User
 from portero.accounts.services import AccountError, user_create, user_grant_role
 
@@ -32,20 +32,19 @@ class Command(BaseCommand):
                             help="a Mesa de Servicio role (makes the account staff)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        username, email = opts["username"].strip(), opts["email"].strip()
-        language = LANGUAGE_ALIASES.get(opts["language"].lower())
-        if language is None:
-            raise CommandError("--language must be es-co or en")
-        try:
-            User.username_validator(username)
-            validate_email(email)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from None
-        candidate = User(username=username, email=email, full_name=opts["full_name"])
+        try:  # the import's rules, the same for one account as for thousands
+            row = parse_row(0, {"username": opts["username"].strip(),
+                                "email": opts["email"].strip(),
+                                "full_name": opts["full_name"].strip(),
+                                "language": opts["language"].strip()})
+        except ValueError as problem:
+            raise CommandError(str(problem)) from None
+        username, email, language = row.username, row.email, row.language
+        candidate = User(username=username, email=email, full_name=row.full_name)
         password = None if opts["no_password"] else self._read_password(candidate)
         try:
             with transaction.atomic():  # an account with its role, or nothing
-                user = user_create(username=username, email=email, full_name=opts["full_name"],
+                user = user_create(username=username, email=email, full_name=row.full_name,
                                    language=language, password=password,
                                    is_staff=opts["role"] is not None)
                 if opts["role"]:
@@ -63,8 +62,9 @@ class Command(BaseCommand):
         else:
             password = sys.stdin.readline().rstrip("\r\n")
         password = normalize_password(password)
-        if len(password) > 1024:
-            raise CommandError("the password is longer than 1024 characters")
+        if len(password) > settings.PORTERO_PASSWORD_MAX_LENGTH:
+            raise CommandError(f"the password is longer than {settings.PORTERO_PASSWORD_MAX_LENGTH}"
+                               " characters")
         try:
             password_validation.validate_password(password, candidate)
         except ValidationError as exc:
