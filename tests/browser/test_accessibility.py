@@ -10,8 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 
+from portero.accounts.services import user_create
 from portero.core import clock
+from portero.helpdesk.roles import AGENT_GROUP
 from portero.recovery.models import PasswordReset
 from tests.browser.support import (
     NEW_PASSWORD,
@@ -143,6 +146,12 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     audit.submit({"username": user.username, "password": NEW_PASSWORD}, "sign_in")
     expect(page.get_by_role("heading", level=1)).to_have_text(t["my_account"])
     audit.check("my account")
+    for address, state in (("/cuenta/historial/", "access history"),
+                           ("/cuenta/sesiones/", "active sessions"),
+                           ("/cuenta/aplicaciones/", "applications"),
+                           ("/cuenta/notificaciones/", "notification settings")):
+        page.goto(address)
+        audit.check(state)
     page.goto("/cuenta/contrasena/")
     audit.check("change password (signed in)")
     audit.submit({"current_password": PASSWORD, "new_password": NEW_PASSWORD,
@@ -152,6 +161,23 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     page.context.clear_cookies()  # the form's token no longer matches: the CSRF error page
     audit.submit({"current_password": NEW_PASSWORD}, "change_password")
     audit.check("403 expired form")
+
+    # The Mesa de Servicio console, whose tables must read on a phone too.
+    agent = user_create(username=f"agente.{user.username}", email="agente@mesa.example",
+                        is_staff=True, password=PASSWORD)
+    group, _ = Group.objects.get_or_create(name=AGENT_GROUP)  # these tests empty every table
+    group.permissions.add(Permission.objects.get(codename="use_console"))
+    agent.groups.add(group)
+    console = new_context(profile).new_page()
+    audit.page = console
+    console.goto("/ingresar/")
+    audit.submit({"username": agent.username, "password": PASSWORD}, "sign_in")
+    console.goto(f"/mesa/?q={user.username}")
+    audit.check("console search")
+    console.goto(f"/mesa/usuario/{user.pk}/")
+    audit.check("console account")
+    console.goto("/mesa/cola/")
+    audit.check("console queue")
 
     report = "\n".join(audit.problems)
     print(f"axe-core checked {len(audit.checked)} states for {profile}: "
