@@ -1,8 +1,9 @@
 """Send due outbox messages over SMTP; retry what may pass later, keep what failed visible.
 
-A message is claimed with a lease before sending. If a worker dies between the SMTP server's
-"250" and marking the row sent, the lease runs out and another attempt sends it again: a rare
-duplicate, never a loss (see docs/architecture.md).
+A message is claimed with a lease before sending, and its outcome is recorded as soon as the
+SMTP server has answered. If a worker dies between the server's "250" and that record, the lease
+runs out and another attempt sends that one message again, with the same Message-ID: a rare
+duplicate that receivers can recognise, never a loss (see docs/mail.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Q
 
@@ -22,7 +24,7 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
 from portero.mail.models import EmailStatus, OutboundEmail
-from portero.mail.rendering import NotNeeded, render_email
+from portero.mail.rendering import NotNeeded, message_id_new, render_email
 from portero.mail.smtp import EmailBackend
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,10 @@ def classify_failure(exc: BaseException) -> SendFailure:
         return SendFailure(True, _reply(exc.smtp_code, exc.smtp_error))
     if isinstance(exc, smtplib.SMTPResponseException):
         return SendFailure(400 <= exc.smtp_code < 500, _reply(exc.smtp_code, exc.smtp_error))
+    if isinstance(exc, ImproperlyConfigured):
+        # The DKIM key file went missing or bad after start-up: the operator's to fix, and
+        # the messages should go, signed, once it is.
+        return SendFailure(True, str(exc)[:500])
     if isinstance(exc, smtplib.SMTPException | OSError):
         return SendFailure(True, f"{type(exc).__name__}: {exc}"[:500])
     return SendFailure(False, f"{type(exc).__name__}: {exc}"[:500])
@@ -68,7 +74,8 @@ def emails_claim_due(*, now: datetime, limit: int) -> list[OutboundEmail]:
     """Take up to `limit` due messages for sending, each with a lease; skip others' rows.
 
     Due: queued or retrying and their time has come, or "sending" with a lease run out (the
-    worker sending them died).
+    worker sending them died). A message gets its Message-ID here, on its first claim, and
+    keeps it for every later attempt.
     """
     lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
     waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
@@ -85,7 +92,15 @@ def emails_claim_due(*, now: datetime, limit: int) -> list[OutboundEmail]:
     for email in emails:
         email.status, email.lease_until = EmailStatus.SENDING, lease_until
         email.attempts += 1
+    _message_ids_assign([e for e in emails if not e.message_id])
     return emails
+
+
+def _message_ids_assign(emails: list[OutboundEmail]) -> None:
+    """Give `emails` their Message-IDs, in one UPDATE of the claiming transaction."""
+    for email in emails:
+        email.message_id = message_id_new()
+    OutboundEmail.objects.bulk_update(emails, ["message_id"])
 
 
 _EVENTS = {
@@ -117,15 +132,19 @@ def _finish(outcome: Outcome) -> None:
 
 
 @transaction.atomic
-def outcomes_record(outcomes: list[Outcome]) -> None:
-    """Record several outcomes in one transaction (one lock on the audit chain)."""
-    with appends_batched(sealed=True):
-        for outcome in outcomes:
-            _finish(outcome)
+def outcome_record(outcome: Outcome) -> None:
+    """Record one outcome and its audit row in one transaction.
+
+    The row is left for the worker's next round to seal into the chain (in one statement for
+    all), as web requests' rows are: taking the chain's lock for each message would cost a
+    quarter more time per message and make workers queue for one another.
+    """
+    with appends_batched(sealed=False):
+        _finish(outcome)
 
 
 def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> Outcome:
-    """Send one claimed message; return what happened (see `outcomes_record`)."""
+    """Send one claimed message; return what happened (see `outcome_record`)."""
     now = clock.now()
     try:
         message = render_email(email)
@@ -141,8 +160,7 @@ def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> Outcome:
         connection.close()
         return _failure_outcome(email, classify_failure(exc), now)
     return Outcome(email, EmailStatus.SENT, {
-        "sent_at": clock.now(), "last_error": "", "smtp_reply": connection.last_reply,
-        "message_id": message.extra_headers["Message-ID"]})
+        "sent_at": clock.now(), "last_error": "", "smtp_reply": connection.last_reply})
 
 
 def _failure_outcome(email: OutboundEmail, failure: SendFailure, now: datetime) -> Outcome:
@@ -156,23 +174,13 @@ def _failure_outcome(email: OutboundEmail, failure: SendFailure, now: datetime) 
     return Outcome(email, EmailStatus.FAILED, {"last_error": failure.reason})
 
 
-# Outcomes are recorded in groups of this many: fewer round trips, and if the worker dies
-# before a group is recorded, at most this many messages are sent a second time (the leases
-# run out); never one lost.
-RECORD_EVERY = 10
-
-
 def emails_deliver_due(*, connection: EmailBackend, limit: int = 50) -> int:
-    """Send every due message (up to `limit`) over one connection; return how many were tried."""
-    outcomes: list[Outcome] = []
+    """Send every due message (up to `limit`) over one connection; return how many were tried.
+
+    Each outcome is recorded before the next message goes, so a worker that dies leaves at
+    most one message sent but not recorded: the only one sent twice, under the same Message-ID.
+    """
     emails = emails_claim_due(now=clock.now(), limit=limit)
-    try:
-        for email in emails:
-            outcomes.append(email_deliver(email=email, connection=connection))
-            if len(outcomes) >= RECORD_EVERY:
-                outcomes_record(outcomes)
-                outcomes = []
-    finally:
-        if outcomes:
-            outcomes_record(outcomes)
+    for email in emails:
+        outcome_record(email_deliver(email=email, connection=connection))
     return len(emails)

@@ -65,7 +65,9 @@ def render_email(email: OutboundEmail) -> EmailMultiAlternatives:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to_address],
         headers={
-            "Message-ID": email.message_id or _message_id(),
+            # Given when the row was first claimed, so a copy sent again after a crash has the
+            # same one and receivers can drop it.
+            "Message-ID": email.message_id or message_id_new(),
             "Auto-Submitted": "auto-generated",  # RFC 3834: no auto-replies, please
             "X-Auto-Response-Suppress": "All",
             "Content-Language": email.language,
@@ -75,5 +77,6 @@ def render_email(email: OutboundEmail) -> EmailMultiAlternatives:
     return message
 
 
-def _message_id() -> str:
+def message_id_new() -> str:
+    """Return a new, unique Message-ID in Portero's domain."""
     return make_msgid(domain=urlsplit(settings.PORTERO_BASE_URL).hostname)

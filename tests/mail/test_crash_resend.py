@@ -1,0 +1,103 @@
+"""A worker that dies mid-batch sends at most one message twice, under the same Message-ID."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from portero.core import clock
+from portero.mail import delivery
+from portero.mail.delivery import emails_deliver_due
+from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
+from portero.mail.services import email_queue
+from portero.mail.smtp import EmailBackend
+
+pytestmark = pytest.mark.django_db
+
+
+class WorkerKilled(Exception):
+    """Stands for `kill -9`: the worker stops between the SMTP server's 250 and the record."""
+
+
+def _queue(user: Any, count: int) -> list[OutboundEmail]:
+    return [email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language="es",
+                        user=user, context={"changed_at": clock.now().isoformat()})
+            for _ in range(count)]
+
+
+def _crash_after_recording(monkeypatch: pytest.MonkeyPatch, recorded: int) -> None:
+    """Let `recorded` outcomes be recorded, then die while recording the next one."""
+    real = delivery.outcome_record
+    calls = Counter[str]()
+
+    def record(outcome: delivery.Outcome) -> None:
+        if calls["n"] >= recorded:
+            raise WorkerKilled
+        calls["n"] += 1
+        real(outcome)
+
+    monkeypatch.setattr(delivery, "outcome_record", record)
+
+
+def _deliver_until_killed() -> None:
+    backend = EmailBackend(fail_silently=False)
+    with pytest.raises(WorkerKilled):
+        emails_deliver_due(connection=backend)
+    backend.close()
+
+
+def _after_the_lease(settings: Any) -> None:
+    clock.advance(timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS + 1))
+
+
+def test_a_message_left_sending_after_a_crash_goes_again_with_its_message_id(
+        user, mailbox, worker, monkeypatch, settings):
+    [email] = _queue(user, 1)
+    _crash_after_recording(monkeypatch, recorded=0)
+    _deliver_until_killed()
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENDING and email.lease_until is not None
+    [first] = mailbox.messages
+    assert email.message_id and first["Message-ID"] == email.message_id  # stored before sending
+
+    monkeypatch.undo()
+    worker.drain()  # the lease still holds: nobody takes it over yet
+    assert len(mailbox.messages) == 1
+    _after_the_lease(settings)
+    worker.drain()
+    email.refresh_from_db()
+    assert email.status == EmailStatus.SENT and email.attempts == 2
+    assert [m["Message-ID"] for m in mailbox.messages] == [email.message_id] * 2
+
+
+def test_a_retried_message_keeps_its_message_id(user, mailbox, worker):
+    mailbox.fail_data = "451 4.3.0 Try again later"
+    [email] = _queue(user, 1)
+    worker.drain()
+    email.refresh_from_db()
+    assert email.status == EmailStatus.RETRYING and email.message_id
+    mailbox.fail_data = None
+    clock.advance(timedelta(minutes=2))
+    worker.drain()
+    assert [m["Message-ID"] for m in mailbox.messages] == [email.message_id]
+
+
+def test_a_crash_mid_batch_sends_at_most_one_message_twice(user, mailbox, worker, monkeypatch,
+                                                           settings):
+    emails = _queue(user, 12)
+    _crash_after_recording(monkeypatch, recorded=5)
+    _deliver_until_killed()
+    assert len(mailbox.messages) == 6  # five recorded, the sixth sent when the worker died
+    assert OutboundEmail.objects.filter(status=EmailStatus.SENT).count() == 5
+
+    monkeypatch.undo()
+    _after_the_lease(settings)
+    worker.drain()
+    assert OutboundEmail.objects.filter(status=EmailStatus.SENT).count() == 12
+    deliveries = Counter(m["Message-ID"] for m in mailbox.messages)
+    assert set(deliveries) == set(OutboundEmail.objects.values_list("message_id", flat=True))
+    assert len(mailbox.messages) == len(emails) + 1
+    assert sorted(deliveries.values()) == [1] * 11 + [2]  # only the one in flight, same id
