@@ -7,12 +7,16 @@ tests/browser (one server and worker for the browser package).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
@@ -54,3 +58,37 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes] | subprocess.P
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {seconds}s:\n{output()}")
+
+
+@dataclass
+class PorteroProcess:
+    """A `portero` command, its output in a log file (a pipe nobody reads would fill and block).
+
+    It stays in pytest's process group: if the test run is killed, the server goes with it.
+    """
+
+    args: tuple[str, ...]
+    env: dict[str, str]
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PorteroProcess:
+        with self.log.open("wb") as out:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "portero.cli", *self.args], env=child_env(self.env),
+                stdout=out, stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGINT)  # gunicorn's master stops its own workers
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()

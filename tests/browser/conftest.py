@@ -12,12 +12,8 @@ fails them: CI must run them.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +24,7 @@ from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import RecoveryRequest
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, IN_CI, Profile, SiteInfo
 from tests.conftest import SMTPSink
-from tests.processes import child_env, database_url, free_port, wait_until_serving
+from tests.processes import PorteroProcess, database_url, free_port, wait_until_serving
 
 ALL_PROFILES = [
     Profile("es-CO", "desktop"), Profile("es-CO", "mobile"),
@@ -66,39 +62,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@dataclass
-class Process:
-    """A `portero` command, its output in a log file.
-
-    It stays in pytest's process group: if the test run is killed, the server goes with it.
-    """
-
-    args: tuple[str, ...]
-    env: dict[str, str]
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("wb") as out:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "portero.cli", *self.args], env=child_env(self.env),
-                stdout=out, stderr=subprocess.STDOUT,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.send_signal(signal.SIGINT)  # gunicorn's master stops its own workers
-        try:
-            self.popen.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
-
-
 @pytest.fixture(scope="package")  # stopped before other packages run: no stray worker
 def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteInfo]:
@@ -123,8 +86,8 @@ def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
         "PORTERO_PRIVACY_URL": "https://portero.test/datos-personales",
         "PORTERO_SECURITY_URL": "https://portero.test/seguridad",
     }
-    server = Process(("serve",), env, var_dir / "serve.log")
-    worker = Process(("worker",), env, var_dir / "worker.log")
+    server = PorteroProcess(("serve",), env, var_dir / "serve.log")
+    worker = PorteroProcess(("worker",), env, var_dir / "worker.log")
     server.start()
     worker.start()
     try:

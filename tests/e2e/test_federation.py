@@ -15,7 +15,6 @@ import io
 import json
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -43,7 +42,13 @@ from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import RecoveryRequest
 from tests.conftest import NEW_PASSWORD, PASSWORD, SMTPSink
 from tests.helpers import link_in
-from tests.processes import child_env, database_url, free_port, wait_until_serving
+from tests.processes import (
+    PorteroProcess,
+    child_env,
+    database_url,
+    free_port,
+    wait_until_serving,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,36 +73,6 @@ class Provider:
     def log_tails(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}"
                          for log in self.logs)
-
-
-@dataclass
-class Child:
-    """A `portero` command writing to a log file (a pipe nobody reads would fill and block)."""
-
-    args: tuple[str, ...]
-    env: dict[str, str]
-    log: Path
-    popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Child:
-        with self.log.open("wb") as out:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "portero.cli", *self.args], env=child_env(self.env),
-                stdout=out, stderr=subprocess.STDOUT)
-        return self
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.send_signal(signal.SIGINT)  # gunicorn's master stops its own workers
-        try:
-            self.popen.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +102,8 @@ def provider(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     kid = re.search(r"New signing key (\S+) in", rotated.stdout)
     assert kid, rotated.stdout
-    server = Child(("serve",), env, var_dir / "serve.log").start()
-    worker = Child(("worker",), env, var_dir / "worker.log").start()
+    server = PorteroProcess(("serve",), env, var_dir / "serve.log").start()
+    worker = PorteroProcess(("worker",), env, var_dir / "worker.log").start()
     try:
         assert server.popen is not None
         wait_until_serving(f"{base}/ingresar/", server.popen, server.output)
