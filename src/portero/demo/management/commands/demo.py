@@ -235,7 +235,7 @@ class Command(BaseCommand):
             f"  Users:        gongoragabriela and gongora.compras (one shared e-mail),\n"
             f"                password {DEMO_PASSWORD}\n"
             f"                proveedor.nuevo (no password yet: activate it with "
-            f"'¿Olvidó su contraseña?')\n"
+            f"'¿Primera vez? Active su cuenta')\n"
             f"  Mesa de Servicio: {base}/mesa/ as {DEMO_AGENT[0]}, password {DEMO_PASSWORD}\n"
             f"  SMTP inbox:   127.0.0.1:{settings.PORTERO_DEMO_SMTP_PORT}\n"
             f"  Demo portal:  client {PORTAL_NAME!r}, credentials in "
