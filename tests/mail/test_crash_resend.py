@@ -101,3 +101,31 @@ def test_a_crash_mid_batch_sends_at_most_one_message_twice(user, mailbox, worker
     assert set(deliveries) == set(OutboundEmail.objects.values_list("message_id", flat=True))
     assert len(mailbox.messages) == len(emails) + 1
     assert sorted(deliveries.values()) == [1] * 11 + [2]  # only the one in flight, same id
+
+
+def test_a_slow_batch_whose_lease_ran_out_is_not_sent_twice(user, mailbox, worker, clock):
+    """A second worker takes over a message whose lease ran out; the first, still going
+    through its batch, must neither send it nor record an outcome for it."""
+    from datetime import timedelta
+
+    from portero.audit.models import AuditEvent
+    from portero.mail.delivery import emails_claim_due, emails_deliver_due, outcome_record
+    from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
+    from portero.mail.services import email_queue
+
+    for n in range(3):
+        email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=f"p{n}@example.com",
+                    language="es-co", user=user, context={
+                        "changed_at": clock.now().isoformat(), "ip": "", "device": "",
+                        "via": "change", "sessions_ended": 0})
+    first = emails_claim_due(now=clock.now(), limit=3)  # worker A, then A stalls
+    clock.advance(timedelta(hours=1))  # past every lease
+    assert emails_deliver_due(connection=worker.smtp) == 3  # worker B takes them and sends
+    sent = len(mailbox.messages)
+    from portero.mail.delivery import _lease_renew, email_deliver
+    for email in first:  # A wakes up and goes on with its stale batch
+        if _lease_renew(email):
+            outcome_record(email_deliver(email=email, connection=worker.smtp))
+    assert len(mailbox.messages) == sent == 3
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {EmailStatus.SENT}
+    assert AuditEvent.objects.filter(event="mail.sent").count() == 3

@@ -121,14 +121,27 @@ class Outcome:
 
 
 def _finish(outcome: Outcome) -> None:
-    """Record the outcome, unless another worker took the message over meanwhile."""
+    """Record the outcome and its audit row, unless another worker took the message over
+    meanwhile (its lease ran out): then the row and the trail are that worker's to write."""
     email, status, changes = outcome.email, outcome.status, outcome.changes
-    OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
-        lease_until=None, status=status, **changes
-    )
+    if not OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
+            lease_until=None, status=status, **changes):
+        log.warning("mail %s: lease lost before its outcome was recorded", email.pk)
+        return
     event_record(_EVENTS[status], outcome=status, user=email.user, subject=f"email:{email.pk}",
                  kind=email.kind, attempts=email.attempts,
                  reply=str(changes.get("smtp_reply") or changes.get("last_error") or ""))
+
+
+def _lease_renew(email: OutboundEmail) -> bool:
+    """Extend this worker's lease on `email` right before sending it; False if the lease ran
+    out and another worker took the message (a slow batch must not be sent twice)."""
+    fresh = clock.now() + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    if not OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
+            lease_until=fresh):
+        return False
+    email.lease_until = fresh
+    return True
 
 
 @transaction.atomic
@@ -182,5 +195,6 @@ def emails_deliver_due(*, connection: EmailBackend, limit: int = 50) -> int:
     """
     emails = emails_claim_due(now=clock.now(), limit=limit)
     for email in emails:
-        outcome_record(email_deliver(email=email, connection=connection))
+        if _lease_renew(email):
+            outcome_record(email_deliver(email=email, connection=connection))
     return len(emails)
