@@ -47,3 +47,10 @@ def test_a_link_killed_by_another_password_change_says_so(client, user, mailbox,
     page.get(first)
     html = page.get("/restablecer/").content.decode()
     assert "La contraseña ya fue cambiada" in html and "ya fue usado" not in html
+
+
+def test_the_too_long_page_has_the_security_headers_too():
+    response = Client().get("/ingresar/?x=" + "a" * 3000)
+    assert response.status_code == 414
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["Cache-Control"] == "no-store" and response["X-Content-Type-Options"]

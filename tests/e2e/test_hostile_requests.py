@@ -87,8 +87,9 @@ def test_malformed_requests_get_an_answer_and_no_worker_is_lost(server):
 def test_proxies_trusted_for_addresses_are_trusted_for_https_too(settings):
     from portero.ops.management.commands.serve import server_options
 
-    settings.PORTERO_TRUSTED_PROXIES = ["10.0.0.0/8", "192.168.1.5"]
-    assert server_options(bind="x", workers=1)["forwarded_allow_ips"] == "10.0.0.0/8,192.168.1.5"
+    settings.PORTERO_TRUSTED_PROXIES = ["10.0.0.1/8", "192.168.1.5"]  # as client_ip reads them
+    assert server_options(bind="x", workers=1)["forwarded_allow_ips"] == (
+        "10.0.0.0/8,192.168.1.5/32")  # normalised: gunicorn refuses host bits in a network
     settings.PORTERO_TRUSTED_PROXIES = []
     assert server_options(bind="x", workers=1)["forwarded_allow_ips"] == "127.0.0.1,::1"
 

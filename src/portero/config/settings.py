@@ -413,10 +413,10 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "portero.core.request_id.RequestIdMiddleware",
-    "portero.core.errors.LongUrlMiddleware",
     *(["portero.ops.metrics.RequestMetricsMiddleware"] if PORTERO_METRICS_BIND else []),
     "django.middleware.security.SecurityMiddleware",
     "portero.core.headers.SecurityHeadersMiddleware",
+    "portero.core.errors.LongUrlMiddleware",  # after the headers: its page gets them too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -19,6 +19,7 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
 from portero.core.client import ClientInfo
+from portero.core.security_log import mask_email
 from portero.federation.logout import logout_requeue
 from portero.federation.models import LogoutDelivery
 from portero.helpdesk.models import ActionReceipt
@@ -191,6 +192,8 @@ def helpdesk_refusal_record(*, agent: User, target: User | None, action: str, wh
 
 
 def helpdesk_search_record(*, agent: User, query: str, found: int, client: ClientInfo) -> None:
-    """Record a console search: who looked for whom (the accounts opened are recorded too)."""
+    """Record a console search: who searched, how many accounts it found, and the query masked
+    as e-mails are in every log (LG2). The accounts then opened are recorded by name."""
+    masked = mask_email(query) if "@" in query else f"{query[:1]}***"
     event_record(EventType.HELPDESK_SEARCHED, actor=f"agent:{agent.pk}", client=client,
-                 subject="accounts", query=query[:254], found=found)
+                 subject="accounts", query=masked, query_length=len(query), found=found)

@@ -103,8 +103,10 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
     form = ActionForm(request.POST)
     client = ClientInfo.from_request(request)
     if not form.is_valid():
+        asked = str(request.POST.get("action", ""))
         helpdesk_refusal_record(agent=agent, target=target, client=client,
-                                action=str(request.POST.get("action", "")), why="invalid form")
+                                action=asked if asked in ACTIONS else "(unknown)",
+                                why="invalid form")
         messages.error(request, _("Write the reason or the ticket number."))
         return redirect("helpdesk:user", pk=pk)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.conf import settings
@@ -65,7 +66,9 @@ def server_options(*, bind: str, workers: int) -> dict[str, Any]:
         **({"control_socket_disable": True} if "control_socket_disable" in KNOWN else {}),
         # Whose X-Forwarded-Proto makes a request https (HSTS, the CSRF Referer check):
         # the same proxies whose X-Forwarded-For is believed (LI3), else a local one.
-        "forwarded_allow_ips": ",".join(settings.PORTERO_TRUSTED_PROXIES) or "127.0.0.1,::1",
+        "forwarded_allow_ips": ",".join(
+            str(ipaddress.ip_network(proxy, strict=False))  # gunicorn parses strictly
+            for proxy in settings.PORTERO_TRUSTED_PROXIES) or "127.0.0.1,::1",
         # gunicorn's own page (raw English) answers request lines longer than this; up to it,
         # Portero answers a too long address with its own page (core.errors.LongUrlMiddleware).
         "limit_request_line": 8190,
