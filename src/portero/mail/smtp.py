@@ -3,6 +3,7 @@ reply to it for the help desk."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Sequence
 from typing import Any
@@ -20,8 +21,9 @@ class _PorteroSMTPMixin:
                  rcpt_options: Sequence[str] = ()) -> dict[str, tuple[int, bytes]]:
         # Signed here, on the exact bytes the server gets, so each attempt (a retry renders
         # the message again) carries a signature of what it sends.
-        if isinstance(msg, bytes):
-            msg = message_sign(msg)
+        if isinstance(msg, str):  # never unsigned by accident: sign the bytes that will be sent
+            msg = re.sub(r"\r\n|\r|\n", "\r\n", msg).encode("utf-8")
+        msg = message_sign(msg)
         return super().sendmail(  # type: ignore[misc]
             from_addr, to_addrs, msg, mail_options, rcpt_options)
 
