@@ -56,10 +56,6 @@ class SignInAttempt:
     wait_until: datetime | None = None
     address_limited: bool = False
 
-    @property
-    def throttled(self) -> bool:
-        return self.locked or self.wait_until is not None or self.address_limited
-
 
 def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInAttempt:
     """Sign in, or say why not with nothing revealed about the account (LI1).

@@ -10,6 +10,8 @@ from django.core.handlers.wsgi import WSGIHandler
 
 log = logging.getLogger(__name__)
 
+# Written out, in both languages: the request could not be read, so there is no language to
+# negotiate nor a request to render a template with.
 BAD_REQUEST = (
     b"<!doctype html><html lang=\"es-CO\"><meta charset=\"utf-8\"><title>400</title>"
     b"<h1>No se pudo entender la solicitud</h1>"

@@ -65,6 +65,11 @@ def _with_issuer(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _prompt(request: HttpRequest) -> set[str]:
+    """Return the request's `prompt` values (space-separated, OIDC Core 3.1.2.1)."""
+    return set(request.GET.get("prompt", "").split())
+
+
 def _unsupported(request: HttpRequest) -> str:
     """Return the error for request features Portero does not offer, or "" (discovery says
     so; silently ignoring them would mislead the portal)."""
@@ -83,7 +88,7 @@ class AuthorizeView(oauth_views.AuthorizationView):
         if refusal:
             return _oauth_error_page(request, refusal)
         if request.user.is_authenticated and self._needs_sign_in(request):
-            if "none" in request.GET.get("prompt", "").split():
+            if "none" in _prompt(request):
                 return super().handle_no_permission()  # login_required to the portal
             return self.handle_prompt_login()  # max_age: sign in again (OIDC Core 3.1.2.1)
         return super().get(request, *args, **kwargs)
@@ -107,7 +112,7 @@ class AuthorizeView(oauth_views.AuthorizationView):
 
     def handle_no_permission(self) -> HttpResponse:
         """Not signed in: keep this request for after the sign-in, whatever detour it takes."""
-        if "none" not in self.request.GET.get("prompt", "").split():
+        if "none" not in _prompt(self.request):
             self._remember_pending()
         return super().handle_no_permission()
 
@@ -163,7 +168,7 @@ class AuthorizeView(oauth_views.AuthorizationView):
         user = self.request.user
         if application is not None and isinstance(user, User):
             scopes = list(context.get("scopes", []))
-            prompt = self.request.GET.get("prompt", "").split()
+            prompt = _prompt(self.request)
             if "consent" not in prompt and consent.on_file(user=user, application=application,
                                                            scopes=scopes):
                 form = self.get_form_class()(data={**self.get_initial(), "allow": "1"})

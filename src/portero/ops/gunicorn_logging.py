@@ -16,11 +16,6 @@ from gunicorn.glogging import Logger
 from portero.core.log_redaction import RedactFilter, redact
 
 
-def redact_path(path: str | None) -> str:
-    """Return `path` with any recovery token replaced by a placeholder."""
-    return redact(path)
-
-
 class RedactingLogger(Logger):  # type: ignore[misc]
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

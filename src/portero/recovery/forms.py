@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.forms import UsernameField
+from portero.accounts.rules import EMAIL_MAX
 
 
 class ForgotPasswordForm(forms.Form):
@@ -17,7 +18,7 @@ class ForgotPasswordForm(forms.Form):
 
 class ForgotUsernameForm(forms.Form):
     email = forms.EmailField(
-        label=_("E-mail address"), max_length=254,
+        label=_("E-mail address"), max_length=EMAIL_MAX,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
 
