@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portero.accounts import flows, selectors
+from portero.accounts import flows, selectors, steps
 from portero.accounts.forms import (
     ChangePasswordForm,
     NotificationsForm,
@@ -63,7 +63,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             attempt = flows.sign_in(request, **form.cleaned_data)
             if attempt.user is not None:
                 waiting = flows.return_to_take(request)  # a portal waiting for this sign-in
-                return redirect(_safe_next(request) or waiting or "accounts:home")
+                return steps.begin(request, _safe_next(request) or waiting)
             form.add_error(None, _refusal_message(attempt))
     else:
         form = SignInForm()

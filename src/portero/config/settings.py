@@ -223,6 +223,8 @@ for _name, (_action, _scope, _default, _why) in _RATE_LIMIT_DEFAULTS.items():
                                       "period": _rate[1], "reason": _why}
 # Per-account sign-in failures in a row (LI2): after DELAY_AFTER each further try waits
 # DELAY_SECONDS, doubling up to 15 min; after LOCK_AFTER only a reset or the help desk unlocks.
+# Pages between a complete sign-in and its destination (accounts.steps), in this order.
+PORTERO_AFTER_SIGN_IN_STEPS: list[str] = []
 PORTERO_SIGNIN_DELAY_AFTER = env.int("PORTERO_SIGNIN_DELAY_AFTER", 5, low=1, high=100)
 PORTERO_SIGNIN_DELAY_SECONDS = env.int("PORTERO_SIGNIN_DELAY_SECONDS", 30, low=1, high=900)
 PORTERO_SIGNIN_LOCK_AFTER = env.int("PORTERO_SIGNIN_LOCK_AFTER", 100, low=10, high=1000)

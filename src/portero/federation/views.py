@@ -31,6 +31,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749.errors import ConsentRequired, OAuth2Error
 
 from portero.accounts import flows as account_flows
+from portero.accounts import steps
 from portero.accounts.models import User
 from portero.core import clock
 from portero.core.client import ClientInfo
@@ -91,6 +92,11 @@ class AuthorizeView(oauth_views.AuthorizationView):
             if "none" in _prompt(request):
                 return super().handle_no_permission()  # login_required to the portal
             return self.handle_prompt_login()  # max_age: sign in again (OIDC Core 3.1.2.1)
+        if request.user.is_authenticated and steps.pending(request):
+            # A page this session still owes (accounts.steps) comes before the code.
+            if "none" in _prompt(request):
+                return super().handle_no_permission()  # login_required to the portal
+            return steps.begin(request, request.get_full_path())
         return super().get(request, *args, **kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
