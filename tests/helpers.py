@@ -42,3 +42,29 @@ def set_password(client: Client, link_path: str, password: str, confirm: str | N
     return client.post("/restablecer/", {
         "new_password1": password, "new_password2": password if confirm is None else confirm,
     })
+
+
+def with_second_factor(user):  # type: ignore[no-untyped-def]
+    """Give `user` a confirmed authenticator app and backup codes; return the codes (each
+    passes the second step once). Returns (codes, secret)."""
+    import pyotp
+
+    from portero.core import clock
+    from portero.core.client import ClientInfo
+    from portero.factors.models import AuthenticatorApp
+    from portero.factors.services import backup_codes_new
+    from portero.mail.models import EmailKind, OutboundEmail
+
+    secret = pyotp.random_base32(32)
+    AuthenticatorApp.objects.create(user=user, secret=secret, confirmed_at=clock.now())
+    codes = backup_codes_new(user=user, client=ClientInfo(ip=None, user_agent="", language="es-co"))
+    OutboundEmail.objects.filter(user=user, kind=EmailKind.FACTOR_CHANGED).delete()  # not news
+    return codes, secret
+
+
+def sign_in_with_factor(client: Client, username: str, password: str, code: str):  # type: ignore[no-untyped-def]
+    """Sign in with the password, then `code` at the second step; return the last response."""
+    first = client.post("/ingresar/", {"username": username, "password": password})
+    assert first.status_code == 302 and first["Location"] == "/ingresar/verificacion/", first
+    method = "app" if code.isdigit() and len(code) == 6 else "backup"
+    return client.post("/ingresar/verificacion/", {"method": method, "code": code})

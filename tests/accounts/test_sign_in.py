@@ -88,11 +88,11 @@ def test_sign_out_ends_the_session_on_the_server(population):
 
 
 # Before the hash: the account's throttle, the address's rate limit (when counted in the
-# database), the account. Then one transaction: last_login with the device (the new-device
-# check reads the loaded row), the session row, its record and the audit row (one INSERT: the
-# worker seals it into the chain later, so sign-ins never wait for each other), between
-# BEGIN and COMMIT.
-SIGN_IN_QUERIES = 9
+# database), the account. After it, whether the account has a second factor (one query). Then
+# one transaction: last_login with the device (the new-device check reads the loaded row), the
+# session row, its record and the audit row (one INSERT: the worker seals it into the chain
+# later, so sign-ins never wait for each other), between BEGIN and COMMIT.
+SIGN_IN_QUERIES = 10
 # A failure: the same three reads (the account's, if any, names the owner of the attempt),
 # then one transaction counting the failure per typed username and per address, and
 # recording the event.

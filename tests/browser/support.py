@@ -48,6 +48,8 @@ TEXT: dict[str, dict[str, str]] = {
         "terms": "Términos y condiciones",
         "privacy": "Política de tratamiento de datos personales",
         "security": "Seguridad y privacidad",
+        "app_code": "Código de su aplicación de autenticación", "backup_code": "Código de respaldo",
+        "your_password": "Su contraseña", "confirm": "Confirmar",
     },
     "en": {
         "sign_in": "Sign in", "forgot_password": "Forgot your password?",
@@ -65,6 +67,8 @@ TEXT: dict[str, dict[str, str]] = {
         "skip": "Skip to content", "switch": "Español", "lang": "en",
         "show": "Show password", "hide": "Hide password", "terms": "Terms and conditions",
         "privacy": "Personal data processing policy", "security": "Security and privacy",
+        "app_code": "Code from your authenticator app", "backup_code": "Backup code",
+        "your_password": "Your password", "confirm": "Confirm",
     },
 }
 

@@ -30,6 +30,7 @@ from tests.browser.support import (
     new_account,
 )
 from tests.conftest import PASSWORD, SMTPSink
+from tests.helpers import with_second_factor
 
 expect = import_playwright().expect
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -168,10 +169,25 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     group, _ = Group.objects.get_or_create(name=AGENT_GROUP)  # these tests empty every table
     group.permissions.add(Permission.objects.get(codename="use_console"))
     agent.groups.add(group)
+    codes, _ = with_second_factor(agent)  # the console needs one (MF6)
     console = new_context(profile).new_page()
     audit.page = console
     console.goto("/ingresar/")
     audit.submit({"username": agent.username, "password": PASSWORD}, "sign_in")
+    audit.check("second step (authenticator app)")
+    audit.submit({"app_code": "000000"}, "continue")
+    audit.check("second step, wrong code")
+    console.goto("/ingresar/verificacion/?metodo=backup")
+    audit.check("second step (backup code)")
+    audit.submit({"backup_code": codes[0]}, "continue")
+    console.goto("/cuenta/seguridad/")
+    audit.check("two-step verification")
+    console.goto("/cuenta/seguridad/codigos/")
+    audit.check("backup codes, count")
+    console.goto("/cuenta/confirmar/")
+    audit.check("confirm it is you")
+    audit.submit({"your_password": "no es"}, "confirm")
+    audit.check("confirm it is you, error")
     console.goto(f"/mesa/?q={user.username}")
     audit.check("console search")
     console.goto(f"/mesa/usuario/{user.pk}/")

@@ -11,6 +11,7 @@ from portero.audit.models import AuditEvent
 from portero.federation.models import DeliveryStatus, LogoutDelivery
 from portero.helpdesk.roles import AGENT_GROUP
 from tests.federation.conftest import get_code, redeem
+from tests.helpers import sign_in_with_factor, with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +23,9 @@ def console(db: None) -> Client:
     agent = user_create(username="agente.uno", email="agente@mesa.example", is_staff=True,
                         password=STAFF_PASSWORD)
     agent.groups.add(Group.objects.get(name=AGENT_GROUP))
+    codes, _ = with_second_factor(agent)  # the console needs one (MF6)
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
-    browser.post("/ingresar/", {"username": "agente.uno", "password": STAFF_PASSWORD})
+    sign_in_with_factor(browser, "agente.uno", STAFF_PASSWORD, codes[0])
     return browser
 
 

@@ -20,7 +20,13 @@ from portero.helpdesk.selectors import SEARCH_LIMIT, users_search
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import PasswordReset
 from tests.conftest import NEW_PASSWORD, PASSWORD
-from tests.helpers import ask_reset, link_in, set_password
+from tests.helpers import (
+    ask_reset,
+    link_in,
+    set_password,
+    sign_in_with_factor,
+    with_second_factor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +45,12 @@ def _staff(username: str, group: str | None = None, *, superuser: bool = False) 
 
 
 def _signed_in(member: User) -> Client:
+    """Signed in with the password and a second factor, as the console needs (MF6)."""
     browser = Client()
-    assert browser.post("/ingresar/", {"username": member.username,
-                                       "password": STAFF_PASSWORD}).status_code == 302
+    if not hasattr(member, "test_codes"):
+        member.test_codes = with_second_factor(member)[0]  # type: ignore[attr-defined]
+    code = member.test_codes.pop()  # type: ignore[attr-defined]
+    assert sign_in_with_factor(browser, member.username, STAFF_PASSWORD, code).status_code == 302
     return browser
 
 

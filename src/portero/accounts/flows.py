@@ -35,6 +35,7 @@ from portero.audit.services import event_record
 from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.core.devices import describe_user_agent
+from portero.factors.selectors import has_factor
 
 SIGNED_IN_AT = "portero_signed_in_at"
 SID = "portero_sid"  # the session's name to the portals (SessionRecord.sid)
@@ -43,6 +44,12 @@ AMR = "portero_amr"  # how this session was authenticated (RFC 8176 values)
 # pending sign-in request, kept in this browser's session (federation issue).
 RETURN_TO = "portero_return_to"
 RETURN_TO_HOURS = 2  # a pending portal sign-in outlives a recovery e-mail's round trip, no more
+# A correct password on an account with a second factor: who, since when, and where to go once
+# the factor is given (portero.factors). Nothing is signed in until then.
+SECOND_STEP = "portero_second_step"
+SECOND_STEP_MINUTES = 10
+# When this session last proved who is there (password or factor): MF5's "fresh proof".
+PROOF_AT = "portero_proof_at"
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,12 @@ class SignInAttempt:
     locked: bool = False
     wait_until: datetime | None = None
     address_limited: bool = False
+    # The password was right; the account's second factor is asked for next (MF3, portero.factors).
+    second_step: bool = False
 
 
-def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInAttempt:
+def sign_in(request: HttpRequest, *, username: str, password: str,
+            destination: str | None = None) -> SignInAttempt:
     """Sign in, or say why not with nothing revealed about the account (LI1).
 
     Throttled attempts (LI2 per typed username, LI3 per address) cost the same hashing time as
@@ -78,13 +88,62 @@ def sign_in(request: HttpRequest, *, username: str, password: str) -> SignInAtte
     if user is None:
         _failure(username, client, EventType.SIGN_IN_FAILED, owner=owner, count=True)
         return SignInAttempt()
-    _success(request, user, client, clear_throttle=throttle.failures > 0)
+    if has_factor(user):
+        _second_step_begin(request, user, client, clear_throttle=throttle.failures > 0,
+                           destination=destination)
+        return SignInAttempt(second_step=True)
+    _success(request, user, client, clear_throttle=throttle.failures > 0, amr=["pwd"])
     return SignInAttempt(user=user)
 
 
 @transaction.atomic
+def _second_step_begin(request: HttpRequest, user: User, client: ClientInfo, *,
+                       clear_throttle: bool, destination: str | None) -> None:
+    """The password was right: remember who may give a second factor, in this browser only."""
+    if clear_throttle:
+        throttle_clear(user.username)
+    request.session.cycle_key()  # a planted session id learns nothing from this step
+    request.session[SECOND_STEP] = {"user": user.pk, "at": clock.now().timestamp(),
+                                    "destination": destination or ""}
+    event_record(EventType.SIGN_IN_PASSWORD_OK, user=user, client=client,
+                 device=describe_user_agent(client.user_agent))
+
+
+def second_step_user(request: HttpRequest) -> tuple[User, str | None] | None:
+    """Return who passed the password step in this browser, and where they were going, while
+    it is fresh; None otherwise."""
+    pending = request.session.get(SECOND_STEP)
+    if not isinstance(pending, dict):
+        return None
+    age = clock.now().timestamp() - float(pending.get("at", 0))
+    if not 0 <= age <= SECOND_STEP_MINUTES * 60:
+        return None
+    user = User.objects.filter(pk=int(pending.get("user") or 0), is_active=True).first()
+    if user is None:
+        return None
+    return user, (str(pending.get("destination") or "") or None)
+
+
+def complete_sign_in(request: HttpRequest, *, user: User, amr: list[str]) -> None:
+    """Sign in `user`, who proved `amr` (a second factor after the password, or a passkey)."""
+    request.session.pop(SECOND_STEP, None)
+    _success(request, user, ClientInfo.from_request(request), clear_throttle=False, amr=amr)
+
+
+def proof_record(request: HttpRequest) -> None:
+    """This session just proved who is there again (MF5)."""
+    request.session[PROOF_AT] = clock.now().timestamp()
+
+
+def proof_is_fresh(request: HttpRequest, *, minutes: int = 5) -> bool:
+    """True when the password or a factor was given in this session within `minutes`."""
+    at = request.session.get(PROOF_AT)
+    return isinstance(at, int | float) and 0 <= clock.now().timestamp() - at <= minutes * 60
+
+
+@transaction.atomic
 def _success(request: HttpRequest, user: User, client: ClientInfo, *,
-             clear_throttle: bool) -> None:
+             clear_throttle: bool, amr: list[str]) -> None:
     """Start the session and record it: every write of a sign-in, or none of them.
 
     The new-device notice is decided first, from the row as loaded: login() then records this
@@ -99,13 +158,13 @@ def _success(request: HttpRequest, user: User, client: ClientInfo, *,
     login(request, user)  # sets last_login, remembers the device
     if previous_key and request.session.session_key == previous_key:
         request.session.cycle_key()  # the same person again: Django keeps the key; not us (SE1)
-    request.session[SIGNED_IN_AT] = clock.now().timestamp()
+    request.session[SIGNED_IN_AT] = request.session[PROOF_AT] = clock.now().timestamp()
     request.session[SID] = sid
-    request.session[AMR] = ["pwd"]
+    request.session[AMR] = amr
     request.session.save()  # the session row, complete, in this transaction
     session_record_create(user=user, session_key=request.session.session_key or "", sid=sid,
                           client=client)
-    event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device)
+    event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device, amr=amr)
 
 
 def _settle_previous_session(request: HttpRequest, user: User) -> tuple[str, str | None]:

@@ -60,7 +60,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SignInForm(request.POST)
         if form.is_valid():
-            attempt = flows.sign_in(request, **form.cleaned_data)
+            attempt = flows.sign_in(request, **form.cleaned_data,
+                                    destination=_safe_next(request))
+            if attempt.second_step:
+                return redirect("factors:second_step")
             if attempt.user is not None:
                 waiting = flows.return_to_take(request)  # a portal waiting for this sign-in
                 return steps.begin(request, _safe_next(request) or waiting)

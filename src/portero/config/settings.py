@@ -209,6 +209,12 @@ _RATE_LIMIT_DEFAULTS = {
                                       "8-digit codes must not be guessable by volume"),
     "code_guesses_per_ip_hour": ("code_guess", "ip", "30/1h",
                                  "one address cannot guess codes across accounts"),
+    "factor_guesses_per_account_hour": ("factor_guess", "account", "10/1h",
+                                        "MF2: six digits must not be guessable by volume"),
+    "factor_guesses_per_account_day": ("factor_guess", "account", "30/1d",
+                                       "MF2: caps a slow guesser who has the password or inbox"),
+    "factor_guesses_per_ip_hour": ("factor_guess", "ip", "30/1h",
+                                   "one address cannot guess second factors across accounts"),
     "password_meter_per_ip": ("password_meter", "ip", "300/10m",
                               "the strength meter is cheap, but not free: typing, not flooding"),
 }
@@ -224,7 +230,9 @@ for _name, (_action, _scope, _default, _why) in _RATE_LIMIT_DEFAULTS.items():
 # Per-account sign-in failures in a row (LI2): after DELAY_AFTER each further try waits
 # DELAY_SECONDS, doubling up to 15 min; after LOCK_AFTER only a reset or the help desk unlocks.
 # Pages between a complete sign-in and its destination (accounts.steps), in this order.
-PORTERO_AFTER_SIGN_IN_STEPS: list[str] = []
+PORTERO_AFTER_SIGN_IN_STEPS: list[str] = ["portero.factors.policy.enrolment_step"]
+# Who must have a second factor (MF6): "roles" (the help-desk console's staff), "all", "off".
+PORTERO_MFA_REQUIRED = env.choice("PORTERO_MFA_REQUIRED", "roles", ("roles", "all", "off"))
 PORTERO_SIGNIN_DELAY_AFTER = env.int("PORTERO_SIGNIN_DELAY_AFTER", 5, low=1, high=100)
 PORTERO_SIGNIN_DELAY_SECONDS = env.int("PORTERO_SIGNIN_DELAY_SECONDS", 30, low=1, high=900)
 PORTERO_SIGNIN_LOCK_AFTER = env.int("PORTERO_SIGNIN_LOCK_AFTER", 100, low=10, high=1000)
@@ -400,6 +408,7 @@ INSTALLED_APPS = [
     "portero.core",
     "django.contrib.auth",  # before portero.accounts, whose ready() replaces update_last_login
     "portero.accounts",
+    "portero.factors",
     "portero.audit",
     "portero.mail",
     "portero.recovery",

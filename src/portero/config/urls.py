@@ -13,6 +13,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url="/static/portero/favicon.svg", permanent=True)),
     path("idioma/", set_language, name="set_language"),
     path("", include("portero.accounts.urls")),
+    path("", include("portero.factors.urls")),
     path("", include("portero.recovery.urls")),
     path("", include("portero.helpdesk.urls")),
     path("o/", include("portero.federation.urls")),

@@ -12,9 +12,16 @@ from portero.federation.models import Subject
 # (The scope of each claim is the library's `oidc_claim_scope`, the standard's table.)
 SUPPORTED_CLAIMS = ("sub", "preferred_username", "name", "locale", "email", "email_verified",
                     "sid", "auth_time", "amr", "acr", "iss", "aud", "exp", "iat", "nonce")
-# How a session was authenticated. A password alone today; second factors add their own.
+# How a session was authenticated: a password (or anything) alone, or two factors (a password
+# and a code, or a passkey with user verification). Portals ask for the second with acr_values.
 ACR_PASSWORD = "urn:portero:acr:pwd"  # noqa: S105 (a URN)
-ACR_VALUES = (ACR_PASSWORD,)
+ACR_MFA = "urn:portero:acr:mfa"
+ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
+
+
+def acr_of(amr: list[str]) -> str:
+    """Return the `acr` a session earned by what it proved (its `amr`, RFC 8176)."""
+    return ACR_MFA if "mfa" in amr else ACR_PASSWORD
 LOCALES = {"es-co": "es-CO", "en": "en"}
 
 

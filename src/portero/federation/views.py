@@ -36,8 +36,10 @@ from portero.accounts.models import User
 from portero.core import clock
 from portero.core.client import ClientInfo
 from portero.core.headers import form_targets_allow
+from portero.factors import flows as factor_flows
+from portero.factors.selectors import has_factor
 from portero.federation import applications, consent
-from portero.federation.claims import ACR_VALUES
+from portero.federation.claims import ACR_MFA, ACR_VALUES, acr_of
 from portero.federation.keys import JWKS_MAX_AGE, keyring
 
 
@@ -92,6 +94,13 @@ class AuthorizeView(oauth_views.AuthorizationView):
             if "none" in _prompt(request):
                 return super().handle_no_permission()  # login_required to the portal
             return self.handle_prompt_login()  # max_age: sign in again (OIDC Core 3.1.2.1)
+        if request.user.is_authenticated and self._needs_second_factor(request):
+            # acr_values asks for two factors and this session gave one: a step-up, if the
+            # person has a factor (otherwise the code says what was done: `acr` is voluntary).
+            if "none" in _prompt(request):
+                return super().handle_no_permission()  # login_required to the portal
+            factor_flows.step_up_begin(request, destination=request.get_full_path())
+            return redirect("factors:second_step")
         if request.user.is_authenticated and steps.pending(request):
             # A page this session still owes (accounts.steps) comes before the code.
             if "none" in _prompt(request):
@@ -103,6 +112,13 @@ class AuthorizeView(oauth_views.AuthorizationView):
         if request.user.is_authenticated and not request.session.get(account_flows.SID):
             return _oauth_error_page(request, "login_required")
         return super().post(request, *args, **kwargs)
+
+    @staticmethod
+    def _needs_second_factor(request: HttpRequest) -> bool:
+        wanted = request.GET.get("acr_values", "").split()
+        user = request.user
+        return (ACR_MFA in wanted and isinstance(user, User)
+                and not factor_flows.session_has_second_factor(request) and has_factor(user))
 
     @staticmethod
     def _needs_sign_in(request: HttpRequest) -> bool:
@@ -163,7 +179,7 @@ class AuthorizeView(oauth_views.AuthorizationView):
             portero_auth_time=datetime.fromtimestamp(
                 float(session.get(account_flows.SIGNED_IN_AT, clock.now().timestamp())), tz=UTC),
             portero_amr=list(session.get(account_flows.AMR, ["pwd"])),
-            portero_acr=ACR_VALUES[0],
+            portero_acr=acr_of(list(session.get(account_flows.AMR, ["pwd"]))),
         )
         return super().create_authorization_response(request=request, scopes=scopes,
                                                      credentials=credentials, allow=allow)

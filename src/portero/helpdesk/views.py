@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,8 @@ from portero.accounts.models import User
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core.client import ClientInfo
+from portero.factors import flows as factor_flows
+from portero.factors.selectors import has_factor
 from portero.helpdesk.forms import ActionForm, ResendForm, SearchForm
 from portero.helpdesk.roles import Role, rank_of, role_of
 from portero.helpdesk.selectors import (
@@ -55,6 +58,17 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                                         why="no console role",
                                         client=ClientInfo.from_request(request))
             raise PermissionDenied
+        if settings.PORTERO_MFA_REQUIRED != "off":  # MF6: the console needs a second factor
+            if not has_factor(request.user):
+                messages.info(request, _("The %(helpdesk)s console needs two-step verification. "
+                                         "Set up a second factor to open it.")
+                              % {"helpdesk": settings.PORTERO_HELPDESK_NAME})
+                return redirect("factors:security")
+            if not factor_flows.session_has_second_factor(request):
+                factor_flows.step_up_begin(request, destination=request.get_full_path()
+                                           if request.method in ("GET", "HEAD") else
+                                           reverse("helpdesk:search"))
+                return redirect("factors:second_step")
         return view(request, *args, **kwargs)
 
     return guarded

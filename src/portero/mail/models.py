@@ -15,6 +15,7 @@ class EmailKind(models.TextChoices):
     USERNAME_REMINDER = "username_reminder", _("Username reminder")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
     NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new device")
+    FACTOR_CHANGED = "factor_changed", _("Second factor changed")
 
 
 class EmailStatus(models.TextChoices):

@@ -9,9 +9,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portero.accounts.flows import return_to
 from portero.accounts.forms import NewPasswordForm
 from portero.core.client import ClientInfo
+from portero.factors import flows as factor_flows
+from portero.factors import views as factor_views
+from portero.factors.forms import code_form
+from portero.factors.selectors import factors_of, has_factor
 from portero.recovery.flows import password_reset, username_reminder
 from portero.recovery.forms import CodeForm, ForgotPasswordForm, ForgotUsernameForm
-from portero.recovery.models import ResetPurpose
+from portero.recovery.models import PasswordReset, ResetPurpose
 from portero.recovery.states import LinkState
 
 # After a link is opened the session keeps only its selector: the proof of possession is the
@@ -103,6 +107,8 @@ def reset(request: HttpRequest) -> HttpResponse:
     if check.state != LinkState.VALID or check.reset is None:
         return _dead_link(request, check)
     user = check.reset.user
+    if has_factor(user) and not factor_flows.reset_proven(request, selector=selector):
+        return _reset_factor(request, check.reset, selector)
     first_time = check.reset.purpose == ResetPurpose.ACTIVATION  # no password to "change"
     form = NewPasswordForm(user, request.POST if request.method == "POST" else None,
                            first_time=first_time)
@@ -110,12 +116,31 @@ def reset(request: HttpRequest) -> HttpResponse:
         check = password_reset.complete_password_reset(
             selector=selector, password=form.cleaned_data["new_password1"],
             client=ClientInfo.from_request(request),
+            second_factor=factor_flows.reset_proven(request, selector=selector),
         )
         request.session.pop(SESSION_SELECTOR, None)
+        request.session.pop(factor_flows.RESET_PROVEN, None)
         request.session[SESSION_ACTIVATED] = first_time
         return redirect("recovery:reset_done") if check.completed else _dead_link(request, check)
     return render(request, "recovery/reset.html", {"form": form, "reset": check.reset,
                                                    "first_time": first_time})
+
+
+def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> HttpResponse:
+    """The account has a second factor: the e-mail alone is not enough (MF3, FC5). A code or
+    backup code first, in this browser, for this reset; then the new password."""
+    factors = factors_of(reset.user)
+    method = factor_views.method_of(request, factors.authenticator_app)
+    posted = request.method == "POST" and "method" in request.POST
+    form = code_form(request.POST if posted else None, prefix_method=method)
+    if form.is_valid():
+        check = factor_flows.reset_code(request, user=reset.user, selector=selector,
+                                        code=form.cleaned_data["code"])
+        if check.method:
+            return redirect("recovery:reset")
+        form.add_error("code", factor_views.refusal(check))
+    return render(request, "recovery/reset_factor.html", {
+        "form": form, "factors": factors, "method": method, "reset": reset})
 
 
 @require_POST

@@ -16,6 +16,7 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
+from portero.factors.selectors import has_factor
 from portero.mail.models import EmailKind
 from portero.mail.services import email_queue
 from portero.recovery.models import (
@@ -144,16 +145,25 @@ def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
     return LinkCheck(LinkState.VALID, match)
 
 
+class SecondFactorRequired(Exception):
+    """The account has a second factor and none was given for this reset (MF3, FC5)."""
+
+
 @transaction.atomic
-def complete_password_reset(*, selector: str, password: str, client: ClientInfo) -> LinkCheck:
+def complete_password_reset(*, selector: str, password: str, client: ClientInfo,
+                            second_factor: bool = False) -> LinkCheck:
     """Use a proven link or code once to set `password` (already validated); return its state.
 
     The conditional update makes redemption atomic: of concurrent submissions exactly one
-    finds the row unused (TK6). The reset never signs the user in (FC2).
+    finds the row unused (TK6). The reset never signs the user in (FC2). With a second factor
+    on the account, the caller must have checked it (`second_factor`): the e-mail alone never
+    sets a password (MF3, FC5).
     """
     check = check_reset_selector(selector)
     if check.state != LinkState.VALID or check.reset is None:
         return check
+    if not second_factor and has_factor(check.reset.user):
+        raise SecondFactorRequired
     now = clock.now()
     claimed = PasswordReset.objects.filter(
         pk=check.reset.pk, used_at__isnull=True, expires_at__gt=now
