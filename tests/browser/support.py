@@ -50,6 +50,11 @@ TEXT: dict[str, dict[str, str]] = {
         "security": "Seguridad y privacidad",
         "app_code": "Código de su aplicación de autenticación", "backup_code": "Código de respaldo",
         "your_password": "Su contraseña", "confirm": "Confirmar",
+        "two_step": "Verificación en dos pasos",
+        "set_up_app": "Configurar una aplicación de autenticación", "turn_on": "Activar",
+        "saved": "Ya los guardé", "sign_out": "Cerrar sesión",
+        "no_phone": "No tengo mi teléfono: usar un código de respaldo",
+        "wrong_code": "Este código no es correcto o ya fue usado",
     },
     "en": {
         "sign_in": "Sign in", "forgot_password": "Forgot your password?",
@@ -69,6 +74,11 @@ TEXT: dict[str, dict[str, str]] = {
         "privacy": "Personal data processing policy", "security": "Security and privacy",
         "app_code": "Code from your authenticator app", "backup_code": "Backup code",
         "your_password": "Your password", "confirm": "Confirm",
+        "two_step": "Two-step verification",
+        "set_up_app": "Set up an authenticator app", "turn_on": "Turn on",
+        "saved": "I saved them", "sign_out": "Sign out",
+        "no_phone": "I don't have my phone: use a backup code",
+        "wrong_code": "This code is not correct, or it was already used",
     },
 }
 
