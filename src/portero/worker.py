@@ -14,6 +14,8 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from portero.accounts.services import sessions_purge_expired
 from portero.accounts.throttle import throttles_purge
+from portero.audit.chain import HeadMissing
+from portero.audit.checkpoints import CheckpointSchedule
 from portero.audit.services import events_seal
 from portero.core.ratelimit import counters_purge
 from portero.core.work_notify import CHANNEL as WORK_CHANNEL
@@ -38,17 +40,15 @@ class Worker:
         self.smtp = EmailBackend(fail_silently=False)
         self._housekeeping_at = 0.0
         self._listener: Any = None  # a psycopg connection LISTENing on PostgreSQL, else None
+        self._checkpoints = CheckpointSchedule()
+        self._head_missing_said_at: float | None = None
 
     def run_once(self) -> int:
         """Do whatever is due now; return how many items were handled."""
         self._housekeeping()
         # First, and guarded: a failing stage below must not leave web requests' audit rows
         # unsealed, and a failing seal must not stop the mail.
-        try:
-            sealed = events_seal()
-        except DatabaseError:
-            log.exception("sealing the audit trail failed; trying again next round")
-            sealed = 0
+        sealed = self._seal()
         handled = sealed + recovery_requests_process() + emails_deliver_due(connection=self.smtp)
         # Guarded too: however a portal answers, e-mail keeps flowing.
         try:
@@ -56,6 +56,26 @@ class Worker:
         except Exception:
             log.exception("delivering back-channel logouts failed; trying again next round")
         return handled
+
+    def _seal(self) -> int:
+        """Seal the audit rows waiting, then write a checkpoint if one is due."""
+        try:
+            sealed = events_seal()
+        except DatabaseError:
+            log.exception("sealing the audit trail failed; trying again next round")
+            return 0
+        except HeadMissing as problem:  # an alarm, not a crash: said every 5 minutes
+            if (self._head_missing_said_at is None
+                    or time.monotonic() - self._head_missing_said_at >= HOUSEKEEPING_SECONDS):
+                log.error("%s; audit rows wait unsealed: run `portero audit verify`", problem)
+                self._head_missing_said_at = time.monotonic()
+            return 0
+        try:
+            self._checkpoints.run()
+        except (OSError, DatabaseError):
+            log.exception("writing the audit checkpoint to %s failed; trying again next round",
+                          settings.PORTERO_AUDIT_CHECKPOINT_FILE)
+        return sealed
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:
