@@ -89,3 +89,39 @@ def test_language_switch_to_english_and_back():
 def test_accept_language_english_is_honoured():
     html = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").get("/ingresar/").content.decode()
     assert "Forgot your password?" in html
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+@pytest.mark.parametrize("path", ["/", "/ingresar/", "/recuperar/contrasena/", "/cuenta/",
+                                  "/mesa/", "/o/authorize/", "/salud/vivo", "/idioma/"])
+def test_hb3_put_delete_patch_without_a_csrf_token_get_405_not_403(method, path):
+    """Issue 15, defect 8: as a browser does it (CSRF enforced, no token), not 403."""
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405, response.status_code
+    assert "PUT" not in response["Allow"] and "GET" in response["Allow"]
+    _generic(response.content.decode())
+
+
+def test_hb3_a_post_without_a_csrf_token_is_still_refused_with_403():
+    response = Client(enforce_csrf_checks=True).post("/recuperar/contrasena/",
+                                                     {"username": "a"})
+    assert response.status_code == 403
+
+
+def test_hb3_every_page_says_which_methods_it_takes():
+    """The 405 guard must know every view's methods; a new view without them would fall back
+    to the CSRF check's 403."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from portero.core.errors import view_methods
+
+    def patterns(resolver: URLResolver, prefix: str = ""):  # type: ignore[no-untyped-def]
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                yield from patterns(entry, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern), entry.callback
+
+    unknown = [route for route, view in patterns(get_resolver())
+               if view_methods(view) is None and not getattr(view, "csrf_exempt", False)]
+    assert unknown == []

@@ -444,6 +444,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portero.core.errors.UnsupportedMethodMiddleware",  # 405 before a missing token's 403
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portero.federation.middleware.FederationGuardMiddleware",
