@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template import loader
 from django.utils.translation import gettext as _
+
+from portero.core.context import branding
+
+# Seconds a client is asked to wait when the database does not answer: a restart or fail-over
+# takes about this long, and a reload sooner would only add to the queue.
+RETRY_AFTER_SECONDS = 30
 
 TITLES: dict[int, Callable[[], str]] = {
     400: lambda: _("The request could not be understood"),
@@ -45,7 +53,28 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer an unexpected error with 500, or 503 when the database cannot be reached."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable()
     return error_page(request, 500)
+
+
+def database_unavailable() -> HttpResponse:
+    """Render the "service unavailable" page (503, Retry-After) without the database.
+
+    Rendered without the request: its context processors would read the session and the
+    signed-in person, which live in the database that just failed.
+    """
+    title = _("The service is temporarily unavailable")
+    detail = _("We are working to restore it. Please try again in a few minutes.")
+    try:
+        body = loader.get_template("core/error.html").render(
+            {**branding(), "status": 503, "title": title, "detail": detail})
+    except Exception:  # the error page itself must never fail
+        body = f"<!doctype html><title>503</title><h1>{title}</h1><p>{detail}</p>"
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class MethodNotAllowedMiddleware:
