@@ -73,6 +73,11 @@ def portero_env(var_dir: Path, web_port: int, smtp_port: int, database_url: str 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PORTERO_", "DATABASE_URL", "EMAIL_URL", "REDIS_URL", "DJANGO_"))}
     alphabet = string.ascii_letters + string.digits
+    audit_key = var_dir / "audit-key"  # production requires one (PORTERO_AUDIT_KEY_FILE)
+    if not audit_key.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        audit_key.write_text(secrets.token_hex(32) + "\n")
+        audit_key.chmod(0o600)
     env.update({
         "DJANGO_SETTINGS_MODULE": "portero.config.settings",
         # Production settings, as deployed (no debug cursor or query log): the public origin
@@ -80,6 +85,7 @@ def portero_env(var_dir: Path, web_port: int, smtp_port: int, database_url: str 
         # address, as the TLS proxy in front of `portero serve` would.
         "PORTERO_ENV": "production",
         "PORTERO_VAR_DIR": str(var_dir),
+        "PORTERO_AUDIT_KEY_FILE": str(audit_key),
         "PORTERO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
         "PORTERO_BASE_URL": f"https://{LOOPBACK}:{web_port}",
         "PORTERO_EXTRA_HOSTS": LOOPBACK,

@@ -3,6 +3,7 @@ tokens) and seal the audit trail, until told to stop."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -10,10 +11,18 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 
 from portero.accounts.services import sessions_purge_expired
 from portero.accounts.throttle import throttles_purge
+from portero.audit.chain import HeadMissing
+from portero.audit.checkpoints import CheckpointSchedule
 from portero.audit.services import events_seal
 from portero.core.ratelimit import counters_purge
 from portero.core.work_notify import CHANNEL as WORK_CHANNEL
@@ -38,24 +47,49 @@ class Worker:
         self.smtp = EmailBackend(fail_silently=False)
         self._housekeeping_at = 0.0
         self._listener: Any = None  # a psycopg connection LISTENing on PostgreSQL, else None
+        self._checkpoints = CheckpointSchedule()
+        self._head_missing_said_at: float | None = None
+        self._database_down = False
 
     def run_once(self) -> int:
         """Do whatever is due now; return how many items were handled."""
         self._housekeeping()
         # First, and guarded: a failing stage below must not leave web requests' audit rows
         # unsealed, and a failing seal must not stop the mail.
-        try:
-            sealed = events_seal()
-        except DatabaseError:
-            log.exception("sealing the audit trail failed; trying again next round")
-            sealed = 0
+        sealed = self._seal()
         handled = sealed + recovery_requests_process() + emails_deliver_due(connection=self.smtp)
         # Guarded too: however a portal answers, e-mail keeps flowing.
         try:
             handled += logouts_deliver_due()
+        except (OperationalError, InterfaceError):
+            raise  # the database, not a portal: the whole round waits
         except Exception:
             log.exception("delivering back-channel logouts failed; trying again next round")
         return handled
+
+    def _seal(self) -> int:
+        """Seal the audit rows waiting, then write a checkpoint if one is due."""
+        try:
+            sealed = events_seal()
+        except (OperationalError, InterfaceError):
+            raise  # the database is unreachable: the whole round waits (_guarded_round)
+        except DatabaseError:
+            log.exception("sealing the audit trail failed; trying again next round")
+            return 0
+        except HeadMissing as problem:  # an alarm, not a crash: said every 5 minutes
+            if (self._head_missing_said_at is None
+                    or time.monotonic() - self._head_missing_said_at >= HOUSEKEEPING_SECONDS):
+                log.error("%s; audit rows wait unsealed: run `portero audit verify`", problem)
+                self._head_missing_said_at = time.monotonic()
+            return 0
+        try:
+            self._checkpoints.run()
+        except (OperationalError, InterfaceError):
+            raise
+        except (OSError, DatabaseError):
+            log.exception("writing the audit checkpoint to %s failed; trying again next round",
+                          settings.PORTERO_AUDIT_CHECKPOINT_FILE)
+        return sealed
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._housekeeping_at >= HOUSEKEEPING_SECONDS:
@@ -119,7 +153,8 @@ class Worker:
                                              autocommit=True)
             self._listener.execute(f"LISTEN {WORK_CHANNEL}")
         except psycopg.Error:
-            log.warning("cannot LISTEN for new work; polling instead")
+            if not self._database_down:  # said once already, as "database unavailable"
+                log.warning("cannot LISTEN for new work; polling instead")
             self._listen_stop()
         return self._listener
 
@@ -129,15 +164,34 @@ class Worker:
             self._listener = None
 
     def _guarded_round(self) -> int:
-        close_old_connections()
         try:
-            return self.run_once()
+            close_old_connections()
+            handled = self.run_once()
+        except (OperationalError, InterfaceError) as problem:
+            # The database is down or restarting: nothing is lost, the rows wait for us. One
+            # line when it goes, one when it is back; not a traceback every poll interval.
+            if not self._database_down:
+                log.warning("database unavailable (%s); retrying every %ss",
+                            str(problem).strip().splitlines()[0] if str(problem).strip()
+                            else type(problem).__name__,
+                            settings.PORTERO_WORKER_POLL_SECONDS)
+                self._database_down = True
+            self._connection_drop()
+            return 0
         except DatabaseError:
-            # The database may be restarting: nothing is lost, the rows wait for us.
             log.exception("worker round failed; retrying after the poll interval")
-            connection.close()
+            self._connection_drop()
             return 0
         except Exception:  # one bad row must never stop all mail
             log.exception("worker round failed; carrying on after the poll interval")
-            connection.close()
+            self._connection_drop()
             return 0
+        if self._database_down:
+            log.warning("database reachable again; carrying on")
+            self._database_down = False
+        return handled
+
+    def _connection_drop(self) -> None:
+        """Close the database connection, which may be broken, so the next round opens one."""
+        with contextlib.suppress(DatabaseError):
+            connection.close()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from portero.config.env import Env, parse_email_url
@@ -25,6 +26,7 @@ def _env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTERO_", "EMAIL_URL",
                                                                       "DATABASE_URL"))}
     env.update(GOOD)
+    env["PORTERO_AUDIT_KEY_FILE"] = str(settings.PORTERO_AUDIT_KEY_FILE)
     env.update(overrides)
     env["DJANGO_SETTINGS_MODULE"] = "portero.config.settings"
     return env

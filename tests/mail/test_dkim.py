@@ -18,6 +18,7 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -265,6 +266,7 @@ def _start(**overrides: str) -> subprocess.CompletedProcess[str]:
                 "PORTERO_BASE_URL": "https://cuentas.example.gov.co",
                 "EMAIL_URL": "smtp+starttls://smtp.example.gov.co:587",
                 "DATABASE_URL": "sqlite:///:memory:",
+                "PORTERO_AUDIT_KEY_FILE": str(settings.PORTERO_AUDIT_KEY_FILE),
                 "DJANGO_SETTINGS_MODULE": "portero.config.settings", **overrides})
     code = ("import django; django.setup(); from django.conf import settings; "
             "print(settings.PORTERO_DKIM_SELECTOR, settings.PORTERO_DKIM_DOMAIN)")

@@ -42,7 +42,7 @@ def test_all_is_well_when_every_service_answers(mailbox: SMTPSink, keys_file: Pa
 def test_they_never_run_on_a_plain_start():
     plain = registry.registry.get_checks(include_deployment_checks=False)
     ours = {checks.check_database, checks.check_smtp, checks.check_signing_key_file,
-            checks.check_redis}
+            checks.check_redis, checks.check_audit_files}
     assert not ours & set(plain)
 
 
@@ -70,6 +70,19 @@ def test_a_missing_key_file_in_production(mailbox: SMTPSink, tmp_path: Path, set
     settings.PRODUCTION = True
     (problem,) = _portero_checks()
     assert problem.startswith("portero.E104") and "PORTERO_OIDC_KEYS_FILE" in problem
+
+
+@pytest.mark.django_db
+def test_an_audit_key_others_can_read_and_a_checkpoint_file_nobody_can_write(
+        mailbox: SMTPSink, keys_file: Path, settings: Any, tmp_path: Path):
+    key = tmp_path / "audit-key"
+    key.write_text(settings.PORTERO_AUDIT_KEY_FILE.read_text())
+    key.chmod(0o640)
+    settings.PORTERO_AUDIT_KEY_FILE = key
+    settings.PORTERO_AUDIT_CHECKPOINT_FILE = tmp_path / "no-such-dir" / "checkpoints.jsonl"
+    problems = _portero_checks()
+    assert [p.split()[0] for p in problems] == ["portero.E107", "portero.E108"]
+    assert "chmod 600" in problems[0] and "PORTERO_AUDIT_CHECKPOINT_FILE" in problems[1]
 
 
 @pytest.mark.django_db

@@ -1,5 +1,11 @@
 """Hash chaining of audit events: one INSERT per write, sealing by the worker, verification,
-purge that keeps the proof."""
+purge that keeps the proof.
+
+Each row's hash is an HMAC under the audit key (portero.audit.keys), which lives in a file, not
+in the database: someone who can write the database can delete or edit rows but cannot make
+the hashes agree again. Deleting the newest rows and moving the head back leaves a valid but
+shorter chain; the checkpoints (portero.audit.checkpoints), kept outside the database, catch it.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,12 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Subquery
 
+from portero.audit.keys import AuditKeys, audit_keys
 from portero.audit.models import AuditChain, AuditEvent
 
 log = logging.getLogger(__name__)
@@ -26,32 +32,49 @@ _pending: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextV
     "portero_audit_pending", default=None)
 
 
-def row_digest(event: AuditEvent, prev_hash: str) -> str:
-    """Return the SHA-256 of `prev_hash` and the event's fields in a canonical form.
+class HeadMissing(Exception):
+    """The chain's head row is gone while sealed rows remain: nothing is sealed until an
+    operator has looked (docs/operations.md, "The audit trail")."""
 
-    Neither the row's id nor its place (`seq`) is part of it: the order is proven by each row
-    naming its predecessor's hash.
-    """
+
+def keys() -> AuditKeys:
+    """Return the audit keys of PORTERO_AUDIT_KEY_FILE (read again after a rotation)."""
+    return audit_keys(settings.PORTERO_AUDIT_KEY_FILE)
+
+
+def _canonical(event: AuditEvent, prev_hash: str) -> str:
     fields = [
         event.created_at.isoformat(), event.event, event.outcome, event.actor,
         event.user_id, event.subject, event.ip, event.request_id, event.details,
     ]
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{prev_hash}|{canonical}".encode()).hexdigest()
+    return f"{prev_hash}|{json.dumps(fields, sort_keys=True, separators=(',', ':'), default=str)}"
+
+
+def row_digest(event: AuditEvent, prev_hash: str, *, ring: AuditKeys | None = None) -> str:
+    """Return the HMAC of `prev_hash` and the event's fields in a canonical form, under the key
+    the row names (the current key for a row being sealed), or plain SHA-256 for a row sealed
+    before the chain was keyed.
+
+    Neither the row's id nor its place (`seq`) is part of it: the order is proven by each row
+    naming its predecessor's hash.
+    """
+    if not event.key_id:
+        return hashlib.sha256(_canonical(event, prev_hash).encode()).hexdigest()
+    return (ring or keys()).mac(_canonical(event, prev_hash), event.key_id)
 
 
 def chain_head_locked() -> AuditChain:
     """Return the chain's head row, locked until the transaction ends (serialises sealers).
 
-    A migration creates the row; it is made again only if something emptied the table.
+    A migration creates the row. It is made again only when no sealed row exists (the table
+    was emptied); with sealed rows left, its loss is tampering until shown otherwise, so
+    HeadMissing is raised and `portero audit verify` fails.
     """
     head = AuditChain.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        # Continue after the newest sealed row, so new rows never collide with its place.
-        newest = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").first()
-        seq, row_hash = (newest.seq or 0, newest.row_hash) if newest else (0, "")
-        log.warning("the audit chain's head row was missing; made again after seq %s", seq)
-        AuditChain.objects.get_or_create(pk=1, defaults={"head_seq": seq, "head_hash": row_hash})
+        if AuditEvent.objects.filter(seq__isnull=False).exists():
+            raise HeadMissing("the audit chain's head row is missing while sealed rows remain")
+        AuditChain.objects.get_or_create(pk=1)
         head = AuditChain.objects.select_for_update().get(pk=1)
     return head
 
@@ -85,19 +108,26 @@ def events_append_sealed(events: list[AuditEvent]) -> None:
     if not events:
         return
     with transaction.atomic(savepoint=False):
-        head = chain_head_locked()
+        try:
+            head = chain_head_locked()
+        except HeadMissing:  # the rows are kept, unsealed: the work they report goes on
+            log.error("the audit chain's head row is missing: rows are written unsealed "
+                      "until `portero audit verify` has been run and the head restored")
+            AuditEvent.objects.bulk_create(events)
+            return
         head.head_seq, head.head_hash = _chain(events, head.head_seq, head.head_hash)
         AuditEvent.objects.bulk_create(events)
         head.save(update_fields=["head_seq", "head_hash"])
 
 
 def _chain(events: list[AuditEvent], seq: int, prev_hash: str) -> tuple[int, str]:
-    """Give `events` the places after (seq, prev_hash); return the new head's."""
-    prev_hash = prev_hash or GENESIS
+    """Give `events` the places after (seq, prev_hash), sealed with the current key; return
+    the new head's."""
+    prev_hash, ring = prev_hash or GENESIS, keys()
     for event in events:
         seq += 1
-        event.seq, event.prev_hash = seq, prev_hash
-        event.row_hash = prev_hash = row_digest(event, prev_hash)
+        event.seq, event.prev_hash, event.key_id = seq, prev_hash, ring.current_id
+        event.row_hash = prev_hash = row_digest(event, prev_hash, ring=ring)
     return seq, prev_hash
 
 
@@ -123,7 +153,8 @@ def appends_batched(*, sealed: bool = False) -> Iterator[list[AuditEvent]]:
 
 # One plain UPDATE per row: Django's bulk_update builds a CASE per field and row, which costs
 # more than the sealing it records.
-_SEAL = "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, row_hash = %s WHERE id = %s"
+_SEAL = ("UPDATE audit_auditevent SET seq = %s, prev_hash = %s, row_hash = %s, key_id = %s "
+         "WHERE id = %s")
 
 
 def chain_seal(limit: int = 1000) -> int:
@@ -142,63 +173,11 @@ def chain_seal(limit: int = 1000) -> int:
             return 0
         seq, prev_hash = _chain(events, head.head_seq, head.head_hash)
         with connection.cursor() as cursor:  # one round trip (psycopg pipelines executemany)
-            cursor.executemany(_SEAL, [(e.seq, e.prev_hash, e.row_hash, e.pk) for e in events])
+            cursor.executemany(_SEAL, [(e.seq, e.prev_hash, e.row_hash, e.key_id, e.pk)
+                                       for e in events])
         head.head_seq, head.head_hash = seq, prev_hash
         head.save(update_fields=["head_seq", "head_hash"])
     return len(events)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    checked: int
-    broken_id: int | None = None
-    reason: str = ""
-    unsealed: int = 0  # rows written but not chained yet
-    oldest_unsealed: datetime | None = None
-
-
-def _sealed_rows(up_to: int, chunk: int = 2000) -> Iterator[AuditEvent]:
-    last = -1
-    while True:
-        batch = list(AuditEvent.objects.filter(seq__gt=last, seq__lte=up_to)
-                     .order_by("seq")[:chunk])
-        if not batch:
-            return
-        yield from batch
-        last = batch[-1].seq or 0
-
-
-def chain_verify() -> Verdict:
-    """Check every sealed row against its predecessor and the recorded head; count the rest.
-
-    Only the rows up to the head read at the start are checked: the worker may seal more
-    while this runs, and those are for the next check.
-    """
-    head = AuditChain.objects.filter(pk=1).first() or AuditChain(pk=1)
-    expected_prev = head.anchor_hash or GENESIS
-    checked, last_seq, last_hash = 0, head.anchor_seq, head.anchor_hash
-    for event in _sealed_rows(up_to=head.head_seq):
-        if event.prev_hash != expected_prev:
-            return Verdict(False, checked, event.pk, "does not follow the previous row "
-                                                     "(a row before it was changed or removed)")
-        if row_digest(event, event.prev_hash) != event.row_hash:
-            return Verdict(False, checked, event.pk, "its contents were changed")
-        expected_prev, last_seq, last_hash = event.row_hash, event.seq or 0, event.row_hash
-        checked += 1
-    if ((head.head_seq or head.head_hash)
-            and (last_seq, last_hash) != (head.head_seq, head.head_hash)):
-        return Verdict(False, checked, None, "the newest rows were removed")
-    # One statement compares with the head as it is now: sealing moves both together.
-    current_head = AuditChain.objects.filter(pk=1).values("head_seq")[:1]
-    stray = (AuditEvent.objects.filter(seq__gt=Subquery(current_head)).order_by("seq")
-             .values_list("pk", flat=True).first())
-    if stray is not None:
-        return Verdict(False, checked, stray, "is placed after the chain's head (a row added "
-                                              "or moved outside Portero)")
-    unsealed = AuditEvent.objects.filter(seq__isnull=True)
-    oldest = unsealed.order_by("pk").values_list("created_at", flat=True).first()
-    return Verdict(True, checked, unsealed=unsealed.count(), oldest_unsealed=oldest)
 
 
 @transaction.atomic
@@ -211,5 +190,7 @@ def chain_purge_before(cutoff: datetime) -> int:
         return 0
     deleted, _ = AuditEvent.objects.filter(seq__lte=last.seq).delete()
     head.anchor_seq, head.anchor_hash = last.seq, last.row_hash
-    head.save(update_fields=["anchor_seq", "anchor_hash"])
+    # Tagged with the key: an anchor set by anyone else is refused by `chain_verify`.
+    head.anchor_tag = keys().tag("anchor", last.seq, last.row_hash)
+    head.save(update_fields=["anchor_seq", "anchor_hash", "anchor_tag"])
     return deleted

@@ -62,3 +62,4 @@ class EventType(StrEnum):
     CLIENT_REMOVED = "federation.client_removed"
     CLIENT_SECRET_ROTATED = "federation.client_secret_rotated"  # noqa: S105
     KEYS_ROTATED = "federation.keys_rotated"
+    AUDIT_KEY_ROTATED = "audit.key_rotated"

@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portero.audit import keys as audit_keys
 from portero.config.env import Env, parse_email_url, parse_rate
 from portero.mail.dkim import dkim_settings_check
 
@@ -307,6 +308,26 @@ PORTERO_RECOVERY_RETENTION_DAYS = env.int("PORTERO_RECOVERY_RETENTION_DAYS", 90,
 # --- Security events (LG1-LG4) ------------------------------------------------------------
 # Days security events are kept before `portero audit purge` deletes them (Ley 1581 de 2012).
 PORTERO_AUDIT_RETENTION_DAYS = env.int("PORTERO_AUDIT_RETENTION_DAYS", 365, low=1, high=3650)
+# The audit chain's HMAC key (docs/security.md, "The audit trail"): a file holding 64 hex
+# characters, outside the database, so that someone who can write the database cannot recompute
+# the chain. Required in production; demo and development create it under PORTERO_VAR_DIR.
+# Later lines hold older keys, kept to verify rows sealed before a rotation.
+PORTERO_AUDIT_KEY_FILE = Path(env.str("PORTERO_AUDIT_KEY_FILE", "" if PRODUCTION else
+                                      str(VAR_DIR / "audit-key"))).resolve()
+if PRODUCTION and not env.str("PORTERO_AUDIT_KEY_FILE", ""):
+    raise ImproperlyConfigured(f"PORTERO_AUDIT_KEY_FILE is required in production; "
+                               f"{audit_keys.GENERATE_HINT}")
+if not PRODUCTION and not PORTERO_AUDIT_KEY_FILE.exists():
+    audit_keys.audit_key_file_create(PORTERO_AUDIT_KEY_FILE)
+audit_keys.audit_keys_read(PORTERO_AUDIT_KEY_FILE)  # a missing or malformed key stops start-up
+# Where the worker appends the chain head's hash (and logs it) every
+# PORTERO_AUDIT_CHECKPOINT_MINUTES while it moves: the anchor outside the database that
+# `portero audit verify --checkpoints FILE` compares. Keep it, or a copy, where the database's
+# users cannot write.
+PORTERO_AUDIT_CHECKPOINT_FILE = Path(env.str("PORTERO_AUDIT_CHECKPOINT_FILE",
+                                             str(VAR_DIR / "audit-checkpoints.jsonl"))).resolve()
+PORTERO_AUDIT_CHECKPOINT_MINUTES = env.int("PORTERO_AUDIT_CHECKPOINT_MINUTES", 10, low=1,
+                                           high=1440)
 
 # --- Worker -------------------------------------------------------------------------------
 # Seconds the worker sleeps when it found nothing to do (bounds time to inbox when idle).
@@ -432,6 +453,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portero.core.errors.UnsupportedMethodMiddleware",  # 405 before a missing token's 403
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portero.federation.middleware.FederationGuardMiddleware",

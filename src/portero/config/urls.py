@@ -1,4 +1,5 @@
 from django.urls import include, path
+from django.views.decorators.http import require_http_methods
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
@@ -8,10 +9,14 @@ from portero.ops import health
 urlpatterns = [
     path("salud/vivo", health.alive, name="health_alive"),
     path("salud/listo", health.ready, name="health_ready"),
-    path("", RedirectView.as_view(pattern_name="accounts:sign_in", permanent=False)),
+    # Redirects answer GET and HEAD only: PUT, PATCH, DELETE get 405 like on every page (HB3).
+    path("", RedirectView.as_view(pattern_name="accounts:sign_in", permanent=False,
+                                  http_method_names=["get", "head"])),
     # Browsers and crawlers ask for it whatever the pages say: no 404 in the log for each.
-    path("favicon.ico", RedirectView.as_view(url="/static/portero/favicon.svg", permanent=True)),
-    path("idioma/", set_language, name="set_language"),
+    path("favicon.ico", RedirectView.as_view(url="/static/portero/favicon.svg", permanent=True,
+                                             http_method_names=["get", "head"])),
+    path("idioma/", require_http_methods(["GET", "HEAD", "POST"])(set_language),
+         name="set_language"),
     path("", include("portero.accounts.urls")),
     path("", include("portero.factors.urls")),
     path("", include("portero.recovery.urls")),

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from collections.abc import Callable
+from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template import loader
 from django.utils.translation import gettext as _
+
+from portero.core.context import branding
+
+# Seconds a client is asked to wait when the database does not answer: a restart or fail-over
+# takes about this long, and a reload sooner would only add to the queue.
+RETRY_AFTER_SECONDS = 30
 
 TITLES: dict[int, Callable[[], str]] = {
     400: lambda: _("The request could not be understood"),
@@ -43,7 +53,28 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer an unexpected error with 500, or 503 when the database cannot be reached."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable()
     return error_page(request, 500)
+
+
+def database_unavailable() -> HttpResponse:
+    """Render the "service unavailable" page (503, Retry-After) without the database.
+
+    Rendered without the request: its context processors would read the session and the
+    signed-in person, which live in the database that just failed.
+    """
+    title = _("The service is temporarily unavailable")
+    detail = _("We are working to restore it. Please try again in a few minutes.")
+    try:
+        body = loader.get_template("core/error.html").render(
+            {**branding(), "status": 503, "title": title, "detail": detail})
+    except Exception:  # the error page itself must never fail
+        body = f"<!doctype html><title>503</title><h1>{title}</h1><p>{detail}</p>"
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class MethodNotAllowedMiddleware:
@@ -59,6 +90,52 @@ class MethodNotAllowedMiddleware:
             page["Allow"] = response["Allow"]
             return page
         return response
+
+
+def view_methods(view: Callable[..., Any]) -> list[str] | None:
+    """Return the methods `view` answers, or None when it does not say.
+
+    A class-based view lists them (`http_method_names` with a handler); a function view says
+    it through Django's `require_http_methods` (and `require_GET`, `require_POST`,
+    `require_safe`), found under any decorators wrapped around it.
+    """
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:  # as_view(http_method_names=...) overrides the class's
+        names = getattr(view, "view_initkwargs", {}).get("http_method_names",
+                                                           view_class.http_method_names)
+        return [m.upper() for m in names if hasattr(view_class, m)]
+    func: Any = view
+    while func is not None:
+        try:
+            methods = inspect.getclosurevars(func).nonlocals.get("request_method_list")
+        except (TypeError, ValueError):
+            methods = None
+        if methods is not None:
+            return list(methods)
+        func = getattr(func, "__wrapped__", None)
+    return None
+
+
+class UnsupportedMethodMiddleware:
+    """Answer a method the page does not take with 405 before the CSRF check (HB3).
+
+    Without it a PUT, PATCH or DELETE, which carry no form token, got the CSRF middleware's
+    403, which says the form expired: wrong, and unlike every other refused method. Placed
+    just before CsrfViewMiddleware; the view never runs, so nothing it guards is reached.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any,
+                     kwargs: Any) -> HttpResponse | None:
+        methods = view_methods(view)
+        if methods is not None and request.method not in methods:
+            return HttpResponseNotAllowed(methods)  # our page, from MethodNotAllowedMiddleware
+        return None
 
 
 # Longest path and query any page here needs: links and forms stay far below it.

@@ -38,7 +38,10 @@ class RedactFilter(logging.Filter):
         except Exception:  # a message that cannot be formatted is still logged, as is
             message = f"{record.msg!r} {record.args!r}"
         record.msg, record.args = redact(message), None  # a message is one line, always
-        if getattr(record, "status_code", 500) < 500:  # a refused request: its line suffices
+        # A refused request, or a 503 while the database is down (one per request during an
+        # outage): its line suffices, without a traceback each.
+        status = getattr(record, "status_code", 500)
+        if status < 500 or status == 503:
             record.exc_info, record.exc_text = None, None
         if record.exc_info and not record.exc_text:
             record.exc_text = redact_keeping_lines(

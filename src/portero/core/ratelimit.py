@@ -4,12 +4,19 @@ Each rule counts hits of one action per scope (a normalised account identifier, 
 address) over a sliding window, estimated from two fixed windows: the current count plus the
 previous window's weighted by how much of it still overlaps. Counters live in the database, or
 in Redis when REDIS_URL is set, so every process shares them.
+
+When Redis does not answer, the counters fall back to the database (which every request needs
+anyway) and Redis is tried again after REDIS_RETRY_SECONDS: the limits keep holding, nobody is
+refused for an outage of a cache, and no request fails. The price: counts made in Redis before
+the outage are not seen by the database's, so across an outage a limit can at most double for
+the windows it spans (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -21,6 +28,11 @@ from portero.core import clock
 from portero.core.crypto import keyed_digest
 from portero.core.models import RateCounter
 
+log = logging.getLogger(__name__)
+
+# Seconds the counters stay in the database after Redis failed, before Redis is tried again:
+# an unreachable host costs its connect timeout (2 s) once per interval, not on every request.
+REDIS_RETRY_SECONDS = 30
 
 @dataclass(frozen=True)
 class Rule:
@@ -94,9 +106,34 @@ class RedisStore:
         return found
 
 
+class RedisOrDatabaseStore:
+    """Redis while it answers; the database while it does not (never an error, never no limit)."""
+
+    def __init__(self, url: str) -> None:
+        self.redis, self.database = RedisStore(url), DatabaseStore()
+        self.retry_at: datetime | None = None  # set while Redis is considered down
+
+    def counts(self, hits: dict[str, datetime], reads: list[str]) -> dict[str, int]:
+        if self.retry_at is None or clock.now() >= self.retry_at:
+            try:
+                found = self.redis.counts(hits, reads)
+            except redis.RedisError as problem:
+                if self.retry_at is None:
+                    log.warning("Redis unreachable (%s): rate-limit counters in the database "
+                                "until it answers; trying it again every %ss",
+                                type(problem).__name__, REDIS_RETRY_SECONDS)
+                self.retry_at = clock.now() + timedelta(seconds=REDIS_RETRY_SECONDS)
+            else:
+                if self.retry_at is not None:
+                    log.warning("Redis answers again: rate-limit counters back in Redis")
+                    self.retry_at = None
+                return found
+        return self.database.counts(hits, reads)
+
+
 @lru_cache(maxsize=4)
 def _store(redis_url: str) -> CounterStore:
-    return RedisStore(redis_url) if redis_url else DatabaseStore()
+    return RedisOrDatabaseStore(redis_url) if redis_url else DatabaseStore()
 
 
 def store() -> CounterStore:

@@ -85,6 +85,8 @@ def _unsupported(request: HttpRequest) -> str:
 
 class AuthorizeView(oauth_views.AuthorizationView):
     template_name = "federation/authorize.html"
+    # The library's form view also takes PUT as a POST; the consent form only ever posts (HB3).
+    http_method_names = ["get", "post", "head", "options"]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         refusal = _unsupported(request)

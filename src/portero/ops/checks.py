@@ -6,6 +6,7 @@ start-up never waits on the network; run them with `portero check --deploy --tag
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -57,6 +58,25 @@ def check_signing_key_file(app_configs: Any = None, **kwargs: Any) -> list[Check
                       hint=f"Run `chmod 600 {path}` (PORTERO_OIDC_KEYS_FILE).",
                       id="portero.E105")]
     return []
+
+
+@register(TAG, deploy=True)
+def check_audit_files(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The audit key file only its owner can read; the checkpoint file can be appended to."""
+    problems: list[CheckMessage] = []
+    key = settings.PORTERO_AUDIT_KEY_FILE
+    if key.exists() and key.stat().st_mode & 0o077:
+        problems.append(Error(f"The audit key file {key} can be read by other users.",
+                              hint=f"Run `chmod 600 {key}` (PORTERO_AUDIT_KEY_FILE).",
+                              id="portero.E107"))
+    checkpoints = settings.PORTERO_AUDIT_CHECKPOINT_FILE
+    target = checkpoints if checkpoints.exists() else checkpoints.parent
+    if not os.access(target, os.W_OK):
+        problems.append(Error(f"The audit checkpoint file {checkpoints} cannot be written.",
+                              hint="Let the worker's user append to it, or point "
+                                   "PORTERO_AUDIT_CHECKPOINT_FILE elsewhere.",
+                              id="portero.E108"))
+    return problems
 
 
 @register(TAG, deploy=True)

@@ -1,8 +1,9 @@
 """Health endpoints for load balancers and orchestrators (docs/operations.md).
 
 `/salud/vivo` says the process answers and touches nothing; `/salud/listo` says whether this
-process can serve: the database answers and has every migration, and Redis answers when
-REDIS_URL is set. Neither reads or writes a session (a probe sends no cookie), sets a CSRF
+process can serve: the database answers and has every migration. Redis, when REDIS_URL is set,
+is reported, but its loss only degrades (the rate-limit counters fall back to the database).
+Neither reads or writes a session (a probe sends no cookie), sets a CSRF
 cookie or records an audit event.
 """
 
@@ -48,10 +49,15 @@ def alive(request: HttpRequest) -> JsonResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     """Answer 200 when every dependency is ready, else 503 naming the ones that are not."""
     checks = readiness()
-    failed = [name for name, state in checks.items() if state != "ok"]
+    failed = [name for name, state in checks.items() if state != "ok" and name != "redis"]
     if failed:
         log.warning("not ready: %s", ", ".join(f"{n}={checks[n]}" for n in failed))
         return _answer(503, {"status": "unavailable", "failed": failed, "checks": checks})
+    if checks.get("redis", "ok") != "ok":
+        # Still ready: the rate-limit counters fall back to the database (core.ratelimit).
+        # Failing here would take every instance out of the load balancer at once.
+        log.warning("degraded: redis=%s (rate-limit counters in the database)", checks["redis"])
+        return _answer(200, {"status": "degraded", "degraded": ["redis"], "checks": checks})
     return _answer(200, {"status": "ok", "checks": checks})
 
 
