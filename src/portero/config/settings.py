@@ -405,6 +405,7 @@ INSTALLED_APPS = [
     "portero.recovery",
     "portero.helpdesk",
     "portero.federation",
+    "portero.organizations",
     "oauth2_provider",
     "portero.demo",
     "portero.ops",

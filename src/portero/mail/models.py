@@ -15,6 +15,8 @@ class EmailKind(models.TextChoices):
     USERNAME_REMINDER = "username_reminder", _("Username reminder")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
     NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new device")
+    MEMBERSHIP_CHANGED = "membership_changed", _("Organization membership changed")
+    MEMBERSHIP_REQUESTED = "membership_requested", _("Organization access request")
 
 
 class EmailStatus(models.TextChoices):
