@@ -454,6 +454,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portero.core.context.site",
+                "portero.organizations.context.acting_for",
             ],
         },
     }
