@@ -224,7 +224,9 @@ for _name, (_action, _scope, _default, _why) in _RATE_LIMIT_DEFAULTS.items():
 # Per-account sign-in failures in a row (LI2): after DELAY_AFTER each further try waits
 # DELAY_SECONDS, doubling up to 15 min; after LOCK_AFTER only a reset or the help desk unlocks.
 # Pages between a complete sign-in and its destination (accounts.steps), in this order.
-PORTERO_AFTER_SIGN_IN_STEPS: list[str] = []
+PORTERO_AFTER_SIGN_IN_STEPS: list[str] = [
+    "portero.organizations.steps.choose_organization",  # the company selector (OR3)
+]
 PORTERO_SIGNIN_DELAY_AFTER = env.int("PORTERO_SIGNIN_DELAY_AFTER", 5, low=1, high=100)
 PORTERO_SIGNIN_DELAY_SECONDS = env.int("PORTERO_SIGNIN_DELAY_SECONDS", 30, low=1, high=900)
 PORTERO_SIGNIN_LOCK_AFTER = env.int("PORTERO_SIGNIN_LOCK_AFTER", 100, low=10, high=1000)
@@ -370,6 +372,8 @@ OAUTH2_PROVIDER = {
         "openid": _("Know who you are (an identifier that is the same every time)"),
         "profile": _("Your username, full name and language"),
         "email": _("Your e-mail address"),
+        # The organization you act for (SECOP accounts: portero.organizations).
+        "organizacion": _("The organization you act for: its name, NIT and your role"),
     },
     "DEFAULT_SCOPES": ["openid"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,  # OI3

@@ -22,10 +22,6 @@ from portero.organizations.services import (
 )
 from portero.organizations.states import By
 
-# Set once the company selector has been decided for this session (chosen, or nothing to
-# choose), so that it is asked once per sign-in however many portals follow.
-SETTLED = "portero_organization_settled"
-
 
 def register_organization(request: HttpRequest, *, user: User, kind: str, name: str, nit: str,
                           city: str) -> Membership:
@@ -76,19 +72,18 @@ def choose(request: HttpRequest, *, user: User, membership: Membership, via: str
     sid = _sid(request)
     if not sid:  # a session from before portals existed has no name to keep the choice by
         return False
-    changed = acting_for_choose(user=user, sid=sid, membership=membership, via=via,
-                                client=ClientInfo.from_request(request))
-    request.session[SETTLED] = True
-    return changed
+    return acting_for_choose(user=user, sid=sid, membership=membership, via=via,
+                             client=ClientInfo.from_request(request))
 
 
 def choose_by_id(request: HttpRequest, *, user: User, membership_id: int) -> bool | None:
     """Choose one of the person's own accepted memberships; None if it is not one."""
-    membership = next((m for m in selectors.choices_of(user) if m.pk == membership_id), None)
+    choices, acting = selectors.choices_for_session(user, _sid(request))
+    membership = next((m for m in choices if m.pk == membership_id), None)
     if membership is None:
         return None
     return choose(request, user=user, membership=membership,
-                  via="switch" if request.session.get(SETTLED) else "selector")
+                  via="switch" if acting is not None else "selector")
 
 
 def _sid(request: HttpRequest) -> str:

@@ -3,7 +3,7 @@ for administrators only, their organization's members and requests (OR4)."""
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from portero.accounts.models import User
 from portero.organizations.models import (
@@ -31,6 +31,16 @@ def choices_of(user: User) -> list[Membership]:
     """Return the memberships `user` may act for, for the company selector."""
     return list(memberships_of(user).filter(state=MembershipState.ACCEPTED,
                                             organization__status=OrganizationStatus.ACTIVE))
+
+
+def choices_for_session(user: User, sid: str) -> tuple[list[Membership], Membership | None]:
+    """Return the memberships `user` may act for and the one the session `sid` acts for
+    (None if none of them), in one query."""
+    choices: list[Membership] = list(memberships_of(user).filter(
+        state=MembershipState.ACCEPTED, organization__status=OrganizationStatus.ACTIVE,
+    ).annotate(acting=Exists(ActingFor.objects.filter(sid=sid, membership=OuterRef("pk")))))
+    acting = next((m for m in choices if getattr(m, "acting", False)), None)
+    return choices, acting
 
 
 def organizations_find(query: str) -> list[Organization]:

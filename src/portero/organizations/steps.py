@@ -5,21 +5,24 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
+from portero.accounts.flows import SID
 from portero.accounts.models import User
 from portero.organizations import flows, selectors
 
 
 def choose_organization(request: HttpRequest) -> str | None:
-    """Return the selector's page when this session has not chosen among several accepted
-    memberships; choose silently when there is exactly one; nothing when there is none."""
+    """Return the selector's page while this session acts for none of several accepted
+    memberships; choose silently when there is exactly one; nothing when there is none.
+
+    One query when there is nothing to do (it also runs before every portal's code).
+    """
     user = request.user
-    if request.session.get(flows.SETTLED) or not isinstance(user, User):
+    if not isinstance(user, User):
         return None
-    choices = selectors.choices_of(user)
+    choices, acting = selectors.choices_for_session(user, str(request.session.get(SID, "")))
+    if acting is not None or not choices:
+        return None
     if len(choices) > 1:
         return reverse("organizations:choose")
-    if choices:
-        flows.choose(request, user=user, membership=choices[0], via="only")
-    else:
-        request.session[flows.SETTLED] = True
+    flows.choose(request, user=user, membership=choices[0], via="only")
     return None
