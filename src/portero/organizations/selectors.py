@@ -96,3 +96,17 @@ def organizations_search_console(query: str) -> QuerySet[Organization]:
     if len(digits) >= 5:
         condition |= Q(nit__startswith=digits)
     return Organization.objects.filter(condition).order_by("name")[:50]
+
+
+def organizations_by_username(usernames: list[str]) -> dict[str, list[str]]:
+    """Return, for each username, the organizations it acts for ("Name (NIT)"), for the
+    username reminder: which username to use for which company."""
+    found: dict[str, list[str]] = {}
+    accepted = (Membership.objects.filter(user__username__in=usernames,
+                                          state=MembershipState.ACCEPTED)
+                .select_related("organization", "user").order_by("organization__name"))
+    for membership in accepted:
+        organization = membership.organization
+        found.setdefault(membership.user.username, []).append(
+            f"{organization.name} ({organization.nit_display})")
+    return found
