@@ -1,4 +1,9 @@
-"""Bulk import of accounts from CSV (username,email,full_name,language); no passwords."""
+"""Bulk import of accounts from CSV (username,email,full_name,language); no passwords.
+
+Optional membership columns `org_nit,org_role` (and `org_kind` when one NIT is both an entity
+and a supplier) make the account an accepted member of an organization imported before with
+`portero importorgs`; one row per membership, so a username may repeat with the same details.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,14 @@ from django.db import DatabaseError, transaction
 from portero.accounts.models import Language, User
 from portero.accounts.rules import FULL_NAME_MAX, USERNAME_MAX
 from portero.accounts.services import AccountError, user_create, user_update_details
+from portero.organizations.models import Organization
+from portero.organizations.nit import InvalidNit, nit_display, nit_normalize
+from portero.organizations.services import MembershipRefused, membership_import
 
 COLUMNS = ("username", "email", "full_name", "language")
+MEMBERSHIP_COLUMNS = ("org_nit", "org_kind", "org_role")
+ORG_ROLES = {"": "usuario", "usuario": "usuario", "administrador": "administrador"}
+ORG_KINDS = ("", "entidad", "proveedor")
 LANGUAGE_ALIASES = {
     "": Language.SPANISH, "es": Language.SPANISH, "es-co": Language.SPANISH,
     "es_co": Language.SPANISH, "spa": Language.SPANISH, "español": Language.SPANISH,
@@ -43,6 +54,13 @@ class Row:
     email: str
     full_name: str
     language: str
+    org_nit: str = ""  # stored form (digits, check digit last), or "" without a membership
+    org_kind: str = ""
+    org_role: str = ""
+
+    @property
+    def details(self) -> tuple[str, str, str, str]:
+        return (self.username.lower(), self.email, self.full_name, self.language)
 
 
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -80,7 +98,7 @@ def text_problem(value: str) -> str:
 
 def parse_row(line: int, raw: dict[str, str]) -> Row:
     """Return a valid row or raise ValueError with the reason."""
-    for column in COLUMNS:
+    for column in COLUMNS + MEMBERSHIP_COLUMNS:
         problem = text_problem(raw.get(column, ""))
         if problem:
             raise ValueError(f"{column} {problem}")
@@ -105,20 +123,44 @@ def parse_row(line: int, raw: dict[str, str]) -> Row:
     language = LANGUAGE_ALIASES.get(raw.get("language", "").lower())
     if language is None:
         raise ValueError(f"language {raw.get('language')!r} is not es or en")
-    return Row(line, username, email, full_name, language)
+    return Row(line, username, email, full_name, language, *_membership(raw))
+
+
+def _membership(raw: dict[str, str]) -> tuple[str, str, str]:
+    """Return the row's (org_nit, org_kind, org_role), checked, or empty strings."""
+    typed, kind = raw.get("org_nit", ""), raw.get("org_kind", "").lower()
+    role = ORG_ROLES.get(raw.get("org_role", "").lower())
+    if not typed:
+        if raw.get("org_role") or kind:
+            raise ValueError("org_role or org_kind without org_nit")
+        return "", "", ""
+    if role is None:
+        raise ValueError(f"org_role {raw.get('org_role')!r} is not administrador or usuario")
+    if kind not in ORG_KINDS:
+        raise ValueError(f"org_kind {raw.get('org_kind')!r} is not entidad or proveedor")
+    try:
+        return nit_normalize(typed), kind, role
+    except InvalidNit as problem:
+        raise ValueError(f"org_nit {typed!r}: {problem}") from None
 
 
 def users_import(lines: Iterable[str]) -> ImportReport:
     """Create missing accounts and update changed ones; never touch passwords. Idempotent."""
     report = ImportReport()
-    seen: dict[str, int] = {}
+    seen: dict[str, Row] = {}
+    memberships: dict[tuple[str, str, str], int] = {}
     for line, raw in read_rows(lines):
         try:
             row = parse_row(line, raw)
-            key = row.username.lower()
-            if key in seen:
-                raise ValueError(f"username repeats line {seen[key]}")
-            seen[key] = line
+            first = seen.setdefault(row.username.lower(), row)
+            if first is not row and (not row.org_nit or first.details != row.details):
+                raise ValueError(f"username repeats line {first.line}"
+                                 + (" with other details" if row.org_nit else ""))
+            if row.org_nit:
+                key = (row.username.lower(), row.org_nit, row.org_kind)
+                if key in memberships:
+                    raise ValueError(f"username and organization repeat line {memberships[key]}")
+                memberships[key] = line
         except ValueError as reason:
             report.rejected.append((line, str(reason)))
             continue
@@ -135,9 +177,32 @@ def users_import(lines: Iterable[str]) -> ImportReport:
 def _apply(row: Row) -> str:
     user = User.objects.select_for_update().filter(username__lower=row.username.lower()).first()
     if user is None:
-        user_create(username=row.username, email=row.email, full_name=row.full_name,
-                    language=row.language, via="import")
-        return "created"
-    changed = user_update_details(user=user, via="import", email=row.email,
-                                  full_name=row.full_name, language=row.language)
-    return "updated" if changed else "unchanged"
+        user = user_create(username=row.username, email=row.email, full_name=row.full_name,
+                           language=row.language, via="import")
+        outcome = "created"
+    else:
+        changed = user_update_details(user=user, via="import", email=row.email,
+                                      full_name=row.full_name, language=row.language)
+        outcome = "updated" if changed else "unchanged"
+    if row.org_nit and _membership_apply(user, row) != "unchanged" and outcome == "unchanged":
+        outcome = "updated"
+    return outcome
+
+
+def _membership_apply(user: User, row: Row) -> str:
+    """Make `user` an accepted member as the row says (Aceptado: an operator's import)."""
+    found = Organization.objects.filter(nit=row.org_nit)
+    if row.org_kind:
+        found = found.filter(kind=row.org_kind)
+    organizations = list(found[:2])
+    if not organizations:
+        raise AccountError(f"no organization with NIT {nit_display(row.org_nit)}"
+                           f"{' and kind ' + row.org_kind if row.org_kind else ''}: "
+                           f"import it first with portero importorgs")
+    if len(organizations) > 1:
+        raise AccountError(f"NIT {nit_display(row.org_nit)} is an entity and a supplier: "
+                           f"say which in org_kind")
+    try:
+        return membership_import(user=user, organization=organizations[0], role=row.org_role)
+    except MembershipRefused as refusal:
+        raise AccountError(f"membership refused: {refusal.code}") from None

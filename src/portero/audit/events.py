@@ -63,3 +63,9 @@ class EventType(StrEnum):
     CLIENT_SECRET_ROTATED = "federation.client_secret_rotated"  # noqa: S105
     KEYS_ROTATED = "federation.keys_rotated"
     AUDIT_KEY_ROTATED = "audit.key_rotated"
+    ORGANIZATION_REGISTERED = "organization.registered"
+    ORGANIZATION_IMPORTED = "organization.imported"
+    ORGANIZATION_CHOSEN = "organization.chosen"
+    MEMBERSHIP_CHANGED = "membership.changed"
+    MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
+    MEMBERSHIP_REFUSED = "membership.refused"

@@ -231,7 +231,10 @@ for _name, (_action, _scope, _default, _why) in _RATE_LIMIT_DEFAULTS.items():
 # Per-account sign-in failures in a row (LI2): after DELAY_AFTER each further try waits
 # DELAY_SECONDS, doubling up to 15 min; after LOCK_AFTER only a reset or the help desk unlocks.
 # Pages between a complete sign-in and its destination (accounts.steps), in this order.
-PORTERO_AFTER_SIGN_IN_STEPS: list[str] = ["portero.factors.policy.enrolment_step"]
+PORTERO_AFTER_SIGN_IN_STEPS: list[str] = [
+    "portero.factors.policy.enrolment_step",  # PORTERO_MFA_REQUIRED=all: set up a factor (MF6)
+    "portero.organizations.steps.choose_organization",  # the company selector (OR3)
+]
 # Who must have a second factor (MF6): "roles" (the help-desk console's staff), "all", "off".
 PORTERO_MFA_REQUIRED = env.choice("PORTERO_MFA_REQUIRED", "roles", ("roles", "all", "off"))
 PORTERO_SIGNIN_DELAY_AFTER = env.int("PORTERO_SIGNIN_DELAY_AFTER", 5, low=1, high=100)
@@ -399,6 +402,8 @@ OAUTH2_PROVIDER = {
         "openid": _("Know who you are (an identifier that is the same every time)"),
         "profile": _("Your username, full name and language"),
         "email": _("Your e-mail address"),
+        # The organization you act for (SECOP accounts: portero.organizations).
+        "organizacion": _("The organization you act for: its name, NIT and your role"),
     },
     "DEFAULT_SCOPES": ["openid"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,  # OI3
@@ -435,6 +440,7 @@ INSTALLED_APPS = [
     "portero.recovery",
     "portero.helpdesk",
     "portero.federation",
+    "portero.organizations",
     "oauth2_provider",
     "portero.demo",
     "portero.ops",
@@ -484,6 +490,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portero.core.context.site",
+                "portero.organizations.context.acting_for",
             ],
         },
     }

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("portero.factors.urls")),
     path("", include("portero.recovery.urls")),
     path("", include("portero.helpdesk.urls")),
+    path("", include("portero.organizations.urls")),
     path("o/", include("portero.federation.urls")),
     path("", include((federation_urls.well_known, "federation_discovery"))),
     path("", include((federation_urls.account, "federation"))),

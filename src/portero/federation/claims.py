@@ -10,8 +10,10 @@ from portero.federation.models import Subject
 
 # openid -> sub; profile -> preferred_username, name, locale; email -> email, email_verified.
 # (The scope of each claim is the library's `oidc_claim_scope`, the standard's table.)
+# organizacion -> organizacion (the organization the session acts for: portero.organizations).
 SUPPORTED_CLAIMS = ("sub", "preferred_username", "name", "locale", "email", "email_verified",
-                    "sid", "auth_time", "amr", "acr", "iss", "aud", "exp", "iat", "nonce")
+                    "sid", "auth_time", "amr", "acr", "iss", "aud", "exp", "iat", "nonce",
+                    "organizacion")
 # How a session was authenticated: a password (or anything) alone, or two factors (a password
 # and a code, or a passkey with user verification). Portals ask for the second with acr_values.
 ACR_PASSWORD = "urn:portero:acr:pwd"  # noqa: S105 (a URN)

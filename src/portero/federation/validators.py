@@ -21,12 +21,30 @@ from portero.federation import tokens
 from portero.federation.claims import SUPPORTED_CLAIMS, claims_of, code_hash
 from portero.federation.keys import ALGORITHM, keyring
 from portero.federation.models import Authorization
+from portero.organizations.claims import CLAIM, SCOPE, organization_claim
 
 
 class PorteroValidator(OAuth2Validator):
     # --- claims (OI4) ---------------------------------------------------------------------
+    oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, CLAIM: SCOPE}
+
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
-        return claims_of(request.user)
+        claims = claims_of(request.user)
+        organization = organization_claim(self._session_sid(request))
+        if organization is not None:  # the organization the session acts for (OR3)
+            claims[CLAIM] = organization
+        return claims
+
+    def _session_sid(self, request: Any) -> str:
+        """Return the sid of the Portero session behind this token request or, at userinfo,
+        behind the access token (through its refresh token's family)."""
+        authorization = self._authorization(request)
+        if authorization is None:
+            refresh = getattr(getattr(request, "access_token", None), "refresh_token", None)
+            family = getattr(refresh, "token_family", None)
+            authorization = (Authorization.objects.filter(token_family=family).first()
+                             if family else None)
+        return authorization.sid if authorization is not None else ""
 
     def get_discovery_claims(self, request: Any) -> list[str]:
         return list(SUPPORTED_CLAIMS)

@@ -16,6 +16,8 @@ class EmailKind(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", _("Password changed")
     NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new device")
     FACTOR_CHANGED = "factor_changed", _("Second factor changed")
+    MEMBERSHIP_CHANGED = "membership_changed", _("Organization membership changed")
+    MEMBERSHIP_REQUESTED = "membership_requested", _("Organization access request")
 
 
 class EmailStatus(models.TextChoices):

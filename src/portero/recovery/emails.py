@@ -9,6 +9,7 @@ from django.conf import settings
 from portero.core import clock
 from portero.mail.models import EmailKind, OutboundEmail
 from portero.mail.rendering import Composed, NotNeeded, absolute_url, composer
+from portero.organizations.selectors import organizations_by_username
 from portero.recovery.flows.username_reminder import usernames_for_email
 from portero.recovery.states import LinkState, reset_state
 from portero.recovery.tokens import link_token, reset_code
@@ -51,8 +52,10 @@ def compose_username_reminder(email: OutboundEmail) -> Composed:
     usernames = usernames_for_email(email.to_address)
     if not usernames:
         raise NotNeeded("no active account uses this address any more")
+    acting = organizations_by_username(usernames)  # which username for which company
     return Composed("username_reminder", {
         "usernames": usernames,
+        "accounts": [(username, acting.get(username, [])) for username in usernames],
         "sign_in_url": absolute_url("accounts:sign_in"),
         "forgot_password_url": absolute_url("recovery:forgot_password"),
     })

@@ -11,7 +11,8 @@ from portero.accounts.importing import ImportFileError, users_import
 
 
 class Command(BaseCommand):
-    help = ("Import accounts from a CSV file with the columns username,email,full_name,language. "
+    help = ("Import accounts from a CSV file with the columns username,email,full_name,language "
+            "(and optionally org_nit,org_role,org_kind: one row per membership). "
             "Safe to run again: existing accounts are updated, passwords are never touched.")
 
     def add_arguments(self, parser: Any) -> None:

@@ -35,6 +35,8 @@ from portero.federation.clients import (
     clients_list,
 )
 from portero.federation.keys import keyring
+from portero.organizations.models import Organization, Role
+from portero.organizations.services import membership_import, organization_register
 
 DEMO_PASSWORD = "secop-demo-clave-2026"  # noqa: S105  printed at start; exists only in demo mode (LI5)
 DEMO_USERS = [
@@ -42,6 +44,15 @@ DEMO_USERS = [
     ("gongoragabriela", "gabriela.gongora@example.com", "Gabriela Góngora", True),
     ("gongora.compras", "gabriela.gongora@example.com", "Gabriela Góngora (compras)", True),
     ("proveedor.nuevo", "proveedor.nuevo@example.com", "Proveedor Nuevo S.A.S.", False),
+]
+# Two SECOP accounts: gongoragabriela administers both (she sees the company selector),
+# gongora.compras acts for the entity only (chosen silently), proveedor.nuevo for none.
+DEMO_ORGANIZATIONS = [
+    # NIT (stored form), kind, name, city, administrator, other accepted users
+    ("8911800091", "entidad", "Alcaldía de Villa del Rosario (demo)", "Villa del Rosario",
+     "gongoragabriela", ["gongora.compras"]),
+    ("9007771237", "proveedor", "Suministros Góngora S.A.S. (demo)", "Cúcuta",
+     "gongoragabriela", []),
 ]
 # A Mesa de Servicio supervisor, to try the console (/mesa/).
 DEMO_AGENT = ("mesa.supervisora", "mesa.supervisora@example.com", "Supervisora de la Mesa")
@@ -68,7 +79,22 @@ def demo_users_create() -> list[str]:
                                 password=DEMO_PASSWORD, is_staff=True, via="demo")
             user_grant_role(user=agent, role="supervisor")
         created.append(username)
+    demo_organizations_create()
     return created
+
+
+def demo_organizations_create() -> None:
+    """Register the demo organizations that do not exist yet, with their members."""
+    for nit, kind, name, city, admin, users in DEMO_ORGANIZATIONS:
+        if Organization.objects.filter(nit=nit, kind=kind).exists():
+            continue
+        with transaction.atomic():
+            administrator = User.objects.get(username__lower=admin)
+            organization = organization_register(user=administrator, kind=kind, name=name,
+                                                 nit=nit, city=city, client=None).organization
+            for username in users:
+                membership_import(user=User.objects.get(username__lower=username),
+                                  organization=organization, role=Role.USER)
 
 
 @dataclass(frozen=True)
@@ -236,6 +262,8 @@ class Command(BaseCommand):
             f"                password {DEMO_PASSWORD}\n"
             f"                proveedor.nuevo (no password yet: activate it with "
             f"'¿Primera vez? Active su cuenta')\n"
+            f"  Organizations: gongoragabriela chooses between two at sign-in; "
+            f"gongora.compras acts for one\n"
             f"  Mesa de Servicio: {base}/mesa/ as {DEMO_AGENT[0]}, password {DEMO_PASSWORD}\n"
             f"  SMTP inbox:   127.0.0.1:{settings.PORTERO_DEMO_SMTP_PORT}\n"
             f"  Demo portal:  client {PORTAL_NAME!r}, credentials in "
