@@ -17,8 +17,8 @@ def test_the_demo_has_users_in_two_one_and_no_organizations():
     assert Organization.objects.count() == 2
     counts = {name: Membership.objects.filter(user__username=name).count()
               for name in ("gongoragabriela", "gongora.compras", "proveedor.nuevo")}
-    assert counts == {"gongoragabriela": 2, "gongora.compras": 1, "proveedor.nuevo": 0}
+    assert counts == {"gongoragabriela": 1, "gongora.compras": 2, "proveedor.nuevo": 0}
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
-    signed_in = browser.post("/ingresar/", {"username": "gongoragabriela",
+    signed_in = browser.post("/ingresar/", {"username": "gongora.compras",
                                             "password": DEMO_PASSWORD})
     assert signed_in["Location"] == "/cuenta/organizaciones/elegir/"

@@ -45,14 +45,14 @@ DEMO_USERS = [
     ("gongora.compras", "gabriela.gongora@example.com", "Gabriela Góngora (compras)", True),
     ("proveedor.nuevo", "proveedor.nuevo@example.com", "Proveedor Nuevo S.A.S.", False),
 ]
-# Two SECOP accounts: gongoragabriela administers both (she sees the company selector),
-# gongora.compras acts for the entity only (chosen silently), proveedor.nuevo for none.
+# Two SECOP accounts: gongora.compras acts for both (the company selector shows),
+# gongoragabriela for the entity only (chosen silently), proveedor.nuevo for none.
 DEMO_ORGANIZATIONS = [
     # NIT (stored form), kind, name, city, administrator, other accepted users
     ("8911800091", "entidad", "Alcaldía de Villa del Rosario (demo)", "Villa del Rosario",
      "gongoragabriela", ["gongora.compras"]),
     ("9007771237", "proveedor", "Suministros Góngora S.A.S. (demo)", "Cúcuta",
-     "gongoragabriela", []),
+     "gongora.compras", []),
 ]
 # A Mesa de Servicio supervisor, to try the console (/mesa/).
 DEMO_AGENT = ("mesa.supervisora", "mesa.supervisora@example.com", "Supervisora de la Mesa")
@@ -262,8 +262,8 @@ class Command(BaseCommand):
             f"                password {DEMO_PASSWORD}\n"
             f"                proveedor.nuevo (no password yet: activate it with "
             f"'¿Primera vez? Active su cuenta')\n"
-            f"  Organizations: gongoragabriela chooses between two at sign-in; "
-            f"gongora.compras acts for one\n"
+            f"  Organizations: gongora.compras chooses between two at sign-in; "
+            f"gongoragabriela acts for one\n"
             f"  Mesa de Servicio: {base}/mesa/ as {DEMO_AGENT[0]}, password {DEMO_PASSWORD}\n"
             f"  SMTP inbox:   127.0.0.1:{settings.PORTERO_DEMO_SMTP_PORT}\n"
             f"  Demo portal:  client {PORTAL_NAME!r}, credentials in "
