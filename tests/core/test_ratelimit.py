@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 
@@ -17,7 +18,8 @@ from tests.config.test_settings import _run
 pytestmark = pytest.mark.django_db
 
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+# A database number of its own, and another for each of scripts/test's two side-by-side runs.
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{15 if os.environ.get('DATABASE_URL') else 13}"
 
 
 @pytest.fixture(params=["database", "redis"])
