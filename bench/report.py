@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import headline
+
 
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
@@ -175,6 +177,10 @@ def markdown(data: dict[str, Any]) -> str:
              + (f", commit {meta['commit']}" if meta.get("commit") else "")
              + (" with uncommitted changes in src/" if meta.get("src_modified") else "")
              + ".", ""]
+    if any(k.startswith("headline_") for k in data):
+        parts += ["Headline: known-user reset requests at concurrency 8 (instant sink), the "
+                  "worker's write transactions, the queue after a saturation phase:", "",
+                  *headline.table(data), ""]
     if "sink_instant" in data:
         parts += ["Reset requests (POST only; closed loop):", "", *rates_table(data, notes), "",
                   *notes, "",
@@ -182,7 +188,9 @@ def markdown(data: dict[str, Any]) -> str:
                   "Scale (instant sink):", "", *scale_table(data), ""]
     if "federation" in data:
         parts += ["OpenID Connect (instant sink):", "", *federation_table(data), ""]
-    parts += ["Targets:", "", *targets_table(data)]
+    targets = targets_table(data)
+    if len(targets) > 2:  # more than the header: the PostgreSQL phases ran
+        parts += ["Targets:", "", *targets]
     two = data.get("two_instances")
     if two:
         parts += ["", f"Two instances: {two['links']} of {two['requested']} links delivered;"

@@ -1,9 +1,13 @@
 """Portero under load, against a stock Django PasswordResetView: one command, on loopback.
 
-    .venv/bin/python bench/run.py [--quick] [--skip-million] [--skip-two] [--workers W]
-                                  [--worker-processes N] [--only federation]
+    .venv/bin/python bench/run.py [--database sqlite|postgres] [--quick] [--skip-million]
+                                  [--skip-two] [--workers W] [--worker-processes N]
+                                  [--only federation|headline]
 
-Creates scratch PostgreSQL databases (portero_bench*, dropped afterwards), starts SMTP sinks,
+First the headline (headline.py) on each database, SQLite and PostgreSQL by default: known
+resets against stock Django and the bare-INSERT limit, the worker's longest write transaction,
+the queue's drain after a 30 s saturation phase. Then, on PostgreSQL, the rest:
+creates scratch PostgreSQL databases (portero_bench*, dropped afterwards), starts SMTP sinks,
 `portero serve`/`portero worker` and a gunicorn-served stock Django project (bench/peers/),
 measures, stops everything by PID, and writes bench/results/<date>.json and .md.
 """
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+import headline
 import oidc
 import phases
 import psycopg
@@ -51,8 +56,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both")
     parser.add_argument("--worker-processes", type=int, default=1,
                         help="`portero worker` processes (default 1)")
-    parser.add_argument("--only", choices=["federation"],
-                        help="only the OpenID Connect phases (code flow, token endpoint)")
+    parser.add_argument("--only", choices=["federation", "headline"],
+                        help="only the OpenID Connect phases (code flow, token endpoint), or "
+                        "only the headline on each database")
+    parser.add_argument("--database", choices=["sqlite", "postgres"],
+                        help="the headline on this database only (default: both); the other "
+                        "phases run on PostgreSQL only")
     args = parser.parse_args()
     args.phase = 3.0 if args.quick else 10.0
     args.code_batch = 200 if args.quick else 500  # codes prepared per measured stretch
@@ -81,10 +90,14 @@ def prepare_stock(env: dict[str, str], url: str, count: int) -> None:
 
 
 class Run:
+    SMALL = SMALL
+
     def __init__(self, args: argparse.Namespace, tmp: Path, es: ExitStack) -> None:
         self.args, self.tmp, self.es = args, tmp, es
-        self.url = es.enter_context(stack.scratch_database("portero_bench_main"))
-        self.stock_url = "" if args.only else es.enter_context(
+        self.postgres_phases = args.only != "headline" and args.database != "sqlite"
+        self.url = es.enter_context(stack.scratch_database("portero_bench_main")) \
+            if self.postgres_phases else ""
+        self.stock_url = "" if args.only or not self.postgres_phases else es.enter_context(
             stack.scratch_database("portero_bench_stock"))
         self.web, self.web2, self.smtp, self.stock_port = (harness.free_port() for _ in "1234")
         self.env = harness.portero_env(tmp, self.web, self.smtp, self.url)
@@ -97,6 +110,22 @@ class Run:
         self.unknown = [f"nadie.{secrets.token_hex(3)}{i}" for i in range(len(own))]
         self.unknown_emails = [f"{n}@example.org" for n in self.unknown]
         self.out: dict[str, Any] = {"growth": {}}
+
+    @staticmethod
+    def py(env: dict[str, str], *argv: str, stdin: str | None = None) -> str:
+        return py(env, *argv, stdin=stdin)
+
+    @staticmethod
+    def base_env() -> dict[str, str]:
+        return os.environ.copy()
+
+    def headline(self) -> dict[str, Any]:
+        """The headline on each database asked for (headline.py)."""
+        self.hash = py(harness.portero_env(self.tmp, self.web, self.smtp, None), "-c",
+                       HASH_SNIPPET, PASSWORD)
+        self.stock_hash = py(self.stock_env, "-c", HASH_SNIPPET, PASSWORD)
+        kinds = [self.args.database] if self.args.database else ["sqlite", "postgres"]
+        return {f"headline_{kind}": headline.measure(self, kind) for kind in kinds}
 
     def log(self, text: str) -> None:
         # Other jobs on the machine disturb every number: keep the load next to each phase.
@@ -266,6 +295,10 @@ class Run:
                                "after": stack.table_counts(self.url)}
 
 
+class Done(Exception):
+    """The phases asked for are done (the rest needs PostgreSQL, or was not asked for)."""
+
+
 def code_version() -> dict[str, Any]:
     """Return the commit measured, and whether src/ had uncommitted changes (also measured)."""
     def git(*argv: str) -> str:
@@ -287,6 +320,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="portero-bench-") as tmp, ExitStack() as es:
         run = Run(args, Path(tmp), es)
         try:
+            if args.only != "federation":
+                data.update(run.headline())
+            if not run.postgres_phases:
+                raise Done
             run.prepare()
             if args.only != "federation":
                 data["sink_instant"] = run.rates(0.0)
@@ -298,6 +335,8 @@ def main() -> int:
                 if not args.skip_two:
                     run.two()
                 run.cleanup()
+        except Done:
+            pass
         except (BenchError, OSError, subprocess.SubprocessError) as error:
             print(f"run failed: {error}", file=sys.stderr)
             for log in Path(tmp).glob("*.log"):
@@ -308,7 +347,7 @@ def main() -> int:
             data.update(run.out)
     data["meta"] = {"started": started.isoformat(timespec="seconds"),
                     "duration_s": round(time.monotonic() - clock), "quick": args.quick,
-                    "only": args.only, **version,
+                    "only": args.only, "database": args.database or "both", **version,
                     "web_workers": args.workers, "worker_processes": args.worker_processes,
                     "cpus": os.cpu_count(),
                     "platform": platform.platform(), "python": platform.python_version(),

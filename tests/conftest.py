@@ -17,7 +17,10 @@ from django.test import Client
 from portero.accounts.hashers import PorteroArgon2PasswordHasher
 from portero.accounts.models import User
 from portero.accounts.services import user_create
+from portero.audit import chain
 from portero.core import clock as clock_module
+from portero.core import write_lock
+from portero.recovery import processing
 from portero.worker import Worker
 from tests.processes import free_port
 
@@ -88,6 +91,15 @@ def _fresh_redis_counters(settings: Any) -> Iterator[None]:
     """When the suite runs with REDIS_URL, start every test with empty counters."""
     if settings.REDIS_URL:
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_batch_sizes() -> Iterator[None]:
+    """Start every test with the worker's batch sizes unlearnt (they follow past timings)."""
+    for sizer in (processing.SIZER, chain.SEAL_SIZER):
+        sizer.reset()
+    write_lock.HELD.reset()
     yield
 
 

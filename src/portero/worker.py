@@ -26,6 +26,7 @@ from portero.audit.checkpoints import CheckpointSchedule
 from portero.audit.services import events_seal
 from portero.core.ratelimit import counters_purge
 from portero.core.work_notify import CHANNEL as WORK_CHANNEL
+from portero.core.write_lock import HELD
 from portero.federation.housekeeping import federation_history_purge
 from portero.federation.logout import logouts_deliver_due
 from portero.mail.delivery import emails_deliver_due
@@ -98,6 +99,8 @@ class Worker:
             recovery_history_purge()
             sessions_purge_expired()
             federation_history_purge()
+            if self._housekeeping_at:
+                log.info("since start: %s", HELD.summary())
             self._housekeeping_at = time.monotonic()
 
     def drain(self, *, max_rounds: int = 100) -> int:
@@ -124,7 +127,7 @@ class Worker:
             self.smtp.close()
             self._listen_stop()
             connection.close()
-            log.info("worker stopped")
+            log.info("worker stopped; %s", HELD.summary())
 
     def _idle(self, stop: threading.Event) -> None:
         """Sleep until a NOTIFY says there is work (PostgreSQL) or the poll interval ends."""

@@ -104,6 +104,10 @@ def test_worker_serves_its_heartbeat_on_the_next_port(tmp_path: Path):
             time.sleep(0.2)
     assert abs(beat - time.time()) < 10
     assert ("portero_worker_items_total", ()) in samples
+    # Its write transactions: counted in the histogram (sealing the test's own rows, at
+    # least), with the longest one as a gauge.
+    assert ("portero_worker_write_transaction_seconds_count", ()) in samples
+    assert ("portero_worker_write_transaction_longest_seconds", ()) in samples
     assert "portero_http_request" not in text and "portero_sign_ins" not in text
 
 

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from portero.accounts.services import user_create
 from portero.audit.models import AuditEvent
 from portero.audit.services import events_seal
+from portero.core import write_lock
 from portero.core.client import ClientInfo
 from portero.core.work_notify import CHANNEL
 from portero.mail.models import OutboundEmail
@@ -40,12 +41,28 @@ def requests() -> list[str]:
     return names
 
 
-def test_a_batch_costs_a_few_statements_per_request_not_one_transaction_each(requests):
-    with CaptureQueriesContext(connection) as queries:
-        assert processing.recovery_requests_process() == ACCOUNTS + 2
-    # Per known request: the account lookup, the reset and the e-mail; for the whole batch:
-    # claiming, one append to the audit chain (lock, insert, head) and one update of the rows.
-    assert len(queries) <= 3 * (ACCOUNTS + 2) + 10
+def _in_transaction(queries: CaptureQueriesContext) -> list[str]:
+    """Return the statements between the first BEGIN and COMMIT (SQLite's explicit BEGIN, or
+    PostgreSQL's first statement after autocommit was switched off)."""
+    sql = [q["sql"] for q in queries.captured_queries]
+    begin = next((i for i, s in enumerate(sql) if s.startswith("BEGIN")), None)
+    if begin is None:  # PostgreSQL: the claim's SELECT ... FOR UPDATE opens the transaction
+        begin = next(i for i, s in enumerate(sql) if "FOR UPDATE" in s) - 1
+    end = next((i for i, s in enumerate(sql) if s == "COMMIT" and i > begin), len(sql))
+    return sql[begin + 1:end]
+
+
+def test_a_batch_is_written_in_the_same_few_statements_whatever_its_size(requests):
+    events_seal()  # the chain's head row exists (the test database was emptied)
+    with CaptureQueriesContext(connection) as small:
+        assert processing.recovery_requests_process(limit=2) == 2
+    with CaptureQueriesContext(connection) as large:
+        assert processing.recovery_requests_process(limit=ACCOUNTS) == ACCOUNTS
+    # Claim, resets, e-mails, the chain's head, audit rows, its new head, the requests: the
+    # same statements for 2 requests and for 30 (the ORM may split a long insert in two).
+    assert len(_in_transaction(large)) <= len(_in_transaction(small)) + 2 <= 12
+    # Outside the transaction: the pending requests and one account look-up per kind.
+    assert len(large) - len(_in_transaction(large)) <= 6
     outcomes = list(RecoveryRequest.objects.values_list("outcome", flat=True))
     assert outcomes.count(RequestOutcome.EMAIL_QUEUED) == ACCOUNTS + 1
     assert outcomes.count(RequestOutcome.NO_ACCOUNT) == 1
@@ -53,9 +70,37 @@ def test_a_batch_costs_a_few_statements_per_request_not_one_transaction_each(req
     assert not RecoveryRequest.objects.filter(processed_at__isnull=True).exists()
 
 
+def test_accounts_are_looked_up_before_the_write_transaction_not_inside_it(requests):
+    with CaptureQueriesContext(connection) as queries:
+        processing.recovery_requests_process(limit=ACCOUNTS + 2)
+    inside = _in_transaction(queries)
+    assert not [s for s in inside if s.startswith("SELECT") and "accounts_user" in s]
+    looked_up = [q["sql"] for q in queries.captured_queries if 'FROM "accounts_user"' in q["sql"]]
+    assert len(looked_up) == 2  # one query for the 31 usernames, one for the address
+
+
+def test_a_batch_is_sized_by_how_long_its_transactions_held_the_database(requests,
+                                                                         monkeypatch):
+    # The SQLite budget on both databases (PostgreSQL's own is larger: nothing waits for it).
+    monkeypatch.setattr(processing.SIZER, "budget_postgresql", processing.SIZER.budget)
+    # As if each request had held the write lock 2 ms: 5 ms of budget leave room for 2.
+    processing.SIZER.observe(rows=10, seconds=0.02)
+    assert processing.recovery_requests_process() == 2
+    processing.SIZER.reset()
+    processing.SIZER.observe(rows=100, seconds=0.01)  # 0.1 ms each: 50 fit, all 32 go
+    assert processing.recovery_requests_process() == ACCOUNTS
+
+
+def test_every_write_transaction_of_a_batch_is_measured(requests):
+    processing.recovery_requests_process(limit=ACCOUNTS + 2)
+    assert write_lock.HELD.count == 1
+    assert write_lock.HELD.longest_stage == "recovery"
+    assert processing.SIZER.per_row > 0  # and the next batch is sized from it
+
+
 def test_batched_audit_rows_keep_the_chain_intact_and_in_order(requests):
     processing.recovery_requests_process(limit=10)
-    processing.recovery_requests_process()
+    processing.recovery_requests_process(limit=100)
     requested = AuditEvent.objects.filter(event="reset.requested").order_by("pk")
     assert [e.subject for e in requested] == [
         f"request:{pk}" for pk in RecoveryRequest.objects.filter(kind=RequestKind.PASSWORD)
@@ -70,14 +115,14 @@ def test_batched_audit_rows_keep_the_chain_intact_and_in_order(requests):
 def test_one_failing_request_does_not_hold_back_the_others(requests, monkeypatch, caplog):
     real = processing.HANDLERS[RequestKind.PASSWORD]
 
-    def sometimes_broken(request: RecoveryRequest) -> RequestOutcome:
+    def sometimes_broken(request: RecoveryRequest, accounts, issues) -> RequestOutcome:
         if request.identifier == "proveedor07":
             raise RuntimeError("broken row")
-        return real(request)
+        return real(request, accounts, issues)
 
     monkeypatch.setitem(processing.HANDLERS, RequestKind.PASSWORD, sometimes_broken)
     caplog.set_level(logging.ERROR, logger="portero.recovery.processing")
-    assert processing.recovery_requests_process() == ACCOUNTS + 1
+    assert processing.recovery_requests_process(limit=100) == ACCOUNTS + 1
     pending = RecoveryRequest.objects.get(processed_at__isnull=True)
     assert pending.identifier == "proveedor07"  # still there, to be processed once mended
     assert "recovery request" in caplog.text and "broken row" in caplog.text

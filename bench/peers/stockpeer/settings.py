@@ -1,7 +1,9 @@
-"""A minimal stock Django 5.2 project: django.contrib.auth's PasswordResetView, nothing else.
+"""A minimal stock Django 5.2 project: django.contrib.auth's PasswordResetView, and the
+bare-INSERT view that gives the physical limit (`limit/`, views.py).
 
 The peer Portero is compared with (bench/run.py). Settings come from the environment the
-benchmark sets: STOCK_DB_NAME, STOCK_SMTP_PORT, STOCK_SECRET_KEY.
+benchmark sets: STOCK_DB_NAME (PostgreSQL) or STOCK_SQLITE_PATH, STOCK_SMTP_PORT,
+STOCK_SECRET_KEY.
 """
 
 import os
@@ -31,9 +33,18 @@ TEMPLATES = [{
 }]
 WSGI_APPLICATION = "stockpeer.wsgi.application"
 DATABASES = {"default": {
-    "ENGINE": "django.db.backends.postgresql", "NAME": os.environ["STOCK_DB_NAME"],
+    "ENGINE": "django.db.backends.postgresql", "NAME": os.environ.get("STOCK_DB_NAME", ""),
     "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432",
 }}
+if os.environ.get("STOCK_SQLITE_PATH"):
+    # The same SQLite settings as Portero's (WAL, writers take the lock at BEGIN and wait for
+    # it up to 20 s), so that the peer and the bare-INSERT limit differ from Portero only in
+    # what their views do.
+    DATABASES = {"default": {
+        "ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["STOCK_SQLITE_PATH"],
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+    }}
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = "127.0.0.1"
 EMAIL_PORT = int(os.environ.get("STOCK_SMTP_PORT", "25"))

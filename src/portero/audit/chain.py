@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from portero.audit.keys import AuditKeys, audit_keys
 from portero.audit.models import AuditChain, AuditEvent
+from portero.core.write_lock import BatchSizer, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +158,14 @@ _SEAL = ("UPDATE audit_auditevent SET seq = %s, prev_hash = %s, row_hash = %s, k
          "WHERE id = %s")
 
 
-def chain_seal(limit: int = 1000) -> int:
-    """Chain up to `limit` unsealed rows after the head, oldest first; return how many.
+# Rows sealed per transaction: as many as take about 5 ms on SQLite (where the transaction
+# holds the database's write lock), up to 1,000.
+SEAL_SIZER = BatchSizer(budget=0.005, low=10, start=100, high=1000)
+
+
+def chain_seal(limit: int | None = None) -> int:
+    """Chain up to `limit` (default: `SEAL_SIZER`) unsealed rows after the head, oldest first;
+    return how many.
 
     Rows are sealed in the order they became visible, so a row whose transaction committed
     late simply takes the next place: `seq`, not the id, is the chain's order.
@@ -166,11 +173,12 @@ def chain_seal(limit: int = 1000) -> int:
     unsealed = AuditEvent.objects.filter(seq__isnull=True)
     if not unsealed.exists():  # an idle round opens no transaction (no write lock on SQLite)
         return 0
-    with transaction.atomic():
+    with write_transaction("audit_seal", SEAL_SIZER) as written:
         head = chain_head_locked()
-        events = list(unsealed.order_by("pk")[:limit])
+        events = list(unsealed.order_by("pk")[:limit or SEAL_SIZER.size])
         if not events:
             return 0
+        written.rows = len(events)
         seq, prev_hash = _chain(events, head.head_seq, head.head_hash)
         with connection.cursor() as cursor:  # one round trip (psycopg pipelines executemany)
             cursor.executemany(_SEAL, [(e.seq, e.prev_hash, e.row_hash, e.key_id, e.pk)

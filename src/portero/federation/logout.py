@@ -18,7 +18,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.db.models import F, Q
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
+from portero.core.write_lock import write_transaction
 from portero.federation import tokens
 from portero.federation.claims import subject_of
 from portero.federation.models import Authorization, DeliveryStatus, LogoutDelivery
@@ -136,16 +137,23 @@ def _body(error: urllib.error.HTTPError) -> str:
         return ""
 
 
-@transaction.atomic
 def logouts_claim_due(*, limit: int) -> list[LogoutDelivery]:
     """Take up to `limit` due deliveries, each with a lease (as for e-mail)."""
     now = clock.now()
-    lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
     waiting = Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.RETRYING],
                 next_attempt_at__lte=now)
     abandoned = Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
+    # An idle round opens no transaction: on SQLite it would take the write lock every round.
+    if not LogoutDelivery.objects.filter(waiting | abandoned).exists():
+        return []
+    with write_transaction("logout_claim"):
+        return _claim(now, waiting | abandoned, limit)
+
+
+def _claim(now: datetime, due_rows: Q, limit: int) -> list[LogoutDelivery]:
+    lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
     due = list(LogoutDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-               .select_related("application", "user").filter(waiting | abandoned)
+               .select_related("application", "user").filter(due_rows)
                .order_by("next_attempt_at", "pk")[:limit])
     LogoutDelivery.objects.filter(pk__in=[d.pk for d in due]).update(
         status=DeliveryStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)

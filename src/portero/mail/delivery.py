@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.db.models import F, Q
 
 from portero.audit.chain import appends_batched
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
+from portero.core.write_lock import write_transaction
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.mail.rendering import NotNeeded, message_id_new, render_email
 from portero.mail.smtp import EmailBackend
@@ -69,38 +69,36 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.9, 1.1))
 
 
-@transaction.atomic
 def emails_claim_due(*, now: datetime, limit: int) -> list[OutboundEmail]:
     """Take up to `limit` due messages for sending, each with a lease; skip others' rows.
 
     Due: queued or retrying and their time has come, or "sending" with a lease run out (the
-    worker sending them died). A message gets its Message-ID here, on its first claim, and
-    keeps it for every later attempt.
+    worker sending them died). The candidates and their details are read outside the write
+    transaction, which only claims those still due (SKIP LOCKED, on PostgreSQL, skips the rows
+    another worker is claiming right now; SQLite has one writer at a time) in two statements.
+    A message gets its Message-ID right before its first attempt (`_lease_renew`) and keeps
+    it for every later one.
     """
     lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    due = _due(now)
+    candidates = list(OutboundEmail.objects.filter(due).order_by("next_attempt_at", "pk")
+                      .values_list("pk", flat=True)[:limit])
+    if not candidates:  # an idle round opens no transaction (no write lock on SQLite)
+        return []
+    with write_transaction("mail_claim"):
+        claimed = list(OutboundEmail.objects.select_for_update(skip_locked=True)
+                       .filter(due, pk__in=candidates).values_list("pk", flat=True))
+        OutboundEmail.objects.filter(pk__in=claimed).update(
+            status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
+    return list(OutboundEmail.objects.select_related("reset__user", "user")
+                .filter(pk__in=claimed, lease_until=lease_until)
+                .order_by("next_attempt_at", "pk"))
+
+
+def _due(now: datetime) -> Q:
     waiting = Q(status__in=[EmailStatus.QUEUED, EmailStatus.RETRYING], next_attempt_at__lte=now)
     abandoned = Q(status=EmailStatus.SENDING, lease_until__lt=now)
-    # SKIP LOCKED (PostgreSQL): several workers take disjoint batches. SQLite has one writer.
-    emails = list(
-        OutboundEmail.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("reset__user", "user").filter(waiting | abandoned)
-        .order_by("next_attempt_at", "pk")[:limit]
-    )
-    OutboundEmail.objects.filter(pk__in=[e.pk for e in emails]).update(
-        status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
-    )
-    for email in emails:
-        email.status, email.lease_until = EmailStatus.SENDING, lease_until
-        email.attempts += 1
-    _message_ids_assign([e for e in emails if not e.message_id])
-    return emails
-
-
-def _message_ids_assign(emails: list[OutboundEmail]) -> None:
-    """Give `emails` their Message-IDs, in one UPDATE of the claiming transaction."""
-    for email in emails:
-        email.message_id = message_id_new()
-    OutboundEmail.objects.bulk_update(emails, ["message_id"])
+    return waiting | abandoned
 
 
 _EVENTS = {
@@ -137,14 +135,17 @@ def _lease_renew(email: OutboundEmail) -> bool:
     """Extend this worker's lease on `email` right before sending it; False if the lease ran
     out and another worker took the message (a slow batch must not be sent twice)."""
     fresh = clock.now() + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    changes: dict[str, object] = {"lease_until": fresh}
+    if not email.message_id:  # the first attempt: the ID every later one reuses
+        changes["message_id"] = message_id_new()
     if not OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
-            lease_until=fresh):
+            **changes):
         return False
     email.lease_until = fresh
+    email.message_id = str(changes.get("message_id", email.message_id))
     return True
 
 
-@transaction.atomic
 def outcome_record(outcome: Outcome) -> None:
     """Record one outcome and its audit row in one transaction.
 
@@ -152,7 +153,7 @@ def outcome_record(outcome: Outcome) -> None:
     all), as web requests' rows are: taking the chain's lock for each message would cost a
     quarter more time per message and make workers queue for one another.
     """
-    with appends_batched(sealed=False):
+    with write_transaction("mail_outcome"), appends_batched(sealed=False):
         _finish(outcome)
 
 

@@ -15,13 +15,22 @@ def email_queue(*, kind: EmailKind, to_address: str, language: str, user: Any = 
                 reset: Any = None, context: dict[str, Any] | None = None,
                 give_up_at: datetime | None = None) -> OutboundEmail:
     """Queue one message; call inside the transaction of the change it reports."""
+    email = email_new(kind=kind, to_address=to_address, language=language, user=user,
+                      reset=reset, context=context, give_up_at=give_up_at)
+    email.save(force_insert=True)
+    return email  # on PostgreSQL the insert wakes an idle worker (portero.core.work_notify)
+
+
+def email_new(*, kind: EmailKind, to_address: str, language: str, user: Any = None,
+              reset: Any = None, context: dict[str, Any] | None = None,
+              give_up_at: datetime | None = None) -> OutboundEmail:
+    """Return a message ready to queue, not saved yet (for inserting many in one statement)."""
     now = clock.now()
-    email = OutboundEmail.objects.create(
+    return OutboundEmail(
         kind=kind, to_address=to_address, language=language, user=user, reset=reset,
         context=context or {}, created_at=now, next_attempt_at=now,
         give_up_at=give_up_at or _retry_window_end(now),
     )
-    return email  # on PostgreSQL the insert wakes an idle worker (portero.core.work_notify)
 
 
 def email_requeue(*, email: OutboundEmail, now: datetime) -> bool:

@@ -36,12 +36,12 @@ from prometheus_client import (
     start_http_server,
     values,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from portero.audit.events import EventType
 from portero.audit.models import AuditEvent
-from portero.core import clock
+from portero.core import clock, write_lock
 from portero.federation.models import DeliveryStatus, LogoutDelivery
 from portero.mail.models import EmailStatus, OutboundEmail
 
@@ -214,10 +214,32 @@ class WorkerMetrics:
         self.items.inc(handled)
 
 
+class WriteTransactionCollector(Collector):
+    """How long this worker's write transactions held the database (portero.core.write_lock)."""
+
+    def collect(self) -> Iterator[Metric]:
+        held = write_lock.HELD
+        with held.lock:
+            cumulative, buckets = 0, []
+            for bound, n in zip(write_lock.BUCKETS, held.buckets, strict=True):
+                cumulative += n
+                buckets.append(("+Inf" if bound == float("inf") else str(bound), cumulative))
+            yield HistogramMetricFamily(
+                "portero_worker_write_transaction_seconds",
+                "Time each write transaction of this worker held the database (on SQLite, "
+                "its only write lock), from BEGIN to the end of COMMIT.",
+                buckets=buckets, sum_value=held.seconds)
+            yield GaugeMetricFamily(
+                "portero_worker_write_transaction_longest_seconds",
+                "The longest write transaction of this worker since it started.",
+                value=held.longest)
+
+
 def worker_metrics_start(bind: str) -> WorkerMetrics:
     """Serve the worker's own metrics on the host of `bind`, port + 1."""
     registry = CollectorRegistry()
-    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR,
+                      WriteTransactionCollector()):
         registry.register(collector)
     metrics = WorkerMetrics(
         heartbeat=Gauge("portero_worker_heartbeat_timestamp_seconds",

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 
 from portero.accounts.models import User, normalize_username
 from portero.accounts.services import PasswordVia, user_email_verified, user_set_password
@@ -18,7 +19,8 @@ from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.factors.selectors import has_factor
 from portero.mail.models import EmailKind
-from portero.mail.services import email_queue
+from portero.mail.services import email_new
+from portero.recovery.issuing import Issue
 from portero.recovery.models import (
     PasswordReset,
     RecoveryRequest,
@@ -49,9 +51,19 @@ def request_password_reset(*, username: str, client: ClientInfo) -> None:
                             normalized=normalize_username(username), client=client)
 
 
-def process_password_request(request: RecoveryRequest) -> RequestOutcome:
-    """Issue a reset and queue its e-mail if the username names a reachable account."""
-    user = User.objects.filter(username__lower=normalize_username(request.identifier)).first()
+def accounts_by_username(requests: list[RecoveryRequest]) -> dict[str, User]:
+    """Return the accounts the password `requests` name, by normalized username (one query)."""
+    names = {normalize_username(r.identifier) for r in requests}
+    # Keyed as the database compares (LOWER), exactly as a look-up of one name would match.
+    found = User.objects.annotate(key=Lower("username")).filter(key__in=names)
+    return {user.key: user for user in found}
+
+
+def process_password_request(request: RecoveryRequest, accounts: dict[str, User],
+                             issues: list[Issue]) -> RequestOutcome:
+    """Prepare a reset and its e-mail (added to `issues`) if the username names a reachable
+    account; `accounts` comes from `accounts_by_username`."""
+    user = accounts.get(normalize_username(request.identifier))
     if user is None:
         return RequestOutcome.NO_ACCOUNT
     request.user = user
@@ -59,30 +71,40 @@ def process_password_request(request: RecoveryRequest) -> RequestOutcome:
         return RequestOutcome.ACCOUNT_DISABLED
     if not user.email:
         return RequestOutcome.NO_EMAIL
-    reset_issue(user=user, request=request)
+    issues.append(reset_prepare(user=user, request=request))
     return RequestOutcome.EMAIL_QUEUED
 
 
-def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset:
-    """Create a reset valid for the configured lifetime and queue the e-mail that carries it.
+def reset_prepare(*, user: User, request: RecoveryRequest | None) -> Issue:
+    """Return a reset valid for the configured lifetime and the e-mail that carries it, unsaved.
 
     Earlier resets stay valid (TK5: a new request never breaks an earlier e-mail).
     """
     created = request.created_at if request else clock.now()
     purpose = ResetPurpose.RESET if user.has_usable_password() else ResetPurpose.ACTIVATION
-    reset = PasswordReset.objects.create(
+    reset = PasswordReset(
         user=user, request=request, purpose=purpose, selector=new_selector(), created_at=created,
         expires_at=created + timedelta(minutes=settings.PORTERO_RESET_TTL_MINUTES),
     )
     activation = purpose == ResetPurpose.ACTIVATION
-    email = email_queue(
+    email = email_new(
         kind=EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET,
         to_address=user.email, language=user.language, user=user, reset=reset,
         give_up_at=reset.expires_at,  # a link that arrives dead is no use: retry until then
     )
-    event_record(EventType.RESET_ISSUED, user=user, subject=f"reset:{reset.pk}",
-                 email=email.pk, purpose=purpose)
-    return reset
+    return Issue(EventType.RESET_ISSUED, user, email, reset, {"purpose": purpose})
+
+
+def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset:
+    """Create a reset and queue the e-mail that carries it, with its audit row (help desk)."""
+    issue = reset_prepare(user=user, request=request)
+    assert issue.reset is not None  # for typing: a reset issue always carries one
+    issue.reset.save(force_insert=True)
+    issue.email.reset = issue.reset
+    issue.email.save(force_insert=True)
+    event_record(EventType.RESET_ISSUED, user=user, subject=issue.subject,
+                 email=issue.email.pk, purpose=issue.details["purpose"])
+    return issue.reset
 
 
 def check_reset_token(token: str) -> LinkCheck:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from portero.accounts.models import User
 from portero.audit.events import EventType
-from portero.audit.services import event_record
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailKind, OutboundEmail
-from portero.mail.services import email_queue
+from portero.mail.services import email_new, email_queue
+from portero.recovery.issuing import Issue
 from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.services import recovery_request_record
 
@@ -34,14 +35,27 @@ def usernames_for_email(email: str) -> list[str]:
     return sorted(_active_accounts(email).values_list("username", flat=True), key=str.lower)
 
 
-def process_username_request(request: RecoveryRequest) -> RequestOutcome:
-    """Queue one e-mail listing every username registered with the address (FU2)."""
-    user = _active_accounts(request.identifier).order_by("pk").first()
+def accounts_by_email(requests: list[RecoveryRequest]) -> dict[str, User]:
+    """Return the oldest active account of each address the username `requests` name (one
+    query), by normalized address."""
+    addresses = {normalize_email(r.identifier) for r in requests}
+    # Keyed as the database compares (LOWER), exactly as a look-up of one address would match.
+    found = (User.objects.annotate(key=Lower("email"))
+             .filter(key__in=addresses, is_active=True).order_by("-pk"))
+    return {user.key: user for user in found}  # the lowest pk comes last and wins
+
+
+def process_username_request(request: RecoveryRequest, accounts: dict[str, User],
+                             issues: list[Issue]) -> RequestOutcome:
+    """Prepare one e-mail listing every username registered with the address (FU2), added
+    to `issues`; `accounts` comes from `accounts_by_email`."""
+    user = accounts.get(normalize_email(request.identifier))
     if user is None:
         return RequestOutcome.NO_ACCOUNT
     request.user = user
-    email = username_reminder_queue(user=user, language=request.language)
-    event_record(EventType.USERNAME_REMINDER_ISSUED, user=user, email=email.pk)
+    email = email_new(kind=EmailKind.USERNAME_REMINDER, to_address=user.email,
+                      language=request.language, user=user)
+    issues.append(Issue(EventType.USERNAME_REMINDER_ISSUED, user, email))
     return RequestOutcome.EMAIL_QUEUED
 
 

@@ -3,19 +3,71 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.mail.message import EmailMessage
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from portero.mail.smtp import EmailBackend
 from portero.ops import metrics
 from portero.worker import Worker
+
+log = logging.getLogger("portero.worker")
+
+
+# One process: it drains a reset request and its e-mail in about 2-3 ms of CPU, more than the
+# web server accepts on the same cores. More help only when the worker has cores of its own
+# (or waits on a slow relay); each more process is one more connection to the database.
+DEFAULT_PROCESSES = 1
+
+
+def supervise(processes: int) -> int:
+    """Run `processes` workers as child processes until SIGINT or SIGTERM; return the exit
+    status. Each child claims its own rows (leases, SKIP LOCKED), exactly as separate
+    `portero worker` commands would; a stop request is passed on to every child, which
+    finishes the message in flight. A child that dies stops the others: the service manager
+    restarts the whole."""
+    children = [_child(n) for n in range(processes)]
+    stopping = threading.Event()
+
+    def stop(*_: Any) -> None:
+        stopping.set()
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    log.info("started %s worker processes: %s", processes,
+             ", ".join(str(c.pid) for c in children))
+    status = 0
+    while any(c.poll() is None for c in children):
+        for child in children:
+            if child.poll() not in (None, 0) and not stopping.is_set():
+                log.error("worker process %s exited with %s; stopping the others",
+                          child.pid, child.returncode)
+                status = child.returncode or 1
+                stop()
+        time.sleep(0.2)
+    return status or max(c.returncode or 0 for c in children)
+
+
+def _child(number: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if settings.PORTERO_METRICS_BIND:  # child n answers on port + 1 + n
+        host, port = metrics.metrics_address(settings.PORTERO_METRICS_BIND)
+        env["PORTERO_METRICS_BIND"] = f"{host}:{port + number}"
+    return subprocess.Popen(  # this interpreter, our own command
+        [sys.executable, "-m", "portero.cli", "worker"], env=env)
 
 
 class StopRequested(BaseException):
@@ -68,8 +120,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Handle what is due, then exit.")
+        parser.add_argument(
+            "--processes", type=int, default=DEFAULT_PROCESSES, metavar="N",
+            help=f"Worker processes to run (default {DEFAULT_PROCESSES}: one keeps up with "
+                 "the web server on the same cores; see docs/operations.md).")
 
-    def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, once: bool = False, processes: int = DEFAULT_PROCESSES,
+               **options: Any) -> None:
+        if processes < 1:
+            raise CommandError("--processes must be at least 1")
+        if processes > 1 and not once:
+            sys.exit(supervise(processes))
         if settings.PORTERO_WORKER_NICE:
             os.nice(settings.PORTERO_WORKER_NICE)  # the web server's requests come first
         stop = threading.Event()

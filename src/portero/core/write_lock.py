@@ -1,0 +1,135 @@
+"""How long the worker's write transactions hold the database, and batches sized to keep that short.
+
+On SQLite a write transaction holds the database's only write lock from BEGIN IMMEDIATE to
+COMMIT: every web request's INSERT waits behind it, and SQLite's busy handler then sleeps in
+steps of up to 100 ms. So the worker does its reading and CPU work outside its transactions,
+and each batch is sized by time as well as by count (`BatchSizer`). `write_transaction` opens
+such a transaction and records how long it held the database (`HELD`), which the worker logs
+and exposes as a metric.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+log = logging.getLogger(__name__)
+
+# A write transaction longer than this is logged: it made web requests wait (on SQLite).
+SLOW_SECONDS = 0.05
+# Upper bounds of the histogram's buckets, in seconds (the last one catches the rest).
+BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, float("inf"))
+
+
+@dataclass
+class HeldTimes:
+    """Write transactions of this process: count, histogram, longest and its stage."""
+
+    count: int = 0
+    seconds: float = 0.0
+    longest: float = 0.0
+    longest_stage: str = ""
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def observe(self, stage: str, held: float) -> None:
+        with self.lock:
+            self.count += 1
+            self.seconds += held
+            self.buckets[bisect.bisect_left(BUCKETS, held)] += 1
+            if held > self.longest:
+                self.longest, self.longest_stage = held, stage
+        if held > SLOW_SECONDS:
+            log.warning("write transaction %s held the database %.1f ms", stage, held * 1000)
+
+    def quantile(self, q: float) -> float:
+        """Return the bucket bound below which a share `q` of the transactions ended."""
+        wanted, seen = q * self.count, 0
+        for bound, n in zip(BUCKETS, self.buckets, strict=True):
+            seen += n
+            if seen >= wanted and n:
+                return min(bound, self.longest)
+        return self.longest
+
+    def summary(self) -> str:
+        return (f"{self.count} write transactions, p50 <= {self.quantile(0.5) * 1000:.0f} ms, "
+                f"p99 <= {self.quantile(0.99) * 1000:.0f} ms, longest "
+                f"{self.longest * 1000:.1f} ms ({self.longest_stage or '-'})")
+
+    def reset(self) -> None:
+        with self.lock:
+            self.count, self.seconds, self.longest, self.longest_stage = 0, 0.0, 0.0, ""
+            self.buckets = [0] * len(BUCKETS)
+
+
+HELD = HeldTimes()
+
+
+@dataclass
+class Written:
+    """What the body of a `write_transaction` tells it: how many rows its batch had."""
+
+    rows: int = 0
+
+
+@contextmanager
+def write_transaction(stage: str, sizer: BatchSizer | None = None,
+                      rows: int = 0) -> Iterator[Written]:
+    """Open a transaction (atomic) and record how long it held the database.
+
+    Measured from the moment the transaction holds the database (after BEGIN; on SQLite,
+    once it has the write lock) to the end of its COMMIT, so waiting for the lock is not
+    counted. Inside an enclosing transaction (a savepoint) nothing is recorded: the outer one
+    is what holds the lock. `sizer` learns from it, for `rows` rows (or as many as the body
+    sets on the `Written` it gets).
+    """
+    outermost = not connection.in_atomic_block
+    written = Written(rows)
+    with transaction.atomic():
+        started = time.perf_counter()
+        yield written
+    if outermost:
+        held = time.perf_counter() - started
+        HELD.observe(stage, held)
+        if sizer is not None and written.rows:
+            sizer.observe(written.rows, held)
+
+
+class BatchSizer:
+    """The next batch's size: as many rows as fit in the time budget of a write transaction,
+    between `low` and `high`, learnt from the transactions so far.
+
+    The budget depends on the database: on SQLite a write transaction locks the whole
+    database, so `budget` is small; on PostgreSQL it locks only its own rows and web requests
+    never wait for it, so batches keep their size up to `budget_postgresql`. The size follows
+    a moving average of the seconds per row: one slow transaction shrinks the next batch at
+    once, quick ones grow it back.
+    """
+
+    def __init__(self, *, budget: float, budget_postgresql: float = 0.25, low: int = 1,
+                 start: int = 10, high: int = 100) -> None:
+        self.budget, self.budget_postgresql = budget, budget_postgresql
+        self.low, self.start, self.high = low, start, high
+        self.per_row = 0.0  # seconds of write transaction per row, moving average
+
+    @property
+    def size(self) -> int:
+        if self.per_row <= 0:
+            return self.start
+        budget = self.budget_postgresql if connection.vendor == "postgresql" else self.budget
+        return max(self.low, min(self.high, int(budget / self.per_row)))
+
+    def observe(self, rows: int, seconds: float) -> None:
+        per_row = seconds / max(rows, 1)
+        # A slower batch counts at once (the lock was held too long); a faster one by half.
+        self.per_row = per_row if per_row > self.per_row else (self.per_row + per_row) / 2
+
+    def reset(self) -> None:
+        self.per_row = 0.0
