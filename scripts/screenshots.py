@@ -38,6 +38,7 @@ DEVICES: dict[str, dict[str, Any]] = {
     "mobile": {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True},
 }
 USER = "gongoragabriela"
+STAFF = "mesa.supervisora"
 DEMO_PASSWORD = "secop-demo-clave-2026"  # noqa: S105  printed by `portero demo` itself
 RESET_LINK = re.compile(r"http://\S+/restablecer/[^\s/]+/")
 NEW_PASSWORDS = {"desktop": "un atardecer violeta sobre el río Magdalena",
@@ -207,6 +208,35 @@ def walk_portal(page: Page, device: str, out: Path, env: dict[str, str]) -> None
     s.shot("applications")
 
 
+def walk_factors(page: Page, device: str, out: Path) -> None:
+    """Two-step verification as the demo's supervisor sets it up (the console asks for it),
+    then the sign-in's second step. The app is removed at the end, for the next device."""
+    import pyotp
+
+    s = Shooter(page, device, out)
+    page.goto("/ingresar/")
+    s.submit({"Nombre de usuario": STAFF, "Contraseña": DEMO_PASSWORD}, "Ingresar")
+    page.goto("/mesa/")  # no factor yet: the console sends its staff to set one up
+    page.wait_for_url("**/cuenta/seguridad/")
+    s.shot("two-step-verification")
+    page.get_by_role("link", name="Configurar una aplicación de autenticación").click()
+    s.shot("authenticator-app")
+    app = pyotp.TOTP(page.locator("#secret").inner_text().replace(" ", ""))
+    s.submit({"Código de su aplicación de autenticación": app.now()}, "Activar")
+    page.wait_for_url("**/cuenta/seguridad/codigos/")
+    s.shot("backup-codes")
+    page.goto("/cuenta/")
+    page.get_by_role("button", name="Cerrar sesión").click()
+    page.goto("/ingresar/")
+    s.submit({"Nombre de usuario": STAFF, "Contraseña": DEMO_PASSWORD}, "Ingresar")
+    page.wait_for_url("**/ingresar/verificacion/")
+    s.shot("second-step")
+    s.submit({"Código de su aplicación de autenticación": app.at(time.time() + 30)},
+             "Continuar")
+    page.goto("/cuenta/seguridad/")
+    page.get_by_role("button", name="Quitar la aplicación de autenticación").click()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -228,6 +258,9 @@ def main() -> None:
             walk_portal(portal.new_page(), device, args.out,
                         {**env, "PAGE_PORTAL_GLOB": env["PORTAL_URL"] + "/**"})
             portal.close()
+            factors = browser.new_context(base_url=base, locale="es-CO", **options)
+            walk_factors(factors.new_page(), device, args.out)
+            factors.close()
             reader.context.close()
         browser.close()
 
