@@ -295,3 +295,23 @@ def test_mfa_required_all_asks_everyone_to_enrol_after_sign_in(user, client, set
     page = client.get("/cuenta/seguridad/codigos/").content.decode()
     assert "continuar" in page.lower()
     assert client.post("/cuenta/seguridad/continuar/")["Location"] == "/cuenta/"
+
+
+def test_another_person_with_a_factor_signing_in_on_a_signed_in_browser_replaces_them(
+        user, client):
+    from portero.accounts.models import SessionRecord
+    from portero.accounts.services import user_create
+
+    other = user_create(username="otra.persona", email="otra@example.com", password=PASSWORD)
+    codes, _ = with_second_factor(other)
+    _signed_in(client)  # gongoragabriela, password only
+    first_key = client.session.session_key
+    assert SessionRecord.objects.filter(session_key=first_key, user=user).exists()
+    client.post("/ingresar/", {"username": "otra.persona", "password": PASSWORD})
+    assert client.session.session_key == first_key  # still hers until the second step
+    assert client.post("/ingresar/verificacion/", {"method": "backup", "code": codes[0]}
+                       )["Location"] == "/cuenta/"
+    assert client.session["_auth_user_id"] == str(other.pk)
+    assert not SessionRecord.objects.filter(user=user).exists()
+    assert SessionRecord.objects.filter(user=other,
+                                        session_key=client.session.session_key).exists()

@@ -102,7 +102,8 @@ def _second_step_begin(request: HttpRequest, user: User, client: ClientInfo, *,
     """The password was right: remember who may give a second factor, in this browser only."""
     if clear_throttle:
         throttle_clear(user.username)
-    request.session.cycle_key()  # a planted session id learns nothing from this step
+    if not request.user.is_authenticated:  # (a signed-in session's key is its record's)
+        request.session.cycle_key()  # a planted session id learns nothing from this step
     request.session[SECOND_STEP] = {"user": user.pk, "at": clock.now().timestamp(),
                                     "destination": destination or ""}
     event_record(EventType.SIGN_IN_PASSWORD_OK, user=user, client=client,

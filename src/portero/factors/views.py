@@ -47,20 +47,23 @@ def method_of(request: HttpRequest, has_app: bool) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def second_step(request: HttpRequest) -> HttpResponse:
     """"Verificación en dos pasos": after the password, or a step-up of a signed-in session."""
-    signed_in = isinstance(request.user, User) and request.user.is_authenticated
-    if signed_in:
+    # A password just given in this browser comes first (even over someone signed in here:
+    # completing it signs them out); otherwise a signed-in session is stepping up.
+    pending = account_flows.second_step_user(request)
+    signed_in = pending is None and isinstance(request.user, User) and \
+        request.user.is_authenticated
+    if pending is not None:
+        user, destination = pending
+    elif signed_in:
         user = request.user
         assert isinstance(user, User)
         destination = flows.step_up_destination(request)
         if destination is None:
             return redirect("accounts:home")
     else:
-        pending = account_flows.second_step_user(request)
-        if pending is None:
-            messages.info(request, _("Your sign-in took too long or has ended. Please sign in "
-                                     "again."))
-            return redirect("accounts:sign_in")
-        user, destination = pending
+        messages.info(request, _("Your sign-in took too long or has ended. Please sign in "
+                                 "again."))
+        return redirect("accounts:sign_in")
     factors = factors_of(user)
     method = method_of(request, factors.authenticator_app)
     form = code_form(request.POST if request.method == "POST" else None, prefix_method=method)
