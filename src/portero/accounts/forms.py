@@ -45,7 +45,10 @@ class UsernameField(forms.CharField):
 
 
 class SignInForm(forms.Form):
-    username = UsernameField()
+    # "webauthn": the browser may offer the site's passkeys in this field's autofill
+    # (conditional mediation, factors/passkeys.js); without a passkey it is a username field.
+    username = UsernameField(widget=forms.TextInput(attrs={
+        "autocomplete": "username webauthn", "autocapitalize": "none", "spellcheck": "false"}))
     password = PasswordField(label=_("Password"), autocomplete="current-password")
 
 

@@ -3,7 +3,7 @@ proof a reset needs before a new password (MF3), and the fresh proof before chan
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from portero.accounts import flows as account_flows
@@ -12,7 +12,9 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
 from portero.core.client import ClientInfo
-from portero.factors import services
+from portero.factors import passkeys, services
+from portero.factors.models import Passkey
+from portero.factors.passkeys import PasskeyCheck
 from portero.factors.services import Check
 
 # RFC 8176: a code from an app or a backup code (a one-time lookup secret) is "otp"; with the
@@ -80,6 +82,64 @@ def reset_code(request: HttpRequest, *, user: User, selector: str, code: str) ->
 
 def reset_proven(request: HttpRequest, *, selector: str) -> bool:
     return bool(selector) and request.session.get(RESET_PROVEN) == selector
+
+
+# --- The same journeys with a passkey's answer (factors.passkeys) instead of a code ---------
+
+def sign_in_passkey(request: HttpRequest, *, response: str) -> PasskeyCheck:
+    """Usernameless sign-in (the button, or the browser's autofill): a passkey verified on its
+    device is both factors on its own."""
+    check = passkeys.passkey_check(request, purpose="sign_in", response=response)
+    if check.user is not None:
+        account_flows.complete_sign_in(request, user=check.user, amr=passkeys.AMR_PASSKEY)
+    return check
+
+
+def second_step_passkey(request: HttpRequest, *, user: User, response: str) -> PasskeyCheck:
+    """The sign-in's second step with a passkey, after the password; signs in on success."""
+    check = passkeys.passkey_check(request, purpose="second_step", response=response, user=user)
+    if check.passkey:
+        account_flows.complete_sign_in(request, user=user, amr=["pwd", *passkeys.AMR_PASSKEY])
+    return check
+
+
+def step_up_passkey(request: HttpRequest, *, user: User, response: str) -> PasskeyCheck:
+    check = passkeys.passkey_check(request, purpose="second_step", response=response, user=user)
+    if check.passkey:
+        step_up_done(request, user=user, amr=passkeys.AMR_PASSKEY,
+                     client=ClientInfo.from_request(request))
+    return check
+
+
+def reset_passkey(request: HttpRequest, *, user: User, selector: str,
+                  response: str) -> PasskeyCheck:
+    """The reset page's factor (MF3) given with a passkey: proven for this reset only."""
+    check = passkeys.passkey_check(request, purpose="reset", response=response, user=user)
+    if check.passkey:
+        request.session[RESET_PROVEN] = selector
+    return check
+
+
+def proof_passkey(request: HttpRequest, *, user: User, response: str) -> PasskeyCheck:
+    check = passkeys.passkey_check(request, purpose="proof", response=response, user=user)
+    if check.passkey:
+        account_flows.proof_record(request)
+    return check
+
+
+def passkey_register(request: HttpRequest, *, user: User, name: str, response: str) -> Passkey:
+    """Keep the passkey the browser just made (raises PasskeyError if the answer proves
+    nothing). Made with user verification, it also counts as this session's second factor."""
+    new = passkeys.registration_verify(request, user=user, response=response)
+    client = ClientInfo.from_request(request)
+    try:
+        passkey = services.passkey_add(user=user, name=name, credential_id=new.credential_id,
+                                       credential=new.credential, sign_count=new.sign_count,
+                                       client=client)
+    except IntegrityError as error:  # the same credential id twice: never from a real device
+        raise passkeys.PasskeyError("credential already registered") from error
+    step_up_done(request, user=user, amr=passkeys.AMR_PASSKEY, client=client)
+    return passkey
 
 
 def proof_password(request: HttpRequest, *, user: User, password: str) -> bool:

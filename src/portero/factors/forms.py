@@ -51,6 +51,22 @@ class BackupCodeForm(forms.Form):
         return code
 
 
+class PasskeyForm(forms.Form):
+    """A new passkey's name; `credential` is the browser's answer, filled by passkeys.js."""
+
+    name = forms.CharField(
+        label=_("Name for this passkey"), max_length=60,
+        help_text=_("So that you can tell your passkeys apart, for example My phone or Office "
+                    "computer."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Enter a name for this passkey.")},
+    )
+    credential = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())
+
+
 def code_form(data: dict[str, str] | None, *, prefix_method: str | None = None
               ) -> AppCodeForm | BackupCodeForm:
     """The form the posted `method` names (the app's by default)."""

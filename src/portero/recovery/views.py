@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -10,6 +11,7 @@ from portero.accounts.flows import return_to
 from portero.accounts.forms import NewPasswordForm
 from portero.core.client import ClientInfo
 from portero.factors import flows as factor_flows
+from portero.factors import passkey_views
 from portero.factors import views as factor_views
 from portero.factors.forms import code_form
 from portero.factors.selectors import factors_of, has_factor
@@ -127,9 +129,15 @@ def reset(request: HttpRequest) -> HttpResponse:
 
 
 def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> HttpResponse:
-    """The account has a second factor: the e-mail alone is not enough (MF3, FC5). A code or
-    backup code first, in this browser, for this reset; then the new password."""
+    """The account has a second factor: the e-mail alone is not enough (MF3, FC5). A code,
+    backup code or passkey first, in this browser, for this reset; then the new password."""
     factors = factors_of(reset.user)
+    if request.method == "POST" and "credential" in request.POST:  # a passkey's answer
+        passkey = factor_flows.reset_passkey(request, user=reset.user, selector=selector,
+                                             response=request.POST["credential"])
+        if not passkey.passkey:
+            messages.error(request, passkey_views.passkey_refusal(passkey))
+        return redirect("recovery:reset")
     method = factor_views.method_of(request, factors.authenticator_app)
     posted = request.method == "POST" and "method" in request.POST
     form = code_form(request.POST if posted else None, prefix_method=method)
