@@ -55,8 +55,8 @@ def second_step(request: HttpRequest) -> HttpResponse:
     if pending is not None:
         user, destination = pending
     elif signed_in:
+        assert isinstance(request.user, User)
         user = request.user
-        assert isinstance(user, User)
         destination = flows.step_up_destination(request)
         if destination is None:
             return redirect("accounts:home")
