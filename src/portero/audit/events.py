@@ -41,6 +41,7 @@ class EventType(StrEnum):
     NOTIFICATIONS_CHANGED = "notifications.changed"
     CSRF_FAILED = "csrf.failed"
     HELPDESK_USER_VIEWED = "helpdesk.user_viewed"
+    HELPDESK_ORGANIZATION_VIEWED = "helpdesk.organization_viewed"
     HELPDESK_RESET_SENT = "helpdesk.reset_sent"
     HELPDESK_EMAIL_RESENT = "helpdesk.email_resent"
     HELPDESK_REMINDER_SENT = "helpdesk.reminder_sent"

@@ -38,6 +38,23 @@ LABELS: dict[str, Promise] = {
     EventType.TOKEN_ISSUED: _("Signed in to %(client_name)s"),
     EventType.CONSENT_GRANTED: _("Allowed %(client_name)s to use your account"),
     EventType.APPLICATION_REVOKED: _("Took access back from %(client_name)s"),
+    EventType.ORGANIZATION_REGISTERED: _("Registered an organization"),
+    EventType.ORGANIZATION_CHOSEN: _("Chose the organization to act for"),
+    EventType.MEMBERSHIP_CHANGED: _("Access to an organization changed"),
+    EventType.MEMBERSHIP_ROLE_CHANGED: _("Role in an organization changed"),
+}
+
+# Events whose label depends on what happened: (event, details["action"]).
+ACTION_LABELS: dict[tuple[str, str], Promise] = {
+    (EventType.MEMBERSHIP_CHANGED, "request"): _("Asked for access to an organization"),
+    (EventType.MEMBERSHIP_CHANGED, "accept"): _("Access to an organization accepted"),
+    (EventType.MEMBERSHIP_CHANGED, "reject"): _("Request for access to an organization "
+                                                "rejected"),
+    (EventType.MEMBERSHIP_CHANGED, "cancel"): _("Access to an organization cancelled"),
+    (EventType.MEMBERSHIP_CHANGED, "revert_rejection"): _("Rejected request for access to an "
+                                                          "organization pending again"),
+    (EventType.MEMBERSHIP_CHANGED, "register"): _("Became administrator of an organization"),
+    (EventType.MEMBERSHIP_CHANGED, "import"): _("Access to an organization granted by import"),
 }
 
 # Events a person's own history shows (the help desk viewing an account is not one of them).
@@ -47,7 +64,7 @@ HISTORY_EVENTS = [str(event) for event in LABELS if event not in {
 
 def event_label(event: str, details: dict[str, object] | None = None) -> str:
     """Return the human label of an event name, with the details it names (a portal)."""
-    label = LABELS.get(event)
+    label = ACTION_LABELS.get((event, str((details or {}).get("action", "")))) or LABELS.get(event)
     if label is None:
         return event
     try:

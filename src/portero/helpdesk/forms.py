@@ -7,8 +7,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portero.accounts.importing import text_problem
+from portero.helpdesk.memberships import MEMBERSHIP_ACTIONS
 from portero.helpdesk.selectors import SEARCH_MIN, emails_needing_attention
 from portero.helpdesk.services import ACTIONS
+from portero.organizations.services import REASON_MAX
 
 
 class SearchForm(forms.Form):
@@ -45,3 +48,18 @@ class ResendForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
+
+
+class MembershipActionForm(forms.Form):
+    """A supervisor's decision on a membership (helpdesk/memberships.py)."""
+
+    action = forms.ChoiceField(choices=[(a.name, a.label) for a in MEMBERSHIP_ACTIONS.values()],
+                               widget=forms.HiddenInput)
+    token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason or ticket number"), max_length=REASON_MAX)
+
+    def clean_reason(self) -> str:
+        reason: str = self.cleaned_data["reason"].strip()
+        if text_problem(reason):  # the member reads it in the e-mail
+            raise forms.ValidationError(_("Remove the special characters from this text."))
+        return reason

@@ -191,9 +191,12 @@ def helpdesk_refusal_record(*, agent: User, target: User | None, action: str, wh
                  subject=f"user:{target.pk}" if target else "", action=action[:40], why=why)
 
 
-def helpdesk_search_record(*, agent: User, query: str, found: int, client: ClientInfo) -> None:
-    """Record a console search: who searched, how many accounts it found, and the query masked
-    as e-mails are in every log (LG2). The accounts then opened are recorded by name."""
+def helpdesk_search_record(*, agent: User, query: str, found: int, client: ClientInfo,
+                           organizations: int | None = None) -> None:
+    """Record a console search: who searched, how many accounts (and organizations) it found,
+    and the query masked as e-mails are in every log (LG2). The accounts then opened are
+    recorded by name."""
     masked = mask_email(query) if "@" in query else f"{query[:1]}***"
+    extra: dict[str, Any] = {} if organizations is None else {"organizations": organizations}
     event_record(EventType.HELPDESK_SEARCHED, actor=f"agent:{agent.pk}", client=client,
-                 subject="accounts", query=masked, query_length=len(query), found=found)
+                 subject="accounts", query=masked, query_length=len(query), found=found, **extra)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portero.helpdesk import views
+from portero.helpdesk import organization_views, views
 
 app_name = "helpdesk"
 urlpatterns = [
@@ -10,4 +10,8 @@ urlpatterns = [
     path("mesa/cola/", views.queue, name="queue"),
     path("mesa/usuario/<int:pk>/cierre/<int:delivery>/", views.logout_resend,
          name="logout_resend"),
+    path("mesa/organizacion/<int:pk>/", organization_views.organization_detail,
+         name="organization"),
+    path("mesa/organizacion/<int:pk>/decidir/<int:membership>/",
+         organization_views.membership_decide, name="membership_decide"),
 ]

@@ -89,13 +89,20 @@ def acting_for(sid: str) -> Membership | None:
     return chosen.membership if chosen else None
 
 
-def organizations_search_console(query: str) -> QuerySet[Organization]:
-    """Return organizations by NIT (with or without check digit) or name, for the help desk."""
+def organizations_search_console(query: str, limit: int = 25) -> tuple[list[Organization], bool]:
+    """Return up to `limit` organizations, active or not, whose NIT starts with the digits
+    typed (at least five, with or without dots, dash and check digit) or whose name contains
+    every word typed, by name; and whether more match. For the help desk only."""
     digits = "".join(ch for ch in query if ch.isdigit())
-    condition = Q(name__icontains=query.strip())
+    words = query.split()[:5]
+    by_name = Q()
+    for word in words:
+        by_name &= Q(name__icontains=word)
+    condition = by_name if words else Q(pk__in=[])
     if len(digits) >= 5:
         condition |= Q(nit__startswith=digits)
-    return Organization.objects.filter(condition).order_by("name")[:50]
+    found = list(Organization.objects.filter(condition).order_by("name", "kind")[:limit + 1])
+    return found[:limit], len(found) > limit
 
 
 def organizations_by_username(usernames: list[str]) -> dict[str, list[str]]:

@@ -139,7 +139,7 @@ def membership_decide(*, actor: User, membership: Membership, action: str, by: B
         return _decide(actor=actor, membership=membership, action=action, by=by,
                        reason=reason.strip()[:REASON_MAX], client=client)
     except MembershipRefused as refusal:
-        _refusal_record(actor, membership, action, refusal, by=by, client=client)
+        membership_refusal_record(actor, membership, action, refusal, by=by, client=client)
         raise
 
 
@@ -169,7 +169,7 @@ def membership_set_role(*, actor: User, membership: Membership, role: Role | str
     try:
         return _set_role(actor=actor, membership=membership, role=str(role), client=client)
     except MembershipRefused as refusal:
-        _refusal_record(actor, membership, f"role:{role}", refusal, by=By.ADMINISTRATOR,
+        membership_refusal_record(actor, membership, f"role:{role}", refusal, by=By.ADMINISTRATOR,
                         client=client)
         raise
 
@@ -296,9 +296,11 @@ def _history(membership: Membership, action: str, *, from_state: str, actor: Use
         role=membership.role, actor=actor, by=str(by), reason=reason, at=membership.changed_at)
 
 
-def _refusal_record(actor: User, membership: Membership, action: str,
-                    refusal: MembershipRefused, *, by: By, client: ClientInfo | None) -> None:
-    """Record a refused change: the attempt is what an investigation looks for (LG1)."""
+def membership_refusal_record(actor: User, membership: Membership, action: str,
+                              refusal: MembershipRefused, *, by: By,
+                              client: ClientInfo | None) -> None:
+    """Record a refused change: the attempt is what an investigation looks for (LG1). For a
+    caller whose own transaction rolled the services' record back with its work."""
     event_record(EventType.MEMBERSHIP_REFUSED, outcome="refused", user=membership.user,
                  client=client, actor=_actor_name(actor, by),
                  subject=f"organization:{membership.organization_id}", membership=membership.pk,
