@@ -81,6 +81,20 @@ def test_request_access_by_exact_nit_or_short_name_shows_no_members(scene: Scene
         assert "Alcaldía de Prueba" not in page, query
 
 
+def test_or4_searches_are_limited_so_the_directory_cannot_be_listed(scene: Scene, settings):
+    rule = settings.PORTERO_RATE_LIMITS["org_search_per_account_hour"]
+    settings.PORTERO_RATE_LIMITS = {**settings.PORTERO_RATE_LIMITS,
+                                    "org_search_per_account_hour": {**rule, "limit": 3}}
+    browser = signed_in(scene.outsider)
+    for _ in range(3):
+        page = browser.get("/cuenta/organizaciones/solicitar/", {"q": "alcaldía de"})
+        assert "Alcaldía de Prueba" in page.content.decode()
+    refused = browser.get("/cuenta/organizaciones/solicitar/", {"q": "alcaldía de"})
+    assert refused.status_code == 200
+    assert "Alcaldía de Prueba" not in refused.content.decode()
+    assert "Demasiadas búsquedas" in refused.content.decode()
+
+
 def test_a_request_reaches_the_administrators_by_email_with_a_link(scene: Scene, worker,
                                                                     mailbox):
     browser = signed_in(scene.outsider)

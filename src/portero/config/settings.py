@@ -216,6 +216,10 @@ _RATE_LIMIT_DEFAULTS = {
                                        "MF2: caps a slow guesser who has the password or inbox"),
     "factor_guesses_per_ip_hour": ("factor_guess", "ip", "30/1h",
                                    "one address cannot guess second factors across accounts"),
+    "org_search_per_account_hour": ("org_search", "account", "60/1h",
+                                    "OR4: organization searches cannot list the directory"),
+    "org_search_per_ip_hour": ("org_search", "ip", "300/1h",
+                               "OR4: nor can many accounts behind one address"),
     "password_meter_per_ip": ("password_meter", "ip", "300/10m",
                               "the strength meter is cheap, but not free: typing, not flooding"),
 }

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portero.accounts import steps
 from portero.accounts.flows import SID
 from portero.accounts.models import User
+from portero.core import ratelimit
+from portero.core.client_ip import client_ip
 from portero.organizations import flows, selectors
 from portero.organizations.forms import (
     ChooseForm,
@@ -101,7 +103,13 @@ def request_access(request: HttpRequest) -> HttpResponse:
                 return redirect("organizations:list")
         raise Http404
     form = SearchForm(request.GET if "q" in request.GET else None)
-    found = selectors.organizations_find(form.cleaned_data["q"]) if form.is_valid() else None
+    found = None
+    if form.is_valid():
+        # OR4: a short search, and not so many of them that the directory can be listed.
+        if ratelimit.hit("org_search", account=f"user:{user.pk}", ip=client_ip(request)):
+            form.add_error("q", _("Too many searches. Wait a few minutes and try again."))
+        else:
+            found = selectors.organizations_find(form.cleaned_data["q"])
     mine = set(selectors.memberships_of(user).values_list("organization_id", flat=True))
     return render(request, "organizations/request.html", {
         "form": form, "found": found, "mine": mine})
