@@ -306,7 +306,7 @@ def test_a_message_that_is_not_a_report_is_dropped_with_a_log_line(user, worker,
 # --- Who sees it -------------------------------------------------------------------------------
 
 @pytest.mark.django_db
-def test_help_desk_and_owner_see_it_anonymous_pages_do_not(user, worker, mailbox, verp):
+def test_fr1_a_bounce_shows_to_help_desk_and_owner_never_on_anonymous_pages(user, worker, mailbox, verp):
     from portero.helpdesk.roles import AGENT_GROUP
     from tests.helpdesk.test_console import _signed_in, _staff
     from tests.recovery.test_request import _submit
