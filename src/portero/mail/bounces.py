@@ -101,7 +101,7 @@ def bounce_record(email_id: int, report: DeliveryReport) -> str:
     "bounced" (hard or final), "delayed" (soft, recorded), or why nothing was."""
     now = clock.now()
     with write_transaction("mail_bounce"):
-        email = (OutboundEmail.objects.select_for_update().select_related("user")
+        email = (OutboundEmail.objects.select_for_update(of=("self",)).select_related("user")
                  .filter(pk=email_id).first())
         if email is None:
             return "unknown message"
