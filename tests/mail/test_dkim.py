@@ -27,6 +27,7 @@ from portero.core import clock
 from portero.mail.dkim import dkim_settings_check
 from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
 from portero.mail.services import email_queue
+from portero.mail.verp import verp_address
 from tests.conftest import SMTPSink
 
 SELECTOR = "portero2026"
@@ -112,6 +113,23 @@ def test_sent_message_verifies_with_the_published_record(user, worker, raw_mail,
     assert set(tags[b"h"].lower().replace(b" ", b"").split(b":")) >= {
         b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type"}
     assert email.message_id.encode() in raw
+
+
+@pytest.mark.django_db
+def test_signature_verifies_with_a_verp_envelope_sender(user, worker, raw_mail, signing,
+                                                        mailbox, settings):
+    settings.PORTERO_BOUNCE_ADDRESS = "rebotes@secop.gov.co"
+    email = _send_one(user, worker)
+    [raw] = raw_mail
+    verp = verp_address(email.pk)
+    assert mailbox.envelopes[0][0] == verp and verp.startswith(f"rebotes+{email.pk}.")
+    # As the receiving server files it: with the Return-Path it adds from the envelope.
+    delivered = f"Return-Path: <{verp}>\r\n".encode() + raw
+    assert dkim.verify(delivered, dnsfunc=_dnsfunc_from_output(_dns_output()))
+    assert str(message_from_bytes(raw)["From"]) == "SECOP II <registro@secop.gov.co>"
+    signature = str(message_from_bytes(raw)["DKIM-Signature"])
+    tags = dkim.util.parse_tag_value(re.sub(r"\s+", "", signature).encode())
+    assert tags[b"d"] == DOMAIN.encode()  # still the From domain, which DMARC aligns with
 
 
 @pytest.mark.django_db

@@ -54,10 +54,10 @@ def _command_lines() -> list[list[str]]:
     return found
 
 
-def test_the_guide_has_units_for_serve_worker_and_the_audit_timer():
+def test_the_guide_has_units_for_serve_worker_bounces_and_the_audit_timer():
     units = _files("/etc/systemd/system/")
     assert set(units) == {f"/etc/systemd/system/portero-{name}" for name in (
-        "serve.service", "worker.service", "audit.service", "audit.timer")}
+        "serve.service", "worker.service", "bounces.service", "audit.service", "audit.timer")}
 
 
 def test_every_unit_file_passes_systemd_analyze_verify(tmp_path: Path):

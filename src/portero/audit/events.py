@@ -34,6 +34,7 @@ class EventType(StrEnum):
     MAIL_RETRYING = "mail.retrying"
     MAIL_FAILED = "mail.failed"
     MAIL_CANCELLED = "mail.cancelled"
+    MAIL_BOUNCED = "mail.bounced"
     SESSIONS_ENDED = "sessions.ended"
     ACCOUNT_CREATED = "account.created"
     ACCOUNT_UPDATED = "account.updated"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from portero.audit import keys as audit_keys
 from portero.config.env import Env, parse_email_url, parse_rate
 from portero.mail.dkim import dkim_settings_check
+from portero.mail.verp import bounce_address_check
 
 env = Env.from_os()
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -131,6 +132,18 @@ PORTERO_DKIM_SELECTOR = env.str("PORTERO_DKIM_SELECTOR", "").lower()
 PORTERO_DKIM_DOMAIN = env.str("PORTERO_DKIM_DOMAIN", "").lower().rstrip(".")
 dkim_settings_check(key_file=PORTERO_DKIM_KEY_FILE, selector=PORTERO_DKIM_SELECTOR,
                     domain=PORTERO_DKIM_DOMAIN)
+# Bounces (docs/mail.md): with an address such as rebotes@secop.gov.co, message 42 leaves with
+# the envelope sender rebotes+42.<keyed tag>@secop.gov.co, and `portero bounces` (an SMTP server
+# on PORTERO_BOUNCE_BIND, reached through the domain's MX) reads the delivery reports sent back
+# to it. Empty: the envelope sender is the From address and bounces go wherever it leads.
+PORTERO_BOUNCE_ADDRESS = env.str("PORTERO_BOUNCE_ADDRESS", "").strip().lower()
+bounce_address_check(PORTERO_BOUNCE_ADDRESS)
+PORTERO_BOUNCE_BIND = env.str("PORTERO_BOUNCE_BIND", "127.0.0.1:8026")
+_bounce_port = PORTERO_BOUNCE_BIND.rpartition(":")[2]
+if not (PORTERO_BOUNCE_BIND.rpartition(":")[0] and _bounce_port.isdigit()
+        and 1 <= int(_bounce_port) <= 65535):
+    raise ImproperlyConfigured(
+        f"PORTERO_BOUNCE_BIND must be host:port, e.g. 127.0.0.1:8026; got {PORTERO_BOUNCE_BIND!r}.")
 
 # --- Branding (the demo uses the SECOP II guide's own texts) ------------------------------
 PORTERO_SITE_NAME = env.str("PORTERO_SITE_NAME", "SECOP II" if DEMO else "Portero")

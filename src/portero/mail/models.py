@@ -27,6 +27,8 @@ class EmailStatus(models.TextChoices):
     RETRYING = "retrying", _("Retrying")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Not sent: no longer needed")
+    # Sent, then reported undeliverable by a delivery-status notification (portero bounces).
+    BOUNCED = "bounced", _("Bounced")
 
 
 class OutboundEmail(models.Model):
@@ -57,9 +59,39 @@ class OutboundEmail(models.Model):
     message_id = models.CharField(max_length=255, blank=True)
     smtp_reply = models.CharField(max_length=500, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # The latest delivery-status notification about it (docs/mail.md, "Bounces"): when it came,
+    # its Status (5.1.1: hard, the address is wrong; 4.2.2: soft, try later) and Diagnostic-Code.
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_status = models.CharField(max_length=16, blank=True)
+    bounce_diagnostic = models.CharField(max_length=500, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="mail_outbox_due")]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class UndeliverableAddress(models.Model):
+    """An account's address that a hard bounce (5.x.x) reported as undeliverable.
+
+    It flags the account only while the account still has this address: a new address, set by
+    the owner or the help desk, is not flagged. It is also cleared by proof that mail reaches the
+    address after all: a link sent to it opened after the bounce (see `address_undeliverable`).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="undeliverable_addresses")
+    address = models.EmailField()  # lower-case
+    email = models.ForeignKey(OutboundEmail, null=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    bounced_at = models.DateTimeField()
+    status = models.CharField(max_length=16)
+    diagnostic = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "address"],
+                                               name="mail_undeliverable_once")]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.status})"

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from portero.core import clock
 from portero.core.context import branding
 from portero.mail.models import OutboundEmail
+from portero.mail.verp import verp_address, verp_enabled
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,16 @@ def render_email(email: OutboundEmail) -> EmailMultiAlternatives:
         subject = render_to_string(f"mail/{composed.template}_subject.txt", context)
         text = render_to_string(f"mail/{composed.template}.txt", context)
         html = render_to_string(f"mail/{composed.template}.html", context)
+    # With a bounce address the envelope sender (MAIL FROM, the receiver's Return-Path) names
+    # this message, and the From header stays the sender's (docs/mail.md, "Bounces").
+    verp = verp_enabled() and email.pk is not None
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),  # one line, whatever the template did
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=verp_address(email.pk) if verp else settings.DEFAULT_FROM_EMAIL,
         to=[email.to_address],
         headers={
+            "From": settings.DEFAULT_FROM_EMAIL,
             # Given when the row was first claimed, so a copy sent again after a crash has the
             # same one and receivers can drop it.
             "Message-ID": email.message_id or message_id_new(),
