@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portero.factors import views
+from portero.factors import assisted_views, views
 
 app_name = "factors"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
          name="authenticator_remove"),
     path("cuenta/seguridad/codigos/", views.backup_codes, name="backup_codes"),
     path("cuenta/seguridad/continuar/", views.continue_after_enrolment, name="continue"),
+    path("cuenta/recuperacion-asistida/<str:token>/", assisted_views.assisted_cancel,
+         name="assisted_cancel"),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portero.factors.assisted import REASON_MAX
 from portero.helpdesk.selectors import SEARCH_MIN, emails_needing_attention
 from portero.helpdesk.services import ACTIONS
 
@@ -44,4 +45,17 @@ class ResendForm(forms.Form):
         label=_("Messages to send again"), queryset=emails_needing_attention(),
         widget=forms.CheckboxSelectMultiple,
     )
+    reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
+
+
+class AssistedStartForm(forms.Form):
+    """A supervisor's written reason for an assisted recovery (MF4)."""
+
+    reason = forms.CharField(
+        label=_("Reason: how you checked the person's identity, and the ticket number"),
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "assisted-hint"}))
+
+
+class AssistedCancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)

@@ -10,4 +10,8 @@ urlpatterns = [
     path("mesa/cola/", views.queue, name="queue"),
     path("mesa/usuario/<int:pk>/cierre/<int:delivery>/", views.logout_resend,
          name="logout_resend"),
+    path("mesa/usuario/<int:pk>/recuperacion-asistida/", views.assisted_start,
+         name="assisted_start"),
+    path("mesa/usuario/<int:pk>/recuperacion-asistida/cancelar/", views.assisted_cancel,
+         name="assisted_cancel"),
 ]

@@ -16,6 +16,7 @@ class EmailKind(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", _("Password changed")
     NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new device")
     FACTOR_CHANGED = "factor_changed", _("Second factor changed")
+    ASSISTED_RECOVERY = "assisted_recovery", _("Assisted recovery started")
 
 
 class EmailStatus(models.TextChoices):
