@@ -186,7 +186,8 @@ def test_mf4_get_of_the_cancel_link_never_cancels_and_post_does(supervisor, prot
     path = _cancel_path(mailbox)
     for _ in range(3):  # a corporate scanner, a preview pane, the person
         page = client.get(path)
-        assert page.status_code == 200 and page["Referrer-Policy"] == "no-referrer"
+        assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
+        assert "no-store" in page["Cache-Control"]
         assert "No fui yo, cancelar" in page.content.decode()
         assert 'method="post"' in page.content.decode()
     assert client.head(path).status_code == 200

@@ -1,8 +1,9 @@
 """The page of the e-mail's "No fui yo, cancelar" link (MF4): it works without signing in.
 
 A GET only shows the page and its one button, since corporate link scanners open every link in
-an e-mail; the POST cancels. The URL holds the link's secret, so the page sends no referrer
-and is never cached.
+an e-mail; the POST cancels. The URL holds the link's secret: the page is never cached, and
+the site's Referrer-Policy (same-origin) keeps it from every other site. Not "no-referrer":
+browsers would then send "Origin: null" with the button's POST, which CSRF protection refuses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,5 @@ def assisted_cancel(request: HttpRequest, token: str) -> HttpResponse:
         recovery = assisted.recovery_by_token(token)
         response = render(request, "factors/assisted_cancel.html", {"recovery": recovery},
                           status=200 if recovery else 404)
-    response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
     return response
