@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 
@@ -43,10 +43,16 @@ REASON = "Ticket 9911: identidad verificada por videollamada con la cédula"
 CANCEL_LINK = re.compile(r"https?://\S+/cuenta/recuperacion-asistida/[^\s/]+/")
 
 
+ROLE_PERMISSIONS = {AGENT_GROUP: ["use_console"], SUPERVISOR_GROUP: ["use_console", "supervise"]}
+
+
 def _staff(username: str, group: str) -> User:
     member = user_create(username=username, email=f"{username}@mesa.example", is_staff=True,
                          password=STAFF_PASSWORD)
-    member.groups.add(Group.objects.get(name=group))
+    # Made again if need be: tests with real transactions empty every table, the roles too.
+    role, _ = Group.objects.get_or_create(name=group)
+    role.permissions.add(*Permission.objects.filter(codename__in=ROLE_PERMISSIONS[group]))
+    member.groups.add(role)
     return member
 
 
