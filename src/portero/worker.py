@@ -27,6 +27,7 @@ from portero.audit.services import events_seal
 from portero.core.ratelimit import counters_purge
 from portero.core.work_notify import CHANNEL as WORK_CHANNEL
 from portero.core.write_lock import HELD
+from portero.factors.housekeeping import assisted_recoveries_complete_due
 from portero.federation.housekeeping import federation_history_purge
 from portero.federation.logout import logouts_deliver_due
 from portero.mail.delivery import emails_deliver_due
@@ -37,7 +38,8 @@ from portero.recovery.services import recovery_history_purge
 log = logging.getLogger(__name__)
 
 
-HOUSEKEEPING_SECONDS = 300  # how often expired counters, sessions and old history are deleted
+HOUSEKEEPING_SECONDS = 300  # how often expired counters, sessions and old history are deleted,
+# and due assisted recoveries completed (MF4: minutes late at most, after a wait of days)
 
 
 class Worker:
@@ -101,6 +103,7 @@ class Worker:
             federation_history_purge()
             if self._housekeeping_at:
                 log.info("since start: %s", HELD.summary())
+            assisted_recoveries_complete_due()
             self._housekeeping_at = time.monotonic()
 
     def drain(self, *, max_rounds: int = 100) -> int:

@@ -254,6 +254,9 @@ PORTERO_AFTER_SIGN_IN_STEPS: list[str] = [
 ]
 # Who must have a second factor (MF6): "roles" (the help-desk console's staff), "all", "off".
 PORTERO_MFA_REQUIRED = env.choice("PORTERO_MFA_REQUIRED", "roles", ("roles", "all", "off"))
+# Hours an assisted recovery waits, cancellable from the e-mail, before the factors go (MF4).
+PORTERO_ASSISTED_RECOVERY_HOURS = env.int("PORTERO_ASSISTED_RECOVERY_HOURS", 72, low=24,
+                                          high=720)
 PORTERO_SIGNIN_DELAY_AFTER = env.int("PORTERO_SIGNIN_DELAY_AFTER", 5, low=1, high=100)
 PORTERO_SIGNIN_DELAY_SECONDS = env.int("PORTERO_SIGNIN_DELAY_SECONDS", 30, low=1, high=900)
 PORTERO_SIGNIN_LOCK_AFTER = env.int("PORTERO_SIGNIN_LOCK_AFTER", 100, low=10, high=1000)

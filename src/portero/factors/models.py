@@ -68,3 +68,49 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"backup:{self.user_id}:{'used' if self.used_at else 'unused'}"
+
+
+class AssistedRecoveryState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
+
+
+class AssistedRecovery(models.Model):
+    """The Mesa de Servicio's way back for a person who lost every factor (MF4).
+
+    A supervisor starts it with a written reason; the account's address is told at once and
+    can cancel it; after PORTERO_ASSISTED_RECOVERY_HOURS the worker removes every factor.
+    States: pending -> cancelled | completed, each move a conditional update (one wins).
+    The cancel link's secret is not stored: it is derived from `selector` and the server key,
+    as recovery links are (factors.assisted).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="assisted_recoveries")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(_("reason"))
+    selector = models.CharField(max_length=32, unique=True)
+    started_at = models.DateTimeField(default=clock.now)
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=AssistedRecoveryState.choices,
+                             default=AssistedRecoveryState.PENDING)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # "owner" (the e-mail's link) or "agent:<id>" (a supervisor in the console).
+    cancelled_by = models.CharField(max_length=32, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Set on completion: the next sign-in asks for a new factor; cleared once there is one.
+    enrolment_pending = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("assisted recovery")
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint("user", condition=models.Q(state="pending"),
+                                    name="factors_assisted_one_pending"),
+        ]
+        indexes = [models.Index(fields=["state", "due_at"], name="factors_assisted_due")]
+
+    def __str__(self) -> str:
+        return f"assisted:{self.user_id}:{self.state}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portero.factors import passkey_views, views
+from portero.factors import assisted_views, passkey_views, views
 
 app_name = "factors"
 urlpatterns = [
@@ -22,4 +22,6 @@ urlpatterns = [
     path("ingresar/verificacion/llave/", passkey_views.second_step, name="passkey_second_step"),
     path("cuenta/confirmar/llave/", passkey_views.confirm, name="passkey_confirm"),
     path("cuenta/seguridad/continuar/", views.continue_after_enrolment, name="continue"),
+    path("cuenta/recuperacion-asistida/<str:token>/", assisted_views.assisted_cancel,
+         name="assisted_cancel"),
 ]

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.importing import text_problem
+from portero.factors.assisted import REASON_MAX as ASSISTED_REASON_MAX
 from portero.helpdesk.memberships import MEMBERSHIP_ACTIONS
 from portero.helpdesk.selectors import SEARCH_MIN, emails_needing_attention
 from portero.helpdesk.services import ACTIONS
@@ -63,3 +64,16 @@ class MembershipActionForm(forms.Form):
         if text_problem(reason):  # the member reads it in the e-mail
             raise forms.ValidationError(_("Remove the special characters from this text."))
         return reason
+
+
+class AssistedStartForm(forms.Form):
+    """A supervisor's written reason for an assisted recovery (MF4)."""
+
+    reason = forms.CharField(
+        label=_("Reason: how you checked the person's identity, and the ticket number"),
+        max_length=ASSISTED_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "assisted-hint"}))
+
+
+class AssistedCancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections
@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from portero.accounts.models import User
 from portero.accounts.throttle import ThrottleState, throttle_state
 from portero.core import clock
+from portero.factors.models import AssistedRecovery, AssistedRecoveryState
 from portero.federation.models import DeliveryStatus, LogoutDelivery
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import RecoveryRequest
@@ -95,6 +96,11 @@ class Overview:
     emails: list[EmailRow]
     logouts: list[LogoutDelivery]  # sign-outs sent to portals (back-channel logout)
     now: datetime
+    assisted: list[AssistedRecovery] = field(default_factory=list)  # newest first (MF4)
+
+    @property
+    def assisted_pending(self) -> AssistedRecovery | None:
+        return next((r for r in self.assisted if r.state == AssistedRecoveryState.PENDING), None)
 
 
 def user_overview(user: User, *, limit: int = 20) -> Overview:
@@ -106,7 +112,9 @@ def user_overview(user: User, *, limit: int = 20) -> Overview:
     requests = list(RecoveryRequest.objects.filter(user=user).order_by("-created_at")[:limit])
     logouts = list(LogoutDelivery.objects.filter(user=user).select_related("application")
                    .order_by("-created_at", "-pk")[:limit])
-    return Overview(user, throttle_state(user.username), requests, rows, logouts, now)
+    assisted = list(AssistedRecovery.objects.filter(user=user).select_related("started_by")
+                    [:limit])
+    return Overview(user, throttle_state(user.username), requests, rows, logouts, now, assisted)
 
 
 def emails_needing_attention() -> QuerySet[OutboundEmail]:
@@ -120,3 +128,9 @@ def logouts_needing_attention() -> QuerySet[LogoutDelivery]:
     return (LogoutDelivery.objects
             .filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING])
             .select_related("user", "application").order_by("created_at"))
+
+
+def assisted_recoveries_pending() -> QuerySet[AssistedRecovery]:
+    """Assisted recoveries still waiting, across all accounts, the soonest due first (MF4)."""
+    return (AssistedRecovery.objects.filter(state=AssistedRecoveryState.PENDING)
+            .select_related("user", "started_by").order_by("due_at", "pk"))

@@ -14,4 +14,8 @@ urlpatterns = [
          name="organization"),
     path("mesa/organizacion/<int:pk>/decidir/<int:membership>/",
          organization_views.membership_decide, name="membership_decide"),
+    path("mesa/usuario/<int:pk>/recuperacion-asistida/", views.assisted_start,
+         name="assisted_start"),
+    path("mesa/usuario/<int:pk>/recuperacion-asistida/cancelar/", views.assisted_cancel,
+         name="assisted_cancel"),
 ]

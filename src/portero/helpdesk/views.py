@@ -22,11 +22,19 @@ from portero.accounts.models import User
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core.client import ClientInfo
+from portero.factors import assisted
 from portero.factors import flows as factor_flows
 from portero.factors.selectors import has_factor
-from portero.helpdesk.forms import ActionForm, ResendForm, SearchForm
+from portero.helpdesk.forms import (
+    ActionForm,
+    AssistedCancelForm,
+    AssistedStartForm,
+    ResendForm,
+    SearchForm,
+)
 from portero.helpdesk.roles import Role, rank_of, role_of
 from portero.helpdesk.selectors import (
+    assisted_recoveries_pending,
     emails_needing_attention,
     logouts_needing_attention,
     user_overview,
@@ -110,6 +118,9 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
                for action in allowed_actions(agent, target)]
     return render(request, "helpdesk/user.html", {
         "overview": user_overview(target), "actions": actions, "role": rank_of(target),
+        "may_assist": assisted.may_start(agent, target), "has_factor": has_factor(target),
+        "assisted_start_form": AssistedStartForm(), "assisted_cancel_form": AssistedCancelForm(),
+        "assisted_hours": settings.PORTERO_ASSISTED_RECOVERY_HOURS,
     })
 
 
@@ -166,7 +177,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         return redirect("helpdesk:queue")
     page = Paginator(emails_needing_attention(), PAGE_SIZE).get_page(request.GET.get("pagina"))
     return render(request, "helpdesk/queue.html", {
-        "page": page, "form": form, "logouts": logouts_needing_attention()[:PAGE_SIZE]})
+        "page": page, "form": form, "logouts": logouts_needing_attention()[:PAGE_SIZE],
+        "assisted": assisted_recoveries_pending()[:PAGE_SIZE]})
 
 
 @console
@@ -189,4 +201,51 @@ def logout_resend(request: HttpRequest, pk: int, delivery: int) -> HttpResponse:
         messages.success(request, _("The sign-out will be sent to the portal again now."))
     else:
         messages.info(request, _("That sign-out no longer needs sending."))
+    return redirect("helpdesk:user", pk=pk)
+
+
+@console
+@require_POST
+def assisted_start(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supervisor starts an assisted recovery (MF4): the owner is told at once."""
+    target = get_object_or_404(User, pk=pk)
+    agent = request.user
+    assert isinstance(agent, User)
+    client = ClientInfo.from_request(request)
+    try:
+        assisted.assisted_recovery_start(agent=agent, target=target, client=client,
+                                         reason=request.POST.get("reason", ""))
+    except assisted.AssistedRefused as refusal:
+        helpdesk_refusal_record(agent=agent, target=target, action="assisted_start",
+                                why=str(refusal), client=client)
+        messages.error(request, str(refusal))
+        return redirect("helpdesk:user", pk=pk)
+    messages.success(request, _("The assisted recovery was started and the account's address "
+                                "was told. The factors will be removed in %(hours)d hours "
+                                "unless it is cancelled.")
+                     % {"hours": settings.PORTERO_ASSISTED_RECOVERY_HOURS})
+    return redirect("helpdesk:user", pk=pk)
+
+
+@console
+@require_POST
+def assisted_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supervisor cancels a waiting assisted recovery."""
+    target = get_object_or_404(User, pk=pk)
+    agent = request.user
+    assert isinstance(agent, User)
+    client = ClientInfo.from_request(request)
+    try:
+        done = assisted.assisted_recovery_cancel(agent=agent, target=target, client=client,
+                                                 reason=request.POST.get("reason", ""))
+    except assisted.AssistedRefused as refusal:
+        helpdesk_refusal_record(agent=agent, target=target, action="assisted_cancel",
+                                why=str(refusal), client=client)
+        messages.error(request, str(refusal))
+        return redirect("helpdesk:user", pk=pk)
+    if done:
+        messages.success(request, _("The assisted recovery was cancelled."))
+    else:
+        messages.info(request, _("No assisted recovery was waiting: it had already been "
+                                 "cancelled or completed."))
     return redirect("helpdesk:user", pk=pk)

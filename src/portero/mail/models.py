@@ -18,6 +18,7 @@ class EmailKind(models.TextChoices):
     FACTOR_CHANGED = "factor_changed", _("Second factor changed")
     MEMBERSHIP_CHANGED = "membership_changed", _("Organization membership changed")
     MEMBERSHIP_REQUESTED = "membership_requested", _("Organization access request")
+    ASSISTED_RECOVERY = "assisted_recovery", _("Assisted recovery started")
 
 
 class EmailStatus(models.TextChoices):
