@@ -315,3 +315,13 @@ def test_another_person_with_a_factor_signing_in_on_a_signed_in_browser_replaces
     assert not SessionRecord.objects.filter(user=user).exists()
     assert SessionRecord.objects.filter(user=other,
                                         session_key=client.session.session_key).exists()
+
+
+def test_factor_events_read_in_the_owners_history(user, client):
+    codes, _ = with_second_factor(user)
+    sign_in_with_factor(client, "gongoragabriela", PASSWORD, codes[0])
+    sign_in_with_factor(Client(), "gongoragabriela", PASSWORD, "000000")
+    page = client.get("/cuenta/historial/").content.decode()
+    for label in ("Se generaron códigos de respaldo nuevos", "Se usó un código de respaldo",
+                  "Código o llave de acceso incorrectos en el segundo factor"):
+        assert label in page, label
