@@ -10,15 +10,10 @@ a completion racing each other (or two workers) exactly one wins, and only the w
 
 from __future__ import annotations
 
-import base64
-import hmac
-import re
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.models import User
@@ -38,12 +33,11 @@ from portero.factors.selectors import has_factor
 from portero.helpdesk.roles import Role, may_act_on, role_of
 from portero.mail.models import EmailKind
 from portero.mail.services import email_queue
+from portero.recovery.tokens import link_token, new_selector, selector_from_token
 
 REASON_MIN = 10  # a written reason, not a ticket number alone
 REASON_MAX = 500
-SELECTOR_BYTES = 16  # 128 bits from the OS CSPRNG, as recovery links (TK1)
 _CANCEL_SALT = "portero.factors.assisted_cancel"
-_TOKEN_SHAPE = re.compile(r"^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$")
 PENDING = AssistedRecoveryState.PENDING
 
 
@@ -54,30 +48,14 @@ class AssistedRefused(Exception):
 # --- The cancel link: a selector kept in the row, its verifier derived from the server key --
 
 
-def _verifier(selector: str, key: str) -> str:
-    digest = salted_hmac(_CANCEL_SALT, selector, secret=key, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def cancel_token(recovery: AssistedRecovery) -> str:
     """Return the secret of `recovery`'s cancel link (never stored: derived at send time)."""
-    return f"{recovery.selector}.{_verifier(recovery.selector, settings.SECRET_KEY)}"
-
-
-def _selector_from_token(token: str) -> str | None:
-    """Return the selector a genuine token carries, or None (constant time, old keys too)."""
-    match = _TOKEN_SHAPE.match(token)
-    if match is None:
-        return None
-    selector, verifier = match.groups()
-    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
-    valid = [hmac.compare_digest(_verifier(selector, key), verifier) for key in keys]
-    return selector if any(valid) else None
+    return link_token(recovery.selector, salt=_CANCEL_SALT)
 
 
 def recovery_by_token(token: str) -> AssistedRecovery | None:
     """Return the assisted recovery a cancel link names, or None; changes nothing (a GET)."""
-    selector = _selector_from_token(token)
+    selector = selector_from_token(token, salt=_CANCEL_SALT)
     if selector is None:
         return None
     return AssistedRecovery.objects.select_related("user").filter(selector=selector).first()
@@ -128,7 +106,7 @@ def assisted_recovery_start(*, agent: User, target: User, reason: str,
         with transaction.atomic():
             recovery = AssistedRecovery.objects.create(
                 user=target, started_by=agent, reason=reason, started_at=now,
-                selector=secrets.token_urlsafe(SELECTOR_BYTES),
+                selector=new_selector(),
                 due_at=now + timedelta(hours=settings.PORTERO_ASSISTED_RECOVERY_HOURS))
     except IntegrityError:  # one pending per account (a double click, or a colleague)
         raise AssistedRefused(_("An assisted recovery is already waiting for this account.")

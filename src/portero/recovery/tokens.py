@@ -23,24 +23,25 @@ def new_selector() -> str:
     return secrets.token_urlsafe(SELECTOR_BYTES)
 
 
-def _verifier(selector: str, key: str) -> str:
-    digest = salted_hmac(_LINK_SALT, selector, secret=key, algorithm="sha256").digest()
+def _verifier(selector: str, key: str, salt: str) -> str:
+    digest = salted_hmac(salt, selector, secret=key, algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def link_token(selector: str) -> str:
-    """Return the secret that goes in the e-mail's link for `selector`."""
-    return f"{selector}.{_verifier(selector, settings.SECRET_KEY)}"
+def link_token(selector: str, *, salt: str = _LINK_SALT) -> str:
+    """Return the secret that goes in the e-mail's link for `selector`. Another kind of link
+    (the assisted recovery's cancel link) passes a `salt` of its own."""
+    return f"{selector}.{_verifier(selector, settings.SECRET_KEY, salt)}"
 
 
-def selector_from_token(token: str) -> str | None:
+def selector_from_token(token: str, *, salt: str = _LINK_SALT) -> str | None:
     """Return the selector a genuine token carries, or None (constant-time check, old keys too)."""
     match = _TOKEN_SHAPE.match(token)
     if match is None:
         return None
     selector, verifier = match.groups()
     keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
-    valid = [hmac.compare_digest(_verifier(selector, key), verifier) for key in keys]
+    valid = [hmac.compare_digest(_verifier(selector, key, salt), verifier) for key in keys]
     return selector if any(valid) else None
 
 
