@@ -174,4 +174,8 @@ def test_database_down_gets_503_the_worker_waits_and_all_recovers_without_a_rest
     assert serve_log.count("Booting worker") == 2  # no web worker died and was replaced
     assert worker_log.count("database unavailable") == 1, worker_log[-3000:]
     assert "database reachable again" in worker_log
-    assert "Traceback" not in worker_log and "Traceback" not in serve_log
+    assert "Traceback" not in worker_log
+    # The only traceback the web server may log is gunicorn's own when the test stops it in the
+    # middle of writing a response (its quit handler raises SystemExit there): not an outage's.
+    tracebacks = serve_log.split("Traceback (most recent call last):")[1:]
+    assert all("in handle_quit" in trace for trace in tracebacks), serve_log[-3000:]
