@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from portero.accounts.models import User
+from portero.accounts.rules import normalize_email
 from portero.audit.events import EventType
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailKind, OutboundEmail
@@ -13,11 +14,6 @@ from portero.mail.services import email_new, email_queue
 from portero.recovery.issuing import Issue
 from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.services import recovery_request_record
-
-
-def normalize_email(raw: str) -> str:
-    """Return the comparison form of an e-mail address."""
-    return raw.strip().lower()
 
 
 def request_username_reminder(*, email: str, client: ClientInfo) -> None:
