@@ -130,13 +130,15 @@ class DjangoAdapter(requests.adapters.BaseAdapter):
     """Send a `requests` call (Authlib's) to Portero in this process, through Django's test
     client: the real token and userinfo endpoints, without a server."""
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: dict[str, str] | None = None,
+             ) -> requests.Response:
         url = urlsplit(request.url or "")
-        headers = {k: v for k, v in request.headers.items()
+        headers = {k: str(v) for k, v in request.headers.items()
                    if k.lower() not in {"content-length", "content-type"}}
         body = request.body.encode() if isinstance(request.body, str) else request.body or b""
         answer = Client().generic(request.method or "GET", f"{url.path}?{url.query}", body,
-                                  content_type=request.headers.get("Content-Type", ""),
+                                  content_type=str(request.headers.get("Content-Type", "")),
                                   headers=headers)
         response = requests.Response()
         response.status_code, response._content = answer.status_code, answer.content
