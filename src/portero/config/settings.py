@@ -518,6 +518,8 @@ TEMPLATES = [
 LANGUAGE_CODE = "es-co"
 LANGUAGES = [("es-co", _("Spanish")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Dates as Colombia writes them ("30 de noviembre de 2026, 2:38 a. m."), through core.dates.
+FORMAT_MODULE_PATH = ["portero.core.formats"]
 TIME_ZONE = "America/Bogota"
 USE_I18N = True
 USE_TZ = True
