@@ -55,8 +55,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     email = models.EmailField(_("e-mail address"), blank=True)
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    # Blank until the owner chooses ("Mi cuenta" or the header's switch): pages then follow
+    # the browser, and an e-mail asked for anonymously the page it was asked from.
     language = models.CharField(
-        _("language"), max_length=8, choices=Language.choices, default=Language.SPANISH
+        _("language"), max_length=8, choices=Language.choices, blank=True, default=""
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
@@ -92,6 +94,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def email_verified(self) -> bool:
         return bool(self.email) and self.verified_email.lower() == self.email.lower()
+
+    def preferred_language(self, fallback: str = "") -> str:
+        """Return the language the owner chose, else `fallback`, else the site's default."""
+        return self.language or fallback or settings.LANGUAGE_CODE
 
     def get_full_name(self) -> str:
         return self.full_name or self.username
