@@ -288,3 +288,14 @@ def change_notifications(request: HttpRequest, *, user: User, notify_new_device:
     user.save(update_fields=["notify_new_device"])
     event_record(EventType.NOTIFICATIONS_CHANGED, user=user,
                  client=ClientInfo.from_request(request), notify_new_device=notify_new_device)
+
+
+@transaction.atomic
+def choose_language(request: HttpRequest, *, user: User, language: str) -> None:
+    """Save the language the owner chose for pages and e-mails (one of LANGUAGES)."""
+    if user.language == language:
+        return
+    user.language = language
+    user.save(update_fields=["language"])
+    event_record(EventType.LANGUAGE_CHANGED, user=user, client=ClientInfo.from_request(request),
+                 language=language)

@@ -28,7 +28,7 @@ MEMBERSHIP_COLUMNS = ("org_nit", "org_kind", "org_role")
 ORG_ROLES = {"": "usuario", "usuario": "usuario", "administrador": "administrador"}
 ORG_KINDS = ("", "entidad", "proveedor")
 LANGUAGE_ALIASES = {
-    "": Language.SPANISH, "es": Language.SPANISH, "es-co": Language.SPANISH,
+    "": "", "es": Language.SPANISH, "es-co": Language.SPANISH,
     "es_co": Language.SPANISH, "spa": Language.SPANISH, "español": Language.SPANISH,
     "en": Language.ENGLISH, "en-us": Language.ENGLISH, "en_us": Language.ENGLISH,
     "eng": Language.ENGLISH, "english": Language.ENGLISH,
@@ -184,8 +184,10 @@ def _apply(row: Row) -> str:
                            language=row.language, via="import")
         outcome = "created"
     else:
+        # A blank language column leaves the owner's own choice alone.
+        language = {"language": row.language} if row.language else {}
         changed = user_update_details(user=user, via="import", email=row.email,
-                                      full_name=row.full_name, language=row.language)
+                                      full_name=row.full_name, **language)
         outcome = "updated" if changed else "unchanged"
     if row.org_nit and _membership_apply(user, row) != "unchanged" and outcome == "unchanged":
         outcome = "updated"

@@ -51,8 +51,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     email = models.EmailField(_("e-mail address"), max_length=rules.EMAIL_MAX, blank=True)
     full_name = models.CharField(_("full name"), max_length=rules.FULL_NAME_MAX, blank=True)
+    # Blank until the owner chooses ("Mi cuenta" or the header's switch): pages then follow
+    # the browser, and an e-mail asked for anonymously the page it was asked from.
     language = models.CharField(
-        _("language"), max_length=8, choices=Language.choices, default=Language.SPANISH
+        _("language"), max_length=8, choices=Language.choices, blank=True, default=""
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
@@ -89,6 +91,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def email_verified(self) -> bool:
         return bool(self.email) and (rules.normalize_email(self.verified_email)
                                      == rules.normalize_email(self.email))
+
+    def preferred_language(self, fallback: str = "") -> str:
+        """Return the language the owner chose, else `fallback`, else the site's default."""
+        return self.language or fallback or settings.LANGUAGE_CODE
 
     def get_full_name(self) -> str:
         return self.full_name or self.username

@@ -93,8 +93,8 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
                  sessions_ended=ended)
     if user.email:
         email_queue(
-            kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language=user.language,
-            user=user,
+            kind=EmailKind.PASSWORD_CHANGED, to_address=user.email,
+            language=user.preferred_language(client.language), user=user,
             context={
                 "changed_at": now.isoformat(), "ip": client.ip or "",
                 "device": describe_user_agent(client.user_agent), "via": via,
@@ -116,7 +116,7 @@ class AccountError(Exception):
 
 
 @transaction.atomic
-def user_create(*, username: str, email: str, full_name: str = "", language: str = "es-co",
+def user_create(*, username: str, email: str, full_name: str = "", language: str = "",
                 password: str | None = None, is_staff: bool = False,
                 via: AccountVia = "cli") -> User:
     """Create an account and record it; without a password its owner activates it by e-mail."""

@@ -60,7 +60,7 @@ def _send_reminder(target: User) -> dict[str, Any]:
         raise ActionRefused(_("The account is disabled; enable it first."))
     if not target.email:
         raise ActionRefused(_("The account has no e-mail address."))
-    email = username_reminder_queue(user=target, language=target.language)
+    email = username_reminder_queue(user=target, language=target.preferred_language())
     return {"email": email.pk}
 
 

@@ -50,7 +50,7 @@ def process_username_request(request: RecoveryRequest, accounts: dict[str, User]
         return RequestOutcome.NO_ACCOUNT
     request.user = user
     email = email_new(kind=EmailKind.USERNAME_REMINDER, to_address=user.email,
-                      language=request.language, user=user)
+                      language=user.preferred_language(request.language), user=user)
     issues.append(Issue(EventType.USERNAME_REMINDER_ISSUED, user, email))
     return RequestOutcome.EMAIL_QUEUED
 
