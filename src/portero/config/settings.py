@@ -291,6 +291,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # only to verify imported legacy hashes
     "portero.federation.hashers.ClientSecretHasher",  # portals' random secrets only (OI5)
 ]
+# Cheapest first: StrengthValidator scores only what the rules above it accept, and the strength
+# meter applies those rules and the score, never the ones below (PW4 hashes).
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
