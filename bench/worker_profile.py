@@ -46,7 +46,7 @@ def setup(tmp: Path, database: str, es: ExitStack) -> None:
     smtp = harness.free_port()
     env = harness.portero_env(tmp, 8000, smtp, url)
     # Its own process, as in bench/run.py: accepting mail must not count as the worker's CPU.
-    es.enter_context(stack.sink(smtp, 0.0, tmp, env))
+    es.enter_context(harness.sink(smtp, 0.0, tmp, env))
     os.environ.clear()
     os.environ.update(env)
     import django
