@@ -182,9 +182,9 @@ def drain(recorder: Recorder, tree: bool) -> tuple[int, float]:
 def report(recorder: Recorder, items: int, handled: int, cpu: float) -> None:
     print(f"\n{items} reset requests, {handled} items handled, "
           f"{cpu / handled * 1000:.2f} ms CPU per item\n")
-    print("| stage | s | statements | per request | write transactions | held p50 / p99 / max "
-          "ms |")
-    print("|---|---|---|---|---|---|")
+    print("| stage | s | statements | per request | write transactions | held in all, s | "
+          "held p50 / p99 / max ms |")
+    print("|---|---|---|---|---|---|---|")
     for stage in sorted(set(recorder.seconds) | set(recorder.held)):
         held = sorted(recorder.held.get(stage, []))
         cell = "-"
@@ -194,7 +194,7 @@ def report(recorder: Recorder, items: int, handled: int, cpu: float) -> None:
                     f"{held[-1] * 1000:.2f}")
         print(f"| {stage} | {recorder.seconds.get(stage, 0):.2f} | "
               f"{recorder.statements[stage]} | {recorder.statements[stage] / items:.1f} | "
-              f"{len(held)} | {cell} |")
+              f"{len(held)} | {sum(held):.2f} | {cell} |")
 
 
 def main() -> int:
