@@ -1,4 +1,5 @@
-"""A throw-away Portero on 127.0.0.1 for benchmarks: environment, processes, SMTP sink, client.
+"""A throw-away Portero on 127.0.0.1 for benchmarks: environment, processes, SMTP sink, waits,
+client. Every benchmark starts its children, its SMTP sink and waits for them through here.
 
 Everything started here runs in a process group of its own and is stopped by its PID when the
 context that started it exits, also on Ctrl-C or an error.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import re
 import secrets
@@ -18,18 +20,17 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
+BENCH_DIR = Path(__file__).resolve().parent
 LOOPBACK = "127.0.0.1"
 LOOPBACK_DATABASE_HOSTS = {"", "127.0.0.1", "localhost", "::1"}
-START_TIMEOUT = 60.0  # seconds for `portero serve` to answer
+START_TIMEOUT = 60.0  # seconds for `portero serve` (or the SMTP sink) to answer
 STOP_TIMEOUT = 15.0  # seconds for a child to stop after SIGTERM before it gets SIGKILL
 MAIL_DRAIN_TIMEOUT = 60.0  # seconds the worker gets to deliver what a run queued
 HTTP_TIMEOUT = 30.0  # seconds; gunicorn's own worker timeout, so a hung worker cannot hang us
@@ -128,18 +129,24 @@ class Child:
 
 
 @contextmanager
-def portero_child(args: list[str], env: dict[str, str], log: Path) -> Iterator[Child]:
-    """Run `portero ARGS` in a process group of its own; always stop that group afterwards."""
+def child(name: str, cmd: list[str], env: dict[str, str], log: Path,
+          cwd: Path | None = None) -> Iterator[Child]:
+    """Run `cmd` in a process group of its own; always stop that group afterwards."""
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603  our own interpreter and fixed arguments
-            [sys.executable, "-m", "portero.cli", *args], env=env, stdout=out,
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
             # Its own session: a Ctrl-C reaches only us, and we stop the children in order.
-            stderr=subprocess.STDOUT, start_new_session=True,
+            start_new_session=True,
         )
     try:
-        yield Child(args[0], process, log)
+        yield Child(name, process, log)
     finally:
         stop_group(process)
+
+
+def portero(args: list[str], env: dict[str, str], log: Path) -> Any:
+    """Run `portero ARGS` (serve, worker...) as a child (see `child`)."""
+    return child(args[0], [sys.executable, "-m", "portero.cli", *args], env, log)
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
@@ -163,55 +170,73 @@ def check_alive(children: list[Child]) -> None:
             raise BenchError(f"portero {child.name} exited with {child.process.returncode}")
 
 
+def wait_for(done: Callable[[], bool], *, timeout: float, children: Sequence[Child] = (),
+             interval: float = 0.2) -> float:
+    """Poll `done` until it is true or `timeout` seconds have passed, failing at once if a
+    child dies; return the seconds waited (check `done` again to tell a timeout)."""
+    start = time.monotonic()
+    while not done() and time.monotonic() - start < timeout:
+        check_alive(list(children))
+        time.sleep(interval)
+    return round(time.monotonic() - start, 1)
+
+
+def _answers(port: int, path: str) -> bool:
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
+    try:
+        connection.request("GET", path, headers=BROWSER_HEADERS)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False  # not listening yet
+    finally:
+        connection.close()
+
+
+def _listens(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((LOOPBACK, port)) == 0
+
+
 def wait_until_serving(port: int, path: str, children: list[Child], deadline: float) -> None:
     """Return once `path` answers 200; fail if a child dies or time runs out."""
-    give_up = min(deadline, time.monotonic() + START_TIMEOUT)
-    while True:
-        check_alive(children)
-        connection = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
-        try:
-            connection.request("GET", path, headers=BROWSER_HEADERS)
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass  # not listening yet
-        finally:
-            connection.close()
-        if time.monotonic() > give_up:
-            raise BenchError(f"{path} did not answer within {START_TIMEOUT:.0f} s")
-        time.sleep(0.2)
+    timeout = min(remaining(deadline), START_TIMEOUT)
+    wait_for(lambda: _answers(port, path), timeout=timeout, children=children)
+    if not _answers(port, path):
+        raise BenchError(f"{path} did not answer within {timeout:.0f} s")
 
 
-class CountingSink:
-    """SMTP handler that accepts every message, keeps nothing, and counts."""
+def wait_for_port(port: int, children: list[Child], timeout: float = START_TIMEOUT) -> None:
+    """Return once something accepts connections on `port`; fail if a child dies first."""
+    wait_for(lambda: _listens(port), timeout=timeout, children=children, interval=0.1)
+    if not _listens(port):
+        raise BenchError(f"nothing listens on {port} after {timeout:.0f} s")
 
-    def __init__(self) -> None:
-        self.received = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received += 1
-        return "250 2.0.0 Accepted and discarded"
+class Sink:
+    """The SMTP sink process (bench/sink.py) and the messages it logged, one JSON line each."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def messages(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
+
+    def count(self) -> int:
+        return len(self.messages())
 
 
 @contextmanager
-def mail_sink(port: int) -> Iterator[CountingSink]:
-    """Run a real SMTP server on loopback (aiosmtpd) for the worker to deliver to."""
-    handler = CountingSink()
-    controller = Controller(handler, hostname=LOOPBACK, port=port)
-    controller.start()
-    try:
-        yield handler
-    finally:
-        controller.stop()
-
-
-def wait_for_mail(sink: CountingSink, expected: int, children: list[Child],
-                  deadline: float) -> None:
-    """Give the worker a bounded time to deliver what the run queued."""
-    give_up = min(deadline, time.monotonic() + MAIL_DRAIN_TIMEOUT)
-    while sink.received < expected and time.monotonic() < give_up:
-        check_alive(children)
-        time.sleep(0.2)
+def sink(port: int, delay: float, tmp: Path, env: dict[str, str]) -> Iterator[Sink]:
+    """Run a real SMTP server on loopback (aiosmtpd, in a process of its own so that accepting
+    mail never competes with the caller for its GIL), answering after `delay` seconds."""
+    log = tmp / f"sink-{port}.jsonl"
+    with child("sink", [sys.executable, str(BENCH_DIR / "sink.py"), "--port", str(port),
+                        "--delay", str(delay), "--log", str(log)], env,
+               tmp / f"sink-{port}.out") as proc:
+        wait_for_port(port, [proc])
+        yield Sink(log)
 
 
 @dataclass(frozen=True)

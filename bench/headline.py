@@ -61,10 +61,8 @@ class Db:
         return int(row[0]) if row else 0
 
     def wait_idle(self, timeout: float) -> float:
-        start = time.monotonic()
-        while self.pending() and time.monotonic() - start < timeout:
-            time.sleep(0.1)
-        return round(time.monotonic() - start, 1)
+        """Wait until the worker has nothing left; return the seconds it took."""
+        return harness.wait_for(lambda: not self.pending(), timeout=timeout, interval=0.1)
 
     def peer_url(self) -> str:
         return f"sqlite:///{self.peer}" if self.kind == "sqlite" else stack.db_url(self.peer)
@@ -153,11 +151,11 @@ def measure(run: Any, kind: str) -> dict[str, Any]:
         penv = peer_env(run, db)
         run.log(f"headline on {kind}: migrating, loading {run.SMALL} accounts in each database")
         prepare(run, db, env, penv)
-        sink = es.enter_context(stack.sink(run.smtp, 0.0, run.tmp, env))
-        kids = [es.enter_context(stack.portero(
+        sink = es.enter_context(harness.sink(run.smtp, 0.0, run.tmp, env))
+        kids = [es.enter_context(harness.portero(
             ["worker", "--processes", str(run.args.worker_processes)], worker_env,
             run.tmp / f"{kind}-worker.log"))]
-        kids.append(es.enter_context(stack.portero(
+        kids.append(es.enter_context(harness.portero(
             ["serve", "--workers", str(run.args.workers)], env, run.tmp / f"{kind}-serve.log")))
         harness.wait_until_serving(run.web, "/ingresar/", kids, time.monotonic() + 60)
         kids.append(es.enter_context(stack.stock_server(
@@ -173,7 +171,7 @@ def _loop(run: Any, port: int, path: str, names: list[str], field: str, conc: in
                               expect=302)
 
 
-def phases_on(run: Any, db: Db, metrics: int, sink: stack.Sink) -> dict[str, Any]:
+def phases_on(run: Any, db: Db, metrics: int, sink: harness.Sink) -> dict[str, Any]:
     out: dict[str, Any] = {"database": db.kind}
     seconds = run.args.phase
     run.log(f"headline on {db.kind}: Portero, known resets at c1 and c8")

@@ -9,8 +9,8 @@ import sys
 import time
 from typing import Any
 
+import harness
 import load
-import stack
 
 RESET_PATH = "/recuperar/contrasena/"
 STOCK_PATH = "/password_reset/"
@@ -61,16 +61,15 @@ def closed_loop(port: int, path: str, names: list[str], field: str, *, concurren
                             concurrency=concurrency, seconds=seconds, expect=expect)
 
 
-def time_to_inbox(port: int, names: list[str], sink: stack.Sink, *, rate: float,
+def time_to_inbox(port: int, names: list[str], sink: harness.Sink, *, rate: float,
                   seconds: float, drain_timeout: float) -> dict[str, Any]:
     """Open-loop resets at `rate`; match each response to the message the sink accepted."""
     seen = sink.count()
     result = load.open_loop(port, RESET_PATH, names, lambda n: {"username": n}, rate=rate,
                             seconds=seconds, expect=302)
     responses = result.pop("responses")
-    give_up = time.monotonic() + drain_timeout
-    while sink.count() - seen < len(responses) and time.monotonic() < give_up:
-        time.sleep(0.25)
+    harness.wait_for(lambda: sink.count() - seen >= len(responses), timeout=drain_timeout,
+                     interval=0.25)
     arrivals: dict[str, list[float]] = {}
     for message in sink.messages()[seen:]:
         arrivals.setdefault(message["user"], []).append(message["t"])
@@ -105,7 +104,7 @@ def agent_client(port: int, username: str, password: str) -> load.FormClient:
     client = load.FormClient(port, SIGN_IN_PATH, keep_cookies=True)
     status, _, _ = client.post({"username": username, "password": password})
     if status != 302:
-        raise stack.BenchError(f"the help-desk agent could not sign in ({status})")
+        raise harness.BenchError(f"the help-desk agent could not sign in ({status})")
     return client
 
 
@@ -127,7 +126,7 @@ def mesa_search(client: load.FormClient, queries: list[str], *, per_query: int,
     return out
 
 
-def two_instances(ports: tuple[int, int], names: list[str], sink: stack.Sink,
+def two_instances(ports: tuple[int, int], names: list[str], sink: harness.Sink,
                   timeout: float) -> dict[str, Any]:
     """Ask on both instances, redeem each link on the other one, then try it again."""
     seen = sink.count()
@@ -135,10 +134,8 @@ def two_instances(ports: tuple[int, int], names: list[str], sink: stack.Sink,
     for i, name in enumerate(names):
         status, _, _ = forms[i % 2].post({"username": name})
         if status != 302:
-            raise stack.BenchError(f"reset request on :{ports[i % 2]} answered {status}")
-    give_up = time.monotonic() + timeout
-    while sink.count() - seen < len(names) and time.monotonic() < give_up:
-        time.sleep(0.25)
+            raise harness.BenchError(f"reset request on :{ports[i % 2]} answered {status}")
+    harness.wait_for(lambda: sink.count() - seen >= len(names), timeout=timeout, interval=0.25)
     links = [m["link"] for m in sink.messages()[seen:] if m["link"]]
     outcomes = []
     for i, link in enumerate(links):
@@ -176,6 +173,6 @@ def redeem(port: int, path: str) -> bool:
 def reopen_form(browser: load.FormClient) -> bool:
     try:
         browser.fetch_token("/restablecer/")
-    except stack.BenchError:
+    except harness.BenchError:
         return False
     return True

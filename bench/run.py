@@ -146,11 +146,11 @@ class Run:
         if self.stock_url:
             prepare_stock(self.stock_env, self.stock_url, SMALL)
 
-    def servers(self, es: ExitStack, delay: float, *, stock: bool = True) -> stack.Sink:
-        sink = es.enter_context(stack.sink(self.smtp, delay, self.tmp, self.env))
-        kids = [es.enter_context(stack.portero(["worker"], self.env, self.tmp / f"worker{n}.log"))
+    def servers(self, es: ExitStack, delay: float, *, stock: bool = True) -> harness.Sink:
+        sink = es.enter_context(harness.sink(self.smtp, delay, self.tmp, self.env))
+        kids = [es.enter_context(harness.portero(["worker"], self.env, self.tmp / f"worker{n}.log"))
                 for n in range(self.args.worker_processes)]
-        kids.append(es.enter_context(stack.portero(["serve", "--workers", str(self.args.workers)],
+        kids.append(es.enter_context(harness.portero(["serve", "--workers", str(self.args.workers)],
                                                    self.env, self.tmp / "serve.log")))
         harness.wait_until_serving(self.web, "/ingresar/", kids, time.monotonic() + 60)
         if stock:
@@ -189,7 +189,7 @@ class Run:
             self.out["growth"][f"after_{label}"] = stack.table_counts(self.url)
         return result
 
-    def small_phases(self, sink: stack.Sink) -> None:
+    def small_phases(self, sink: harness.Sink) -> None:
         for rate in (10, 100):
             self.log(f"time to inbox at {rate}/s")
             self.out[f"inbox_{rate}"] = phases.time_to_inbox(
@@ -266,10 +266,10 @@ class Run:
         env2 = {**self.env, "REDIS_URL": "redis://127.0.0.1:6379/13", "PORTERO_RATE_LIMITS": "on",
                 "PORTERO_EXTRA_HOSTS": "localhost"}
         with ExitStack() as es:
-            sink = es.enter_context(stack.sink(self.smtp, 0.0, self.tmp, env2))
-            kids = [es.enter_context(stack.portero(["worker"], env2, self.tmp / "w2.log"))]
+            sink = es.enter_context(harness.sink(self.smtp, 0.0, self.tmp, env2))
+            kids = [es.enter_context(harness.portero(["worker"], env2, self.tmp / "w2.log"))]
             for port in (self.web, self.web2):
-                kids.append(es.enter_context(stack.portero(
+                kids.append(es.enter_context(harness.portero(
                     ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"], env2,
                     self.tmp / f"serve-{port}.log")))
                 harness.wait_until_serving(port, "/ingresar/", kids, time.monotonic() + 60)
@@ -302,7 +302,7 @@ class Done(Exception):
 def code_version() -> dict[str, Any]:
     """Return the commit measured, and whether src/ had uncommitted changes (also measured)."""
     def git(*argv: str) -> str:
-        done = subprocess.run(["git", *argv], cwd=stack.BENCH_DIR, capture_output=True,  # noqa: S603, S607
+        done = subprocess.run(["git", *argv], cwd=harness.BENCH_DIR, capture_output=True,  # noqa: S603, S607
                               text=True, check=False)
         return done.stdout.strip()
 
@@ -352,7 +352,7 @@ def main() -> int:
                     "cpus": os.cpu_count(),
                     "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_end": os.getloadavg()[0]}
-    out = stack.BENCH_DIR / "results" / f"{started:%Y%m%dT%H%M%SZ}.json"
+    out = harness.BENCH_DIR / "results" / f"{started:%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(data, indent=1) + "\n")
     table = report.markdown(data)

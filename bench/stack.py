@@ -1,16 +1,13 @@
-"""Starting and stopping what the run needs: scratch databases, SMTP sinks, servers, workers.
+"""What bench/run.py needs besides Portero itself: scratch PostgreSQL databases, the stock
+Django peer, and the queue's state in a database.
 
-Every child runs in a process group of its own and is stopped by its PID (harness.stop_group)
-when the context that started it exits, also on Ctrl-C or an error.
+The children (the peer's gunicorn among them) are started through harness.child, in a process
+group of their own, stopped by its PID when the context that started them exits.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,9 +15,8 @@ from typing import Any
 
 import harness
 import psycopg
-from harness import LOOPBACK, BenchError
+from harness import BENCH_DIR, LOOPBACK, BenchError
 
-BENCH_DIR = Path(__file__).resolve().parent
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PENDING_SQL = (
     "SELECT (SELECT count(*) FROM recovery_recoveryrequest WHERE processed_at IS NULL)"
@@ -50,60 +46,6 @@ def scratch_database(name: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@contextmanager
-def child(name: str, cmd: list[str], env: dict[str, str], log: Path,
-          cwd: Path | None = None) -> Iterator[harness.Child]:
-    """Run `cmd` in a process group of its own; always stop that group by its PID."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603  our own interpreter and fixed arguments
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=cwd)
-    try:
-        yield harness.Child(name, process, log)
-    finally:
-        harness.stop_group(process)
-
-
-def portero(args: list[str], env: dict[str, str], log: Path) -> Any:
-    return child(args[0], [sys.executable, "-m", "portero.cli", *args], env, log)
-
-
-class Sink:
-    """The SMTP sink process (bench/sink.py) and the messages it logged."""
-
-    def __init__(self, log: Path) -> None:
-        self.log = log
-
-    def messages(self) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
-
-    def count(self) -> int:
-        return len(self.messages())
-
-
-@contextmanager
-def sink(port: int, delay: float, tmp: Path, env: dict[str, str]) -> Iterator[Sink]:
-    log = tmp / f"sink-{port}.jsonl"
-    with child("sink", [sys.executable, str(BENCH_DIR / "sink.py"), "--port", str(port),
-                        "--delay", str(delay), "--log", str(log)], env,
-               tmp / f"sink-{port}.out") as proc:
-        wait_for_port(port, [proc])
-        yield Sink(log)
-
-
-def wait_for_port(port: int, children: list[harness.Child], timeout: float = 30) -> None:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        harness.check_alive(children)
-        with socket.socket() as probe:
-            if probe.connect_ex((LOOPBACK, port)) == 0:
-                return
-        time.sleep(0.1)
-    raise BenchError(f"nothing listens on {port} after {timeout:.0f} s")
-
-
 def stock_env(base: dict[str, str], db_name: str, smtp_port: int) -> dict[str, str]:
     env = {k: v for k, v in base.items() if not k.startswith(("PORTERO_", "DJANGO_"))}
     env.update({"DJANGO_SETTINGS_MODULE": "stockpeer.settings", "STOCK_DB_NAME": db_name,
@@ -114,7 +56,7 @@ def stock_env(base: dict[str, str], db_name: str, smtp_port: int) -> dict[str, s
 
 def stock_server(env: dict[str, str], port: int, workers: int, log: Path) -> Any:
     """Gunicorn with the same settings `portero serve` uses (sync workers, access log)."""
-    return child("stock", [
+    return harness.child("stock", [
         sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
         "--bind", f"{LOOPBACK}:{port}", "--timeout", "30", "--graceful-timeout", "10",
         "--access-logfile", "-", "stockpeer.wsgi"], env, log, cwd=BENCH_DIR / "peers")
@@ -128,10 +70,7 @@ def pending(url: str) -> int:
 
 def wait_idle(url: str, timeout: float) -> float:
     """Wait until the worker has nothing left; return the seconds it took."""
-    start = time.monotonic()
-    while pending(url) and time.monotonic() - start < timeout:
-        time.sleep(0.25)
-    return round(time.monotonic() - start, 1)
+    return harness.wait_for(lambda: not pending(url), timeout=timeout, interval=0.25)
 
 
 def clear_backlog(url: str) -> int:

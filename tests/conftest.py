@@ -20,6 +20,7 @@ from portero.accounts.services import user_create
 from portero.audit import chain
 from portero.core import clock as clock_module
 from portero.core import write_lock
+from portero.mail import delivery
 from portero.recovery import processing
 from portero.worker import Worker
 from tests.processes import free_port
@@ -97,7 +98,7 @@ def _fresh_redis_counters(settings: Any) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_batch_sizes() -> Iterator[None]:
     """Start every test with the worker's batch sizes unlearnt (they follow past timings)."""
-    for sizer in (processing.SIZER, chain.SEAL_SIZER):
+    for sizer in (processing.SIZER, chain.SEAL_SIZER, delivery.SIZER):
         sizer.reset()
     write_lock.HELD.reset()
     yield

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from portero.core import clock
 from portero.mail import delivery
 from portero.mail.delivery import emails_deliver_due
 from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
+from portero.mail.rendering import NotNeeded
 from portero.mail.services import email_queue
 from portero.mail.smtp import EmailBackend
 
@@ -29,17 +30,29 @@ def _queue(user: Any, count: int) -> list[OutboundEmail]:
 
 
 def _crash_after_recording(monkeypatch: pytest.MonkeyPatch, recorded: int) -> None:
-    """Let `recorded` outcomes be recorded, then die while recording the next one."""
-    real = delivery.outcome_record
+    """Let `recorded` outcomes be recorded, then die while recording the next ones."""
+    real = delivery.outcomes_record
     calls = Counter[str]()
 
-    def record(outcome: delivery.Outcome) -> None:
-        if calls["n"] >= recorded:
+    def record(outcomes: list[delivery.Outcome]) -> None:
+        if calls["n"] + len(outcomes) > recorded:
             raise WorkerKilled
-        calls["n"] += 1
-        real(outcome)
+        calls["n"] += len(outcomes)
+        real(outcomes)
 
-    monkeypatch.setattr(delivery, "outcome_record", record)
+    monkeypatch.setattr(delivery, "outcomes_record", record)
+
+
+def _not_needed(monkeypatch: pytest.MonkeyPatch, email: OutboundEmail) -> None:
+    """Make `email` one that should not be sent any more (say, its link was used)."""
+    real = delivery.render_email
+
+    def render(message: OutboundEmail) -> Any:
+        if message.pk == email.pk:
+            raise NotNeeded("no longer needed")
+        return real(message)
+
+    monkeypatch.setattr(delivery, "render_email", render)
 
 
 def _deliver_until_killed() -> None:
@@ -103,13 +116,36 @@ def test_a_crash_mid_batch_sends_at_most_one_message_twice(user, mailbox, worker
     assert sorted(deliveries.values()) == [1] * 11 + [2]  # only the one in flight, same id
 
 
+def test_a_crash_loses_the_outcomes_waiting_but_sends_only_the_one_in_flight_twice(
+        user, mailbox, worker, monkeypatch, settings):
+    """The outcome of a message that did not go waits for the next sent one's record; a crash
+    then loses both records: the first is tried again (it was never sent), the second is the
+    one message sent twice."""
+    cancelled, twice, once = _queue(user, 3)
+    _not_needed(monkeypatch, cancelled)
+    with monkeypatch.context() as crash:
+        _crash_after_recording(crash, recorded=0)
+        _deliver_until_killed()
+    assert len(mailbox.messages) == 1
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {EmailStatus.SENDING}
+
+    _after_the_lease(settings)
+    worker.drain()
+    for email in (cancelled, twice, once):
+        email.refresh_from_db()
+    assert (cancelled.status, twice.status, once.status) == (
+        EmailStatus.CANCELLED, EmailStatus.SENT, EmailStatus.SENT)
+    deliveries = Counter(m["Message-ID"] for m in mailbox.messages)
+    assert deliveries == {twice.message_id: 2, once.message_id: 1}
+
+
 def test_a_slow_batch_whose_lease_ran_out_is_not_sent_twice(user, mailbox, worker, clock):
     """A second worker takes over a message whose lease ran out; the first, still going
     through its batch, must neither send it nor record an outcome for it."""
     from datetime import timedelta
 
     from portero.audit.models import AuditEvent
-    from portero.mail.delivery import emails_claim_due, emails_deliver_due, outcome_record
+    from portero.mail.delivery import emails_claim_due, emails_deliver, emails_deliver_due
     from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
     from portero.mail.services import email_queue
 
@@ -122,10 +158,32 @@ def test_a_slow_batch_whose_lease_ran_out_is_not_sent_twice(user, mailbox, worke
     clock.advance(timedelta(hours=1))  # past every lease
     assert emails_deliver_due(connection=worker.smtp) == 3  # worker B takes them and sends
     sent = len(mailbox.messages)
-    from portero.mail.delivery import _lease_renew, email_deliver
-    for email in first:  # A wakes up and goes on with its stale batch
-        if _lease_renew(email):
-            outcome_record(email_deliver(email=email, connection=worker.smtp))
+    emails_deliver(emails=first, connection=worker.smtp)  # A wakes up, goes on with its batch
     assert len(mailbox.messages) == sent == 3
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {EmailStatus.SENT}
     assert AuditEvent.objects.filter(event="mail.sent").count() == 3
+
+
+def test_a_batch_past_half_its_lease_renews_it_before_each_message(user, mailbox, worker,
+                                                                  settings):
+    """Past half the lease, a message is sent only once its lease is renewed: another worker
+    cannot take it over while it goes."""
+    emails = _queue(user, 2)
+    claimed = delivery.emails_claim_due(now=clock.now(), limit=2)
+    taken = claimed[0].lease_until
+    assert taken is not None
+    lease = timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    clock.advance(lease * 0.6)
+    renewed: list[datetime | None] = []
+
+    def send(*, email: OutboundEmail, connection: EmailBackend) -> delivery.Outcome:
+        renewed.append(OutboundEmail.objects.get(pk=email.pk).lease_until)
+        return real(email=email, connection=connection)
+
+    real = delivery.email_deliver
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(delivery, "email_deliver", send)
+        delivery.emails_deliver(emails=claimed, connection=worker.smtp)
+    assert len(renewed) == 2  # each a whole lease from when it went, not from the claim
+    assert all(at is not None and at - taken >= lease * 0.6 for at in renewed)
+    assert len(mailbox.messages) == len(emails) == 2

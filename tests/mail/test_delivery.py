@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -11,14 +14,21 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from portero.audit.models import AuditEvent
+from portero.core import clock as clock_module
+from portero.core import write_lock
+from portero.core.write_lock import BatchSizer
+from portero.mail import delivery
 from portero.mail.delivery import (
+    Outcome,
     classify_failure,
     emails_claim_due,
     emails_deliver_due,
     retry_delay,
 )
-from portero.mail.models import EmailStatus, OutboundEmail
+from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
+from portero.mail.services import email_queue
 from portero.mail.smtp import EmailBackend
+from portero.ops.management.commands.worker import StoppableEmailBackend, StopRequested
 from portero.recovery.models import PasswordReset
 from portero.recovery.processing import recovery_requests_process
 from tests.conftest import NEW_PASSWORD
@@ -131,8 +141,6 @@ def test_email_for_an_already_used_link_is_not_sent(user, client, mailbox, worke
     ask_reset(client, "gongoragabriela")
     worker.drain()  # the second e-mail goes through (the first waits for its retry)
     set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)
-    from portero.core import clock as clock_module
-
     clock_module.advance(timedelta(minutes=5))
     worker.drain()
     first = OutboundEmail.objects.filter(kind="password_reset").order_by("pk").first()
@@ -161,26 +169,98 @@ def test_one_connection_serves_many_messages(user, client, mailbox, worker):
     assert OutboundEmail.objects.filter(status=EmailStatus.SENT).count() == 5
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _write_transactions_of(work: Callable[[], object]) -> int:
+    """Run `work`; return how many write transactions it committed: the atomic blocks (each
+    measured by write_lock.HELD) and the writes made outside any, each committed on its own."""
+    autocommitted = 0
+
+    def count(execute: Callable[..., Any], sql: str, params: Any, many: bool,
+              context: dict[str, Any]) -> Any:
+        nonlocal autocommitted
+        if not context["connection"].in_atomic_block and sql.lstrip().upper().startswith(
+                WRITES):
+            autocommitted += 1
+        return execute(sql, params, many, context)
+
+    before = write_lock.HELD.count
+    with connection.execute_wrapper(count):
+        work()
+    return write_lock.HELD.count - before + autocommitted
+
+
+def _queue(user: Any, count: int) -> None:
+    for _ in range(count):
+        email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language="es-co",
+                    user=user, context={"changed_at": clock_module.now().isoformat()})
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_is_claimed_at_once_and_each_outcome_recorded_as_it_happens(user, mailbox,
-                                                                             settings):
+def test_a_batch_is_claimed_at_once_and_each_sent_message_recorded_in_one_transaction(
+        user, mailbox, settings):
     settings.PORTERO_RATE_LIMITS = {}  # 25 requests for one account
     for _ in range(25):
         ask_reset(Client(), "gongoragabriela")
     recovery_requests_process(limit=25)
     backend = EmailBackend(fail_silently=False)
     with CaptureQueriesContext(connection) as queries:
-        assert emails_deliver_due(connection=backend) == 25
+        transactions = _write_transactions_of(lambda: emails_deliver_due(connection=backend))
     backend.close()
     assert len(mailbox.messages) == 25
     assert OutboundEmail.objects.filter(status=EmailStatus.SENT).count() == 25
-    # Claiming: the due messages read, one short transaction of two statements for all
-    # (SELECT ... FOR UPDATE, UPDATE), their details read after it. Per message: the lease
-    # renewed right before sending (with its Message-ID on the first attempt; so a slow batch
-    # is never sent twice), then one transaction with its UPDATE and its audit row's INSERT
-    # (the next round seals them all); BEGIN and COMMIT count too.
-    assert len(queries) <= 6 + 25 * 5
+    # Claiming: the due messages read, one short transaction for all (SELECT ... FOR UPDATE,
+    # UPDATE, and the Message-IDs of first attempts in one executemany), their details read
+    # after it. Then one transaction per sent message, before the next goes (its UPDATE and
+    # its audit row's INSERT; the next round seals them all), and nothing else: the lease
+    # taken at the claim has more than half of it left. It was two per message (the lease
+    # renewed on its own, then the outcome).
+    assert transactions == 1 + 25
+    assert len(queries) <= 7 + 25 * 4
     assert AuditEvent.objects.filter(event="mail.sent").count() == 25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcomes_of_messages_that_did_not_go_are_recorded_together(user, mailbox,
+                                                                     monkeypatch):
+    # A sizer that allows 10 rows a transaction whatever the machine's speed.
+    monkeypatch.setattr(delivery, "SIZER", BatchSizer(budget=1.0, budget_postgresql=1.0,
+                                                      start=10, high=10), raising=False)
+    mailbox.fail_data = "451 4.3.0 Try again later"
+    _queue(user, 25)
+    backend = EmailBackend(fail_silently=False)
+    transactions = _write_transactions_of(lambda: emails_deliver_due(connection=backend))
+    backend.close()
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {EmailStatus.RETRYING}
+    assert AuditEvent.objects.filter(event="mail.retrying").count() == 25
+    # None of them was sent, so a crash before the record would only try them again: the
+    # claim, then 10 + 10 + 5 outcomes, instead of one transaction (or two) for each.
+    assert transactions == 1 + 3
+
+
+def test_a_stop_asked_for_between_messages_still_records_what_waits(user, mailbox,
+                                                                     monkeypatch):
+    """`portero worker` stopping: the message that did not go keeps its outcome and audit row;
+    the next one is not begun and keeps its lease."""
+    stop = threading.Event()
+    backend = StoppableEmailBackend(stop)
+    real = delivery.email_deliver
+
+    def deliver_then_stop(*, email: OutboundEmail, connection: EmailBackend) -> Outcome:
+        outcome = real(email=email, connection=connection)
+        stop.set()  # SIGTERM arrives while the first message is being sent
+        return outcome
+
+    monkeypatch.setattr(delivery, "email_deliver", deliver_then_stop)
+    mailbox.fail_data = "451 4.3.0 Try again later"
+    _queue(user, 2)
+    with pytest.raises(StopRequested):
+        emails_deliver_due(connection=backend)
+    first, second = OutboundEmail.objects.order_by("pk")
+    assert (first.status, second.status) == (EmailStatus.RETRYING, EmailStatus.SENDING)
+    assert AuditEvent.objects.filter(event="mail.retrying").count() == 1
+    assert second.lease_until is not None and mailbox.messages == []
 
 
 @pytest.mark.parametrize("attempts,low,high", [(1, 27, 33), (2, 54, 66), (10, 810, 990)])

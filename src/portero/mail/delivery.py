@@ -1,9 +1,12 @@
 """Send due outbox messages over SMTP; retry what may pass later, keep what failed visible.
 
-A message is claimed with a lease before sending, and its outcome is recorded as soon as the
-SMTP server has answered. If a worker dies between the server's "250" and that record, the lease
-runs out and another attempt sends that one message again, with the same Message-ID: a rare
-duplicate that receivers can recognise, never a loss (see docs/mail.md).
+A message is claimed with a lease, and gets its Message-ID when it is first claimed. A message
+the SMTP server accepted is recorded as sent before the next one goes. If a worker dies between
+the server's "250" and that record, the lease runs out and another attempt sends that one message
+again, with the same Message-ID: a rare duplicate that receivers can recognise, never a loss
+(see docs/mail.md). The outcomes of messages that did not go (retrying, failed, not needed any
+more) wait and are recorded together with the next sent one, or at the end of the batch: a
+crash that loses them only has those messages tried again, and none of them was sent.
 """
 
 from __future__ import annotations
@@ -16,18 +19,29 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection as database
 from django.db.models import F, Q
 
 from portero.audit.chain import appends_batched
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
-from portero.core.write_lock import write_transaction
+from portero.core.write_lock import BatchSizer, write_transaction
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.mail.rendering import NotNeeded, message_id_new, render_email
 from portero.mail.smtp import EmailBackend
 
 log = logging.getLogger(__name__)
+
+# Outcomes recorded per transaction: as many as take about 5 ms on SQLite (where the
+# transaction holds the database's write lock), up to 50 on PostgreSQL. Only messages that did
+# not go wait to be recorded together (a sent one is recorded before the next goes), so a batch
+# of more than one comes from a relay that refuses or cannot be reached.
+SIZER = BatchSizer(budget=0.005, low=1, start=10, high=50)
+# The first claim gives each message the Message-ID every attempt reuses; only where none is
+# stored yet (another worker may have given it one meanwhile).
+_GIVE_MESSAGE_ID = ("UPDATE mail_outboundemail SET message_id = %s "
+                    "WHERE id = %s AND message_id = ''")
 
 
 @dataclass(frozen=True)
@@ -75,24 +89,31 @@ def emails_claim_due(*, now: datetime, limit: int) -> list[OutboundEmail]:
     Due: queued or retrying and their time has come, or "sending" with a lease run out (the
     worker sending them died). The candidates and their details are read outside the write
     transaction, which only claims those still due (SKIP LOCKED, on PostgreSQL, skips the rows
-    another worker is claiming right now; SQLite has one writer at a time) in two statements.
-    A message gets its Message-ID right before its first attempt (`_lease_renew`) and keeps
-    it for every later one.
+    another worker is claiming right now; SQLite has one writer at a time) and gives the ones
+    claimed for the first time their Message-ID, which every later attempt reuses.
     """
     lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
     due = _due(now)
-    candidates = list(OutboundEmail.objects.filter(due).order_by("next_attempt_at", "pk")
-                      .values_list("pk", flat=True)[:limit])
+    candidates = dict(OutboundEmail.objects.filter(due).order_by("next_attempt_at", "pk")
+                      .values_list("pk", "message_id")[:limit])
     if not candidates:  # an idle round opens no transaction (no write lock on SQLite)
         return []
+    first_time = {pk: message_id_new() for pk, known in candidates.items() if not known}
     with write_transaction("mail_claim"):
         claimed = list(OutboundEmail.objects.select_for_update(skip_locked=True)
                        .filter(due, pk__in=candidates).values_list("pk", flat=True))
         OutboundEmail.objects.filter(pk__in=claimed).update(
             status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
+        _message_ids_give({pk: first_time[pk] for pk in claimed if pk in first_time})
     return list(OutboundEmail.objects.select_related("reset__user", "user")
                 .filter(pk__in=claimed, lease_until=lease_until)
                 .order_by("next_attempt_at", "pk"))
+
+
+def _message_ids_give(ids: dict[int, str]) -> None:
+    if ids:
+        with database.cursor() as cursor:  # one round trip (psycopg pipelines executemany)
+            cursor.executemany(_GIVE_MESSAGE_ID, [(mid, pk) for pk, mid in ids.items()])
 
 
 def _due(now: datetime) -> Q:
@@ -131,34 +152,45 @@ def _finish(outcome: Outcome) -> None:
                  reply=str(changes.get("smtp_reply") or changes.get("last_error") or ""))
 
 
+def _lease_short(email: OutboundEmail) -> bool:
+    """Return True if less than half of this worker's lease on `email` is left.
+
+    Every message is begun with at least half a lease ahead (60 s by default, more than an
+    SMTP exchange takes), so a batch sent within half a lease writes nothing for its leases.
+    """
+    lease = timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
+    return email.lease_until is None or email.lease_until - clock.now() < lease / 2
+
+
 def _lease_renew(email: OutboundEmail) -> bool:
-    """Extend this worker's lease on `email` right before sending it; False if the lease ran
-    out and another worker took the message (a slow batch must not be sent twice)."""
+    """Extend this worker's lease on `email`; False if the lease ran out and another worker
+    took the message (a slow batch must not be sent twice)."""
     fresh = clock.now() + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
-    changes: dict[str, object] = {"lease_until": fresh}
-    if not email.message_id:  # the first attempt: the ID every later one reuses
-        changes["message_id"] = message_id_new()
     if not OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
-            **changes):
+            lease_until=fresh):
         return False
     email.lease_until = fresh
-    email.message_id = str(changes.get("message_id", email.message_id))
     return True
 
 
-def outcome_record(outcome: Outcome) -> None:
-    """Record one outcome and its audit row in one transaction.
+def outcomes_record(outcomes: list[Outcome]) -> None:
+    """Record outcomes and their audit rows, in as few transactions as `SIZER` allows.
 
-    The row is left for the worker's next round to seal into the chain (in one statement for
-    all), as web requests' rows are: taking the chain's lock for each message would cost a
-    quarter more time per message and make workers queue for one another.
+    The audit rows are left for the worker's next round to seal into the chain (in one
+    statement for all), as web requests' rows are: taking the chain's lock for each message
+    would cost a quarter more time per message and make workers queue for one another.
     """
-    with write_transaction("mail_outcome"), appends_batched(sealed=False):
-        _finish(outcome)
+    while outcomes:
+        size = SIZER.size
+        batch, outcomes = outcomes[:size], outcomes[size:]
+        with (write_transaction("mail_outcome", SIZER, len(batch)),
+              appends_batched(sealed=False)):
+            for outcome in batch:
+                _finish(outcome)
 
 
 def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> Outcome:
-    """Send one claimed message; return what happened (see `outcome_record`)."""
+    """Send one claimed message; return what happened (see `outcomes_record`)."""
     now = clock.now()
     try:
         message = render_email(email)
@@ -189,13 +221,36 @@ def _failure_outcome(email: OutboundEmail, failure: SendFailure, now: datetime) 
 
 
 def emails_deliver_due(*, connection: EmailBackend, limit: int = 50) -> int:
-    """Send every due message (up to `limit`) over one connection; return how many were tried.
-
-    Each outcome is recorded before the next message goes, so a worker that dies leaves at
-    most one message sent but not recorded: the only one sent twice, under the same Message-ID.
-    """
+    """Claim due messages (up to `limit`) and send them over one connection; return how many
+    were tried."""
     emails = emails_claim_due(now=clock.now(), limit=limit)
-    for email in emails:
-        if _lease_renew(email):
-            outcome_record(email_deliver(email=email, connection=connection))
+    emails_deliver(emails=emails, connection=connection)
     return len(emails)
+
+
+def emails_deliver(*, emails: list[OutboundEmail], connection: EmailBackend) -> None:
+    """Send claimed messages in turn, recording each sent one before the next goes.
+
+    That record is one short transaction, which also takes the outcomes waiting before it
+    (messages that did not go); so a worker that dies leaves at most one message sent but not
+    recorded: the only one sent twice, under the same Message-ID.
+    """
+    waiting: list[Outcome] = []
+    try:
+        for email in emails:
+            if _lease_short(email):  # a slow batch: what waits is recorded while it is ours
+                outcomes_record(waiting)
+                waiting = []
+                if not _lease_renew(email):
+                    continue
+            outcome = email_deliver(email=email, connection=connection)
+            waiting.append(outcome)
+            if outcome.status == EmailStatus.SENT:
+                outcomes_record(waiting)
+                waiting = []
+    except Exception:
+        raise  # the database failed: what waits is tried again once its lease ends
+    except BaseException:
+        outcomes_record(waiting)  # a stop asked for before the next message: the batch ends
+        raise
+    outcomes_record(waiting)
