@@ -3,8 +3,9 @@
 zxcvbn knows English words only. Here it also knows Spanish words, first names and surnames
 (zxcvbn-ts), Colombian places and football clubs and common Spanish-speaker password stems (all in
 data/, sources in data/README.md); it compares without accents ("contrasena" is "contraseña"),
-takes 2020-2049 for years as it does 1900-2019, and prices a password that is one known word
-dressed up ("micontraseña2026", "medellin2024medellin") as a cracker's rules would find it.
+takes 2020-2049 for years as it does 1900-2019, and prices a password that is one word dressed up
+("micontraseña2026", "medellin2024medellin", "teamoArepa2024*") as a cracker's rules would find it
+(dressed.py).
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -33,8 +32,10 @@ from zxcvbn.matching import (
     omnimatch,
     relevant_l33t_subtable,
 )
-from zxcvbn.scoring import estimate_guesses, most_guessable_match_sequence
+from zxcvbn.scoring import most_guessable_match_sequence
 from zxcvbn.time_estimates import guesses_to_score
+
+from portero.accounts.dressed import LetterModel, Vocabulary, dressed_word_match, year_matches
 
 # --- The Spanish lists ------------------------------------------------------------------------
 DATA = resources.files("portero.accounts") / "data"
@@ -64,86 +65,18 @@ def read_spanish_lists() -> dict[str, list[str]]:
 
 
 @cache
-def _teach_zxcvbn() -> dict[str, int]:
-    """Add the Spanish lists to zxcvbn's dictionaries, once per process; return the stems."""
+def _teach_zxcvbn() -> Vocabulary:
+    """Add the Spanish lists to zxcvbn's dictionaries, once per process; return what the
+    dressed-word reading needs besides them."""
     lists = read_spanish_lists()
     add_frequency_lists(lists)
-    return build_ranked_dict(lists[STEMS])
+    words = [word for entries in lists.values() for word in entries]
+    return Vocabulary(stems=build_ranked_dict(lists[STEMS]), letters=LetterModel.of(words),
+                      unlisted_guesses=len(words))
 
 
-# --- Years ------------------------------------------------------------------------------------
-# zxcvbn's own "recent_year" pattern stops at 2019; these are the years people put in passwords.
-YEAR = re.compile(r"19\d\d|20[0-4]\d")
-
-
-def _year_matches(text: str) -> list[dict[str, Any]]:
-    return [{"pattern": "regex", "regex_name": "recent_year", "regex_match": found,
-             "token": found.group(), "i": found.start(), "j": found.end() - 1}
-            for found in YEAR.finditer(text)]
-
-
-def _decoration_guesses(text: str) -> Decimal:
-    """Return the guesses for `text` as a cracker's rule appends it ("2024" -> 20, "*" -> 11).
-
-    The product of its pieces' own guesses, as zxcvbn reads it: without the floor of 50 per piece
-    nor the factor for the pieces' order, which price a year and "123" above a rare word.
-    """
-    matches = omnimatch(text) + _year_matches(text)
-    pieces = most_guessable_match_sequence(text, matches, _exclude_additive=True)["sequence"]
-    return math.prod((estimate_guesses({**piece, "guesses": None}, piece["token"])
-                      for piece in pieces), start=Decimal(1))
-
-
-# --- One word, dressed up ---------------------------------------------------------------------
-# zxcvbn prices each piece of a password apart (at least 50 guesses each) and multiplies by the
-# number of orders they could come in, so "mi" + word + year + "123" outscores a rare word. A
-# cracker's rules try such dress-ups of each listed word first: a stem in front, the word repeated,
-# years, digits and symbols at the word's edges, capitals, spaces.
-DECORATION = re.compile(r"[^a-z]+")
 DRESSED_WORD_WARNING = gettext_noop(
     "A common word dressed up with a prefix, repeats, years or digits is easy to guess.")
-
-
-def _rank(word: str) -> int | None:
-    ranks = [ranked[word] for ranked in RANKED_DICTIONARIES.values() if word in ranked]
-    return min(ranks, default=None)
-
-
-def _word_readings(letters: str, stems: dict[str, int]) -> list[tuple[int, set[int]]]:
-    """Return (guesses, word edges) for each reading of `letters` as [stem] + a word k times."""
-    readings = []
-    for split in range(len(letters)):
-        stem_rank = 1 if split == 0 else stems.get(letters[:split])
-        rest = letters[split:]
-        for times in range(1, len(rest) + 1) if stem_rank else ():
-            word = rest[: len(rest) // times]
-            rank = _rank(word) if len(rest) % times == 0 and word * times == rest else None
-            if stem_rank and rank:
-                edges = {0, *range(split, len(letters) + 1, len(word))}
-                readings.append((stem_rank * rank * times, edges))
-    return readings
-
-
-def dressed_word_match(sample: str, stems: dict[str, int]) -> dict[str, Any] | None:
-    """Return a zxcvbn match for all of `sample` read as one listed word dressed up, or None."""
-    variants = (2 if sample.lower() != sample else 1) * (2 if " " in sample else 1)
-    lowered = sample.lower().replace(" ", "")
-    letters = DECORATION.sub("", lowered)
-    decorations: list[tuple[int, str]] = []  # (where in `letters`, what)
-    for found in DECORATION.finditer(lowered):
-        before = sum(len(text) for _, text in decorations)
-        decorations.append((found.start() - before, found.group()))
-    best: Decimal | None = None
-    for guesses, edges in _word_readings(letters, stems):
-        if all(where in edges for where, _ in decorations):
-            total = Decimal(guesses * variants)
-            for where, text in decorations:  # at the end, where most people put them, or at an edge
-                total *= (1 if where == len(letters) else len(edges)) * _decoration_guesses(text)
-            best = total if best is None else min(best, total)
-    if best is None:
-        return None
-    return {"pattern": "dressed_word", "token": sample, "i": 0, "j": len(sample) - 1,
-            "guesses": best}
 
 
 # --- The estimate -----------------------------------------------------------------------------
@@ -208,10 +141,10 @@ def score_sample(sample: str, known_words: list[str]) -> dict[str, Any]:
     if not sample:  # zxcvbn's scoring needs at least one character
         return {"guesses": 1, "sequence": []}
     with _ZXCVBN_LOCK:
-        stems = _teach_zxcvbn()
+        vocabulary = _teach_zxcvbn()
         RANKED_DICTIONARIES["user_inputs"] = build_ranked_dict(known_words)
-        matches = omnimatch(sample) + _year_matches(sample)
-        dressed = dressed_word_match(sample, stems)
+        matches = omnimatch(sample) + year_matches(sample)
+        dressed = dressed_word_match(sample, vocabulary)
     return most_guessable_match_sequence(sample, matches + ([dressed] if dressed else []),
                                          _exclude_additive=True)
 
