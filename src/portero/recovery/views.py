@@ -95,7 +95,7 @@ def enter_code(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/enter_code.html", {"form": form})
 
 
-def _dead_link(request: HttpRequest, check: password_reset.LinkCheck) -> HttpResponse:
+def _dead_link(request: HttpRequest, check: password_reset.ResetCheck) -> HttpResponse:
     """Say plainly why the link no longer works, with the way forward (TK4)."""
     template, status = STATE_PAGES[check.state]
     return render(request, template, {"check": check}, status=status)

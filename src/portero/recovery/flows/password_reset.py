@@ -39,7 +39,9 @@ from portero.recovery.tokens import (
 
 
 @dataclass(frozen=True)
-class LinkCheck:
+class ResetCheck:
+    """What a reset allows now, however it was reached (link, code or the session's selector)."""
+
     state: LinkState
     reset: PasswordReset | None = None
     completed: bool = False  # True only for the one submission that used the link
@@ -107,19 +109,19 @@ def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset
     return issue.reset
 
 
-def check_reset_token(token: str) -> LinkCheck:
+def check_reset_token(token: str) -> ResetCheck:
     """Return what a link's `token` allows now, without changing anything."""
     selector = selector_from_token(token)
-    return check_reset_selector(selector) if selector else LinkCheck(LinkState.UNKNOWN)
+    return check_reset_selector(selector) if selector else ResetCheck(LinkState.UNKNOWN)
 
 
-def check_reset_selector(selector: str) -> LinkCheck:
+def check_reset_selector(selector: str) -> ResetCheck:
     """Return what the reset with `selector` allows now (the caller proved the token before)."""
     reset = PasswordReset.objects.select_related("user").filter(selector=selector).first()
-    return LinkCheck(reset_state(reset, clock.now()), reset)
+    return ResetCheck(reset_state(reset, clock.now()), reset)
 
 
-def open_reset_link(*, token: str, client: ClientInfo) -> LinkCheck:
+def open_reset_link(*, token: str, client: ClientInfo) -> ResetCheck:
     """Check a link and note its first opening; opening never uses it up (TK3)."""
     check = check_reset_token(token)
     reset = check.reset
@@ -137,7 +139,7 @@ def open_reset_link(*, token: str, client: ClientInfo) -> LinkCheck:
 
 
 @transaction.atomic
-def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
+def redeem_code(*, username: str, code: str, client: ClientInfo) -> ResetCheck:
     """Return the valid reset whose one-time code the user typed, or UNKNOWN (TK7).
 
     Guesses are limited per typed username and address; every wrong code counts against each
@@ -147,7 +149,7 @@ def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
     if ratelimit.hit("code_guess", account=normalized, ip=client.ip):
         event_record(EventType.RESET_CODE_REJECTED, outcome="throttled", actor="anonymous",
                      client=client)
-        return LinkCheck(LinkState.UNKNOWN)
+        return ResetCheck(LinkState.UNKNOWN)
     now = clock.now()
     live = PasswordReset.objects.select_related("user").filter(
         user__username__lower=normalized, used_at__isnull=True, expires_at__gt=now,
@@ -161,10 +163,10 @@ def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
         )
         event_record(EventType.RESET_CODE_REJECTED, outcome="wrong_code", actor="anonymous",
                      client=client, user=candidates[0].user if candidates else None)
-        return LinkCheck(LinkState.UNKNOWN)
+        return ResetCheck(LinkState.UNKNOWN)
     event_record(EventType.RESET_CODE_ACCEPTED, actor="anonymous", client=client,
                  user=match.user, subject=f"reset:{match.pk}")
-    return LinkCheck(LinkState.VALID, match)
+    return ResetCheck(LinkState.VALID, match)
 
 
 class SecondFactorRequired(Exception):
@@ -173,7 +175,7 @@ class SecondFactorRequired(Exception):
 
 @transaction.atomic
 def complete_password_reset(*, selector: str, password: str, client: ClientInfo,
-                            second_factor: bool = False) -> LinkCheck:
+                            second_factor: bool = False) -> ResetCheck:
     """Use a proven link or code once to set `password` (already validated); return its state.
 
     The conditional update makes redemption atomic: of concurrent submissions exactly one
@@ -201,7 +203,7 @@ def complete_password_reset(*, selector: str, password: str, client: ClientInfo,
                         .values_list("to_address", flat=True).first() or "")
     event_record(EventType.RESET_COMPLETED, user=check.reset.user, client=client,
                  subject=f"reset:{check.reset.pk}")
-    return LinkCheck(LinkState.USED, check.reset, completed=True)
+    return ResetCheck(LinkState.USED, check.reset, completed=True)
 
 
 def request_new_link(*, selector: str, client: ClientInfo) -> bool:
