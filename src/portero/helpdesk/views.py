@@ -41,7 +41,7 @@ from portero.helpdesk.selectors import (
     users_search,
 )
 from portero.helpdesk.services import (
-    ACTIONS,
+    ACCOUNT_ACTIONS,
     ActionRefused,
     allowed_actions,
     helpdesk_act,
@@ -135,7 +135,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         asked = str(request.POST.get("action", ""))
         helpdesk_refusal_record(agent=agent, target=target, client=client,
-                                action=asked if asked in ACTIONS else "(unknown)",
+                                action=asked if asked in ACCOUNT_ACTIONS else "(unknown)",
                                 why="invalid form")
         messages.error(request, _("Write the reason or the ticket number."))
         return redirect("helpdesk:user", pk=pk)
@@ -147,7 +147,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
-        messages.success(request, str(ACTIONS[form.cleaned_data["action"]].done))
+        messages.success(request, str(ACCOUNT_ACTIONS[form.cleaned_data["action"]].done))
     else:
         messages.info(request, _("That action had already been done (the form was sent twice)."))
     return redirect("helpdesk:user", pk=pk)

@@ -15,13 +15,16 @@ from portero.mail.models import EmailStatus, OutboundEmail
 from portero.recovery.models import PasswordReset, RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.tokens import identifier_digest
 
-_ACTIONS = {
-    RequestKind.PASSWORD: ("password_reset", EventType.RESET_REQUESTED),
-    RequestKind.USERNAME: ("username_reminder", EventType.USERNAME_REMINDER_REQUESTED),
+# The rate-limited action (PORTERO_RATE_LIMITS) each kind of request counts against, and the
+# event that records it.
+_RATE_LIMITED_AS = {
+    RequestKind.PASSWORD: "password_reset",
+    RequestKind.USERNAME: "username_reminder",
 }
-
-
-EVENTS = {kind: event for kind, (_, event) in _ACTIONS.items()}
+EVENTS = {
+    RequestKind.PASSWORD: EventType.RESET_REQUESTED,
+    RequestKind.USERNAME: EventType.USERNAME_REMINDER_REQUESTED,
+}
 
 
 @transaction.atomic
@@ -37,8 +40,8 @@ def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
     transaction. The worker writes the request's audit row (from the same fields, with this
     request's id and time) when it processes it; the security log line is written here.
     """
-    action, event = _ACTIONS[kind]
-    limited = ratelimit.hit(action, account=normalized, ip=client.ip)
+    event = EVENTS[kind]
+    limited = ratelimit.hit(_RATE_LIMITED_AS[kind], account=normalized, ip=client.ip)
     outcome = "throttled" if limited else "accepted"
     request = RecoveryRequest.objects.create(
         kind=kind, identifier="" if limited else typed.strip()[:254],
