@@ -26,9 +26,12 @@ from portero.helpdesk.models import ActionReceipt
 from portero.helpdesk.roles import Role, may_act_on, role_of
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.mail.services import email_requeue
-from portero.recovery.flows.password_reset import reset_issue
-from portero.recovery.flows.username_reminder import username_reminder_queue
-from portero.recovery.services import resets_cancel
+from portero.recovery.services import (
+    RecoveryRefused,
+    reset_issue,
+    resets_cancel,
+    username_reminder_queue,
+)
 from portero.recovery.states import LinkState, reset_state
 
 
@@ -49,20 +52,17 @@ class AccountAction:
 
 
 def _send_reset(target: User) -> dict[str, Any]:
-    if not target.is_active:
-        raise ActionRefused(_("The account is disabled; enable it first."))
-    if not target.email:
-        raise ActionRefused(_("The account has no e-mail address."))
-    reset = reset_issue(user=target, request=None)
-    return {"reset": reset.pk}
+    try:
+        return {"reset": reset_issue(user=target).pk}
+    except RecoveryRefused as refusal:
+        raise ActionRefused(str(refusal)) from refusal
 
 
 def _send_reminder(target: User) -> dict[str, Any]:
-    if not target.is_active:
-        raise ActionRefused(_("The account is disabled; enable it first."))
-    if not target.email:
-        raise ActionRefused(_("The account has no e-mail address."))
-    email = username_reminder_queue(user=target, language=target.language)
+    try:
+        email = username_reminder_queue(user=target, language=target.language)
+    except RecoveryRefused as refusal:
+        raise ActionRefused(str(refusal)) from refusal
     return {"email": email.pk}
 
 

@@ -4,7 +4,6 @@ complete. See docs/recovery-states.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,8 +17,6 @@ from portero.audit.services import event_record
 from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.factors.selectors import has_factor
-from portero.mail.models import EmailKind
-from portero.mail.services import email_new
 from portero.recovery.issuing import Issue
 from portero.recovery.models import (
     PasswordReset,
@@ -28,11 +25,10 @@ from portero.recovery.models import (
     RequestOutcome,
     ResetPurpose,
 )
-from portero.recovery.services import recovery_request_record
+from portero.recovery.services import recovery_request_record, reset_prepare
 from portero.recovery.states import LinkState, reset_state
 from portero.recovery.tokens import (
     code_matches,
-    new_selector,
     normalize_code,
     selector_from_token,
 )
@@ -75,38 +71,6 @@ def process_password_request(request: RecoveryRequest, accounts: dict[str, User]
         return RequestOutcome.NO_EMAIL
     issues.append(reset_prepare(user=user, request=request))
     return RequestOutcome.EMAIL_QUEUED
-
-
-def reset_prepare(*, user: User, request: RecoveryRequest | None) -> Issue:
-    """Return a reset valid for the configured lifetime and the e-mail that carries it, unsaved.
-
-    Earlier resets stay valid (TK5: a new request never breaks an earlier e-mail).
-    """
-    created = request.created_at if request else clock.now()
-    purpose = ResetPurpose.RESET if user.has_usable_password() else ResetPurpose.ACTIVATION
-    reset = PasswordReset(
-        user=user, request=request, purpose=purpose, selector=new_selector(), created_at=created,
-        expires_at=created + timedelta(minutes=settings.PORTERO_RESET_TTL_MINUTES),
-    )
-    activation = purpose == ResetPurpose.ACTIVATION
-    email = email_new(
-        kind=EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET,
-        to_address=user.email, language=user.language, user=user, reset=reset,
-        give_up_at=reset.expires_at,  # a link that arrives dead is no use: retry until then
-    )
-    return Issue(EventType.RESET_ISSUED, user, email, reset, {"purpose": purpose})
-
-
-def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset:
-    """Create a reset and queue the e-mail that carries it, with its audit row (help desk)."""
-    issue = reset_prepare(user=user, request=request)
-    assert issue.reset is not None  # for typing: a reset issue always carries one
-    issue.reset.save(force_insert=True)
-    issue.email.reset = issue.reset
-    issue.email.save(force_insert=True)
-    event_record(EventType.RESET_ISSUED, user=user, subject=issue.subject,
-                 email=issue.email.pk, purpose=issue.details["purpose"])
-    return issue.reset
 
 
 def check_reset_token(token: str) -> ResetCheck:
