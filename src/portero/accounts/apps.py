@@ -12,7 +12,6 @@ class AccountsConfig(AppConfig):
         # `username__lower=` / `email__lower=` match the functional indexes on LOWER(column).
         CharField.register_lookup(Lower)
         EmailField.register_lookup(Lower)
-        from portero.accounts import emails  # noqa: F401  (registers the e-mail composers)
         from portero.accounts.signals import sign_in_remember
 
         # Ours writes last_login and the device together. Django's receiver is connected by
