@@ -22,6 +22,7 @@ from portero.accounts.services import (
     session_record_forget,
     sessions_end,
     user_set_password,
+    user_sign_in_remember,
 )
 from portero.accounts.throttle import (
     ThrottleState,
@@ -147,8 +148,8 @@ def _success(request: HttpRequest, user: User, client: ClientInfo, *,
              clear_throttle: bool, amr: list[str]) -> None:
     """Start the session and record it: every write of a sign-in, or none of them.
 
-    The new-device notice is decided first, from the row as loaded: login() then records this
-    sign-in's time and device on it, in one UPDATE (`accounts.signals`).
+    The new-device notice is decided first, from the row as loaded; then this sign-in's time
+    and device are written on it, in one UPDATE.
     """
     device = describe_user_agent(client.user_agent)
     new_device_notice_queue(user=user, device=device, client=client,
@@ -156,7 +157,8 @@ def _success(request: HttpRequest, user: User, client: ClientInfo, *,
     if clear_throttle:  # a success resets the count (LI2); no row, nothing to reset
         throttle_clear(user.username)
     sid, previous_key = _settle_previous_session(request, user)
-    login(request, user)  # sets last_login, remembers the device
+    login(request, user)  # the session only: Django's update_last_login is not connected
+    user_sign_in_remember(user=user, device=device)
     if previous_key and request.session.session_key == previous_key:
         request.session.cycle_key()  # the same person again: Django keeps the key; not us (SE1)
     request.session[SIGNED_IN_AT] = request.session[PROOF_AT] = clock.now().timestamp()
