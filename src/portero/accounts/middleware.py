@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from portero.accounts.flows import SIGNED_IN_AT, sign_out
 from portero.core import clock
+from portero.core.client import ClientInfo
 
 
 class SessionLifetimeMiddleware:
@@ -21,5 +22,5 @@ class SessionLifetimeMiddleware:
         signed_in_at = request.session.get(SIGNED_IN_AT)
         max_age = settings.PORTERO_SESSION_MAX_HOURS * 3600
         if signed_in_at is not None and clock.now().timestamp() - signed_in_at > max_age:
-            sign_out(request, reason="expired")
+            sign_out(request, client=ClientInfo.from_request(request), reason="expired")
         return self.get_response(request)

@@ -27,10 +27,10 @@ RESET_PROVEN = "portero_reset_factor"  # the reset (selector) this browser gave 
 
 def second_step_code(request: HttpRequest, *, user: User, code: str) -> Check:
     """The sign-in's second step with a code; signs in on success."""
-    check = services.code_check(user=user, code=code, client=ClientInfo.from_request(request),
-                                purpose="sign_in")
+    client = ClientInfo.from_request(request)
+    check = services.code_check(user=user, code=code, client=client, purpose="sign_in")
     if check.method:
-        account_flows.complete_sign_in(request, user=user, amr=["pwd", *AMR_CODE])
+        account_flows.complete_sign_in(request, client=client, user=user, amr=["pwd", *AMR_CODE])
     return check
 
 
@@ -91,7 +91,8 @@ def sign_in_passkey(request: HttpRequest, *, response: str) -> PasskeyCheck:
     device is both factors on its own."""
     check = passkeys.passkey_check(request, purpose="sign_in", response=response)
     if check.user is not None:
-        account_flows.complete_sign_in(request, user=check.user, amr=passkeys.AMR_PASSKEY)
+        account_flows.complete_sign_in(request, client=ClientInfo.from_request(request),
+                                       user=check.user, amr=passkeys.AMR_PASSKEY)
     return check
 
 
@@ -99,7 +100,8 @@ def second_step_passkey(request: HttpRequest, *, user: User, response: str) -> P
     """The sign-in's second step with a passkey, after the password; signs in on success."""
     check = passkeys.passkey_check(request, purpose="second_step", response=response, user=user)
     if check.passkey:
-        account_flows.complete_sign_in(request, user=user, amr=["pwd", *passkeys.AMR_PASSKEY])
+        account_flows.complete_sign_in(request, client=ClientInfo.from_request(request),
+                                       user=user, amr=["pwd", *passkeys.AMR_PASSKEY])
     return check
 
 
@@ -144,10 +146,11 @@ def passkey_register(request: HttpRequest, *, user: User, name: str, response: s
 
 def proof_password(request: HttpRequest, *, user: User, password: str) -> bool:
     """MF5's fresh proof with the password; a wrong one counts like a failed sign-in."""
-    if account_flows.reauth_refused(request, user=user):
+    client = ClientInfo.from_request(request)
+    if account_flows.reauth_refused(user=user, client=client):
         return False
     if not user.check_password(password):
-        account_flows.reauth_failed(request, user=user)
+        account_flows.reauth_failed(user=user, client=client)
         return False
     account_flows.proof_record(request)
     return True
