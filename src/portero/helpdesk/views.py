@@ -62,7 +62,7 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not isinstance(request.user, User) or role_of(request.user) < Role.AGENT:
-            if isinstance(request.user, User):  # signed in, but no console role (LG1)
+            if isinstance(request.user, User):  # signed in, no console role: recorded (LG1)
                 helpdesk_refusal_record(agent=request.user, target=None, action=request.path,
                                         why="no console role",
                                         client=ClientInfo.from_request(request))
@@ -93,6 +93,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if result is not None:
         agent = request.user
         assert isinstance(agent, User)
+        # A read, recorded on purpose: what the help desk looks up is a help-desk action (LG1).
         helpdesk_search_record(agent=agent, query=form.cleaned_data["q"],
                                found=len(result.accounts), client=ClientInfo.from_request(request),
                                organizations=len(organizations))
@@ -111,6 +112,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(User, pk=pk)
     agent = request.user
     assert isinstance(agent, User)
+    # A read, recorded on purpose: who opened whose account is a help-desk action (LG1).
     event_record(EventType.HELPDESK_USER_VIEWED, user=target, actor=f"agent:{agent.pk}",
                  client=ClientInfo.from_request(request), subject=f"user:{target.pk}")
     actions = [(action, ActionForm(initial={"action": action.name,

@@ -72,6 +72,8 @@ def username_sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def open_link(request: HttpRequest, token: str) -> HttpResponse:
     """Take the secret out of the URL into the session, then show a clean URL (TK3)."""
+    # An e-mail's link can only be a GET: opening it is noted and audited here (never used
+    # up: TK3), and a dead one is recorded as rejected (LG1).
     check = password_reset.open_reset_link(token=token, client=ClientInfo.from_request(request))
     request.session[SESSION_SELECTOR] = check.reset.selector if check.reset else ""
     response = redirect("recovery:reset")
