@@ -135,7 +135,8 @@ def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> 
     backup code or passkey first, in this browser, for this reset; then the new password."""
     factors = factors_of(reset.user)
     if request.method == "POST" and "credential" in request.POST:  # a passkey's answer
-        passkey = factor_flows.reset_passkey(request, user=reset.user, selector=selector,
+        passkey = factor_flows.reset_passkey(request, client=ClientInfo.from_request(request),
+                                             user=reset.user, selector=selector,
                                              response=request.POST["credential"])
         if not passkey.passkey:
             messages.error(request, passkey_views.passkey_refusal(passkey))
@@ -144,7 +145,8 @@ def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> 
     posted = request.method == "POST" and "method" in request.POST
     form = code_form(request.POST if posted else None, prefix_method=method)
     if form.is_valid():
-        check = factor_flows.reset_code(request, user=reset.user, selector=selector,
+        check = factor_flows.reset_code(request, client=ClientInfo.from_request(request),
+                                        user=reset.user, selector=selector,
                                         code=form.cleaned_data["code"])
         if check.method:
             return redirect("recovery:reset")
