@@ -21,7 +21,7 @@ os.environ.setdefault("EMAIL_URL", "smtp://127.0.0.1:1")  # each test points it 
 # REDIS_URL, when scripts/test sets it, moves rate-limit counters to Redis for the whole run.
 
 from portero.config.settings import *  # noqa: E402,F403
-from portero.config.settings import DATABASES  # noqa: E402
+from portero.config.settings import DATABASES, LOGGING  # noqa: E402
 
 DEBUG = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -34,4 +34,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_tmp, "test.sqlite3")}
 
 # Let pytest's caplog see the security log (it listens on the root logger).
-LOGGING["loggers"]["portero.security"] = {"level": "INFO", "propagate": True}  # type: ignore[index]  # noqa: F405
+LOGGING["loggers"]["portero.security"] = {"level": "INFO", "propagate": True}  # type: ignore[index]

@@ -196,3 +196,18 @@ def test_createuser_refuses_what_the_sign_in_form_would_never_accept(monkeypatch
         call_command("createuser", "--username", "ana", "--email", "a@example.com",
                      "--full-name", "Ana\x00", stdout=io.StringIO())
     assert not User.objects.exists()
+
+
+def test_import_and_createuser_refuse_an_address_longer_than_the_column(tmp_path, monkeypatch):
+    """Django's address check allows 320 characters; the column holds 254. On SQLite, which
+    does not enforce a column's length, such a row was stored though no form could ever send
+    mail to it nor match it."""
+    address = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".co"
+    assert 254 < len(address) <= 320
+    out, err = _import(tmp_path, f"username,email\nlargo,{address}\n")
+    assert "rejected 1" in out and "e-mail is longer than 254" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("una frase larga y secreta 2026\n"))
+    with pytest.raises(CommandError, match="longer than 254"):
+        call_command("createuser", "--username", "largo", "--email", address,
+                     stdout=io.StringIO())
+    assert not User.objects.exists()

@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import translation
 
-from portero.accounts import validators
+from portero.accounts import strength, validators
 from portero.accounts.models import User
 from portero.demo.management.commands.demo import DEMO_PASSWORD, DEMO_USERS
 from tests.accounts.test_passwords import _choose
@@ -71,46 +71,67 @@ def reset_page(client, user, mailbox, worker) -> Client:  # type: ignore[no-unty
 def zxcvbn_calls(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
     """Record every input the validators hand to zxcvbn."""
     calls: list[str] = []
-    real = validators.zxcvbn
+    real = strength.score_sample
 
-    def recording(password: str, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(password)
-        return real(password, *args, **kwargs)
+    def recording(sample: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(sample)
+        return real(sample, *args, **kwargs)
 
-    monkeypatch.setattr(validators, "zxcvbn", recording)
+    monkeypatch.setattr(strength, "score_sample", recording)
     return calls
 
 
 # --- The shipped list ---------------------------------------------------------------------------
+def _blocklist() -> validators.CommonPasswordBlocklistValidator:
+    return next(rule for rule in password_validation.get_default_password_validators()
+                if isinstance(rule, validators.CommonPasswordBlocklistValidator))
+
+
 def test_pw3_shipped_list_has_at_least_100000_entries_and_is_loaded_once(monkeypatch):
-    reads: list[int] = []
-    real = validators._read_common_passwords
-    monkeypatch.setattr(validators, "_read_common_passwords",
-                        lambda: reads.append(1) or real())
-    validators.common_passwords.cache_clear()
+    reads: list[object] = []
+    real = validators.CommonPasswordBlocklistValidator.__init__
+
+    def reading(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(validators.CommonPasswordBlocklistValidator, "__init__", reading)
+    password_validation.get_default_password_validators.cache_clear()
     try:
         assert reads == []  # lazily: nothing read before the first check
-        assert validators.is_common_password(LISTED)
-        assert not validators.is_common_password(GOOD)
-        password_validation.validate_password(GOOD, None)
-        assert len(validators.common_passwords()) >= 100_000
-        assert validators.common_passwords() is validators.common_passwords()
-        assert reads == [1]
+        for password in (GOOD, LISTED, GOOD):
+            _refusals(password)
+        validators.password_assessment(GOOD)
+        assert len(reads) == 1 and _blocklist() is reads[0]
+        assert len(_blocklist().passwords) >= 100_000
     finally:
-        validators.common_passwords.cache_clear()
+        password_validation.get_default_password_validators.cache_clear()
 
 
 def test_pw3_list_comparison_is_whole_password_ignoring_case_and_surrounding_spaces():
-    assert LISTED in validators.common_passwords()
+    assert LISTED in _blocklist().passwords
     for variant in (LISTED, "500DaysOfSummer", "  500daysofsummer\t", "500DAYSOFSUMMER "):
-        assert validators.is_common_password(variant), variant
+        assert "password_too_common" in _refusals(variant), variant
     # Whole-password comparison: a listed entry inside a longer phrase is not refused for that.
-    assert not validators.is_common_password(f"mis {LISTED} en la costa")
-    assert "password_too_common" in _refusals("  500DaysOfSummer ")
+    assert "password_too_common" not in _refusals(f"mis {LISTED} en la costa")
+
+
+def test_pw3_list_validator_is_djangos_with_our_list_and_words(tmp_path):
+    assert issubclass(validators.CommonPasswordBlocklistValidator,
+                      password_validation.CommonPasswordValidator)
+    own_list = tmp_path / "list.txt"
+    own_list.write_text("una clave de otra lista\n", encoding="utf-8")
+    configured = validators.CommonPasswordBlocklistValidator(password_list_path=own_list)
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        configured.validate("Una Clave De Otra Lista ")
+    assert refused.value.messages == [LISTED_REASON]
+    with translation.override("en"):
+        assert configured.get_help_text() == "It must not be a common or leaked password."
+    configured.validate(LISTED)  # only the configured list counts
 
 
 def test_pw3_common_password_from_shipped_list_is_refused(reset_page, user):
-    assert LISTED in validators.common_passwords() and len(LISTED) >= 15
+    assert LISTED in _blocklist().passwords and len(LISTED) >= 15
     response = _choose(reset_page, "500DaysOfSummer")
     assert response.status_code == 200
     page = response.content.decode()
@@ -186,7 +207,7 @@ def test_pw3_context_word_refusal_says_which_word(reset_page, user, password, ki
 ])
 def test_pw3_weak_long_password_is_refused_with_spanish_feedback(reset_page, user, password,
                                                                   spanish):
-    assert len(password) >= 15 and not validators.is_common_password(password)
+    assert len(password) >= 15 and password not in _blocklist().passwords
     assert validators.password_strength(password).score < 3
     response = _choose(reset_page, password)
     assert response.status_code == 200
@@ -208,11 +229,20 @@ def test_pw3_good_passphrase_passes(reset_page, user):
 
 
 def test_pw3_minimum_score_is_a_setting(user):
-    password = "bogota bogota 2026"  # zxcvbn scores it exactly 3
+    password = "bogota cali 2026"  # two places and a year: scored exactly 3
     assert validators.password_strength(password, user).score == 3
     assert _refusals(password, user) == []
     with override_settings(PORTERO_PASSWORD_MIN_SCORE=4):
         assert _refusals(password, user) == ["password_too_weak"]
+
+
+def test_pw3_strength_validator_repeats_no_other_rule(user):
+    # Configured alone, it scores what the length and context rules would have refused: it
+    # defers to the rules configured before it, and has no copy of them.
+    alone = [{"NAME": "portero.accounts.validators.StrengthValidator"}]
+    with override_settings(AUTH_PASSWORD_VALIDATORS=alone):
+        assert _refusals("abc123", user) == ["password_too_weak"]
+        assert _refusals("gongoragabriela2026", user) == ["password_too_weak"]
 
 
 def test_pw3_zxcvbn_is_not_run_on_input_already_refused(reset_page, user, zxcvbn_calls):
@@ -226,16 +256,16 @@ def test_pw3_zxcvbn_is_not_run_on_input_already_refused(reset_page, user, zxcvbn
 
 def test_pw3_zxcvbn_sees_at_most_100_characters_within_its_work_budget(user, zxcvbn_calls):
     phrase = ("palabras largas de una frase " * 40)[:1024]
-    l33t = "".join(sorted({char for subs in validators.L33T_TABLE.values() for char in subs}))
+    l33t = "".join(sorted({char for subs in strength.L33T_TABLE.values() for char in subs}))
     adversarial = (l33t * 52)[:1024]  # 736 l33t readings: zxcvbn takes ~3.5 s on 100 of them
     for password in (phrase, adversarial):
         _refusals(password, user)
     seen_phrase, seen_adversarial = zxcvbn_calls
     assert seen_phrase == phrase[:100]
     assert adversarial.startswith(seen_adversarial) and 10 <= len(seen_adversarial) < 100
-    readings = len(validators.enumerate_l33t_subs(
-        validators.relevant_l33t_subtable(adversarial[:100], validators.L33T_TABLE)))
-    assert (2 + readings) * len(seen_adversarial) ** 2 <= validators.ZXCVBN_WORK_BUDGET
+    readings = len(strength.enumerate_l33t_subs(
+        strength.relevant_l33t_subtable(adversarial[:100], strength.L33T_TABLE)))
+    assert (2 + readings) * len(seen_adversarial) ** 2 <= strength.ZXCVBN_WORK_BUDGET
 
 
 def test_pw3_zxcvbn_feedback_table_covers_everything_zxcvbn_can_say():
@@ -246,12 +276,12 @@ def test_pw3_zxcvbn_feedback_table_covers_everything_zxcvbn_can_say():
         and node.args and isinstance(node.args[0], ast.Constant)
     }
     assert len(said) >= 25
-    assert said <= validators.ZXCVBN_FEEDBACK
+    assert said <= strength.ZXCVBN_FEEDBACK
 
 
 def test_pw3_every_new_message_has_a_spanish_translation():
     """Fails until pw3_translations.po.tmp is merged into the catalog."""
-    messages = [*validators.ZXCVBN_FEEDBACK, *validators.CONTEXT_MESSAGES.values(),
+    messages = [*strength.ZXCVBN_FEEDBACK, *validators.CONTEXT_MESSAGES.values(),
                 *validators.SCORE_LABELS, "This password would be easy to guess.", LISTED_REASON]
     missing = [message for message in messages if _es(message) == message]
     assert missing == []
@@ -330,8 +360,8 @@ def test_pw3_meter_requires_the_csrf_token():
 
 def test_pw3_meter_refuses_over_1024_characters_without_evaluating(client, monkeypatch,
                                                                    zxcvbn_calls):
-    monkeypatch.setattr(validators, "common_passwords",
-                        lambda: pytest.fail("the list was consulted"))
+    monkeypatch.setattr(validators.CommonPasswordBlocklistValidator, "validate",
+                        lambda *args: pytest.fail("the list was consulted"))
     response = _meter(client, "a" * 1025)
     assert response.status_code == 400
     body = response.json()

@@ -110,7 +110,7 @@ def _cancel_path(mail: SMTPSink, address: str) -> str:
 
 def test_mf4_the_owner_cancels_an_assisted_recovery_with_one_click(
         new_context: Any, profile: Profile, mail: SMTPSink) -> None:
-    words, problems = WORDS[profile.language], []
+    words, problems = WORDS[profile.language], list[str]()
     person = new_account(profile)
     with_second_factor(person)
     supervisor, codes = _supervisor(profile)
@@ -145,7 +145,7 @@ def test_mf4_the_owner_cancels_an_assisted_recovery_with_one_click(
 
 def test_mf4_an_assisted_recovery_completes_after_the_wait_and_asks_for_a_new_factor(
         new_context: Any, profile: Profile, mail: SMTPSink) -> None:
-    words, problems = WORDS[profile.language], []
+    words, problems = WORDS[profile.language], list[str]()
     person = new_account(profile)
     with_second_factor(person)
     supervisor, _ = _supervisor(profile)

@@ -130,7 +130,7 @@ def _audit(page: Any, profile: Profile, state: str, problems: list[str]) -> None
 def test_register_sign_out_sign_in_with_the_passkey_alone_and_remove_it(
         passkey_page: tuple[Any, Any, str], profile: Profile, passkey_site: SiteInfo) -> None:
     page, cdp, authenticator = passkey_page
-    words, problems = WORDS[profile.language], []
+    words, problems = WORDS[profile.language], list[str]()
     user = new_account(profile)
 
     # Sign in with the password; Mi cuenta > Verificación en dos pasos > add a passkey.
@@ -194,7 +194,7 @@ def test_register_sign_out_sign_in_with_the_passkey_alone_and_remove_it(
 def test_the_second_step_takes_the_passkey_after_the_password(
         passkey_page: tuple[Any, Any, str], profile: Profile, passkey_site: SiteInfo) -> None:
     page, _, _ = passkey_page
-    words, problems = WORDS[profile.language], []
+    words, problems = WORDS[profile.language], list[str]()
     user = new_account(profile)
     page.goto("/ingresar/")
     _no_autofill(page)
@@ -224,7 +224,7 @@ def test_on_an_ip_address_the_pages_say_passkeys_are_unavailable(
         new_context: Any, profile: Profile) -> None:
     """The other browser tests' server runs on http://127.0.0.1: no passkey button, and
     "Mi cuenta" says why instead of failing."""
-    words, problems = WORDS[profile.language], []
+    words, problems = WORDS[profile.language], list[str]()
     page = new_context(profile).new_page()
     user = new_account(profile)
     page.goto("/ingresar/")

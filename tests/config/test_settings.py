@@ -42,7 +42,7 @@ def _run(args: list[str], *, prefix: tuple[str, ...] = (), **overrides: str
 def _start(**overrides: str) -> subprocess.CompletedProcess[str]:
     code = ("import django; django.setup(); from django.conf import settings; "
             "print(settings.ALLOWED_HOSTS)")
-    return _run(["-c", code], **overrides)
+    return _run(["-c", code], prefix=(), **overrides)
 
 
 def test_production_with_complete_settings_starts():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import RequestFactory
 
@@ -9,7 +11,7 @@ from portero.core.client_ip import client_ip
 
 
 def _request(remote: str, forwarded: str | None = None):  # type: ignore[no-untyped-def]
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    extra: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
     return RequestFactory().get("/", REMOTE_ADDR=remote, **extra)
 
 

@@ -30,7 +30,8 @@ class FormClient:
     """One browser: its cookies and the form token, one connection per request."""
 
     def __init__(self, port: int) -> None:
-        self.port, self.cookies, self.token = port, {}, ""
+        self.port, self.token = port, ""
+        self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: dict[str, str] | None = None
                 ) -> tuple[int, dict[str, str], str]:

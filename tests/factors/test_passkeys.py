@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -40,7 +41,7 @@ def _signed_in(client: Client, username: str = "gongoragabriela") -> Client:
     return client
 
 
-def _register(client: Client, device: SoftPasskey, name: str = "Mi celular", **how) -> object:
+def _register(client: Client, device: SoftPasskey, name: str = "Mi celular", **how) -> Any:
     options = client.post(ADD_OPTIONS).json()
     return client.post(ADD, {"name": name, "credential": device.create(options, **how)})
 

@@ -192,10 +192,11 @@ def _serve(answer: bytes, trickle: bool = False) -> Iterator[str]:
                 continue
             with conn:
                 conn.recv(65536)
-                for byte in answer if trickle else [answer]:
+                pieces = [bytes([byte]) for byte in answer] if trickle else [answer]
+                for piece in pieces:
                     if stop.is_set():
                         break
-                    conn.sendall(bytes([byte]) if trickle else byte)
+                    conn.sendall(piece)
                     if trickle:
                         time.sleep(0.5)
 

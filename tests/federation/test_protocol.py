@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -26,7 +27,7 @@ from tests.federation.conftest import (
 pytestmark = pytest.mark.django_db
 
 
-def userinfo(access_token: str) -> Client:
+def userinfo(access_token: str) -> Any:
     return Client().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access_token}")
 
 
@@ -231,7 +232,7 @@ def test_secrets_also_work_with_http_basic(portal, browser):
     assert response.status_code == 200
 
 
-def _forged(header: dict[str, str], claims: dict[str, object]) -> str:
+def _forged(header: dict[str, object], claims: dict[str, object]) -> str:
     def part(data: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
     return f"{part(header)}.{part(claims)}."

@@ -35,6 +35,14 @@ def person(name: str, *, language: str = "es-co", email: str = "",
                        password=password)
 
 
+def reads_spanish(user: User) -> User:
+    """Make `user`, whom the scene gives English (for e-mails), choose Spanish: signed-in
+    pages follow the account's language."""
+    user.language = "es-co"
+    user.save(update_fields=["language"])
+    return user
+
+
 def register(admin: User, *, nit: str = NIT_A, name: str = "Alcaldía de Prueba",
              kind: str = "entidad") -> Organization:
     membership = organization_register(user=admin, kind=kind, name=name, nit=nit,

@@ -60,7 +60,7 @@ def test_my_history_shows_my_organization_events(scene: Scene, supervisor):
     for label in ("Asked for access to an organization", "Access to an organization accepted",
                   "Role in an organization changed", "Access to an organization cancelled"):
         assert label in member_page, label
-    assert "Access to an organization cancelled (Mesa de Servicio)" in member_page
+    assert "Access to an organization cancelled (Service Desk)" in member_page
 
     request = membership_request(user=scene.outsider, organization=scene.organization,
                                  client=SYSTEM)

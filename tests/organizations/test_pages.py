@@ -10,7 +10,7 @@ from portero.mail.models import EmailKind, OutboundEmail
 from portero.organizations.models import Membership, MembershipState, Organization, Role
 from portero.organizations.services import membership_request
 from tests.helpers import text_of
-from tests.organizations.conftest import NIT_B, PASSWORD, SYSTEM, Scene, person
+from tests.organizations.conftest import NIT_B, PASSWORD, SYSTEM, Scene, person, reads_spanish
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def signed_in(user) -> Client:  # type: ignore[no-untyped-def]
 
 
 def test_the_account_page_leads_to_my_organizations(scene: Scene):
-    browser = signed_in(scene.member)
+    browser = signed_in(reads_spanish(scene.member))
     assert 'href="/cuenta/organizaciones/"' in browser.get("/cuenta/").content.decode()
     page = browser.get("/cuenta/organizaciones/").content.decode()
     assert "Mis organizaciones" in page and "Alcaldía de Prueba" in page

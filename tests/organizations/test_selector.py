@@ -27,7 +27,15 @@ from tests.federation.conftest import (  # noqa: F401  (fixtures)
     query_of,
     receiver,
 )
-from tests.organizations.conftest import NIT_B, PASSWORD, SYSTEM, Scene, accepted, register
+from tests.organizations.conftest import (
+    NIT_B,
+    PASSWORD,
+    SYSTEM,
+    Scene,
+    accepted,
+    reads_spanish,
+    register,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +85,7 @@ def test_no_membership_goes_on_alone(scene: Scene):
 
 
 def test_or3_several_memberships_ask_which_one_last_choice_first(two_orgs: Scene):
+    reads_spanish(two_orgs.member)
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
     response = sign_in(browser, two_orgs.member, next="/cuenta/sesiones/")
     assert response["Location"] == "/cuenta/organizaciones/elegir/"
@@ -97,6 +106,7 @@ def test_or3_several_memberships_ask_which_one_last_choice_first(two_orgs: Scene
 
 
 def test_or3_the_selector_offers_only_the_persons_accepted_memberships(two_orgs: Scene):
+    reads_spanish(two_orgs.member)
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
     sign_in(browser, two_orgs.member)
     foreign = Membership.objects.get(user=two_orgs.admin, organization__nit=NIT_B)
@@ -107,6 +117,7 @@ def test_or3_the_selector_offers_only_the_persons_accepted_memberships(two_orgs:
 
 
 def test_or3_switching_from_the_header_is_audited_and_needs_no_new_sign_in(two_orgs: Scene):
+    reads_spanish(two_orgs.member)
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
     sign_in(browser, two_orgs.member)
     first, second = (Membership.objects.get(user=two_orgs.member, organization__nit=nit)
@@ -130,13 +141,15 @@ class DjangoAdapter(requests.adapters.BaseAdapter):
     """Send a `requests` call (Authlib's) to Portero in this process, through Django's test
     client: the real token and userinfo endpoints, without a server."""
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: dict[str, str] | None = None,
+             ) -> requests.Response:
         url = urlsplit(request.url or "")
-        headers = {k: v for k, v in request.headers.items()
+        headers = {k: str(v) for k, v in request.headers.items()
                    if k.lower() not in {"content-length", "content-type"}}
         body = request.body.encode() if isinstance(request.body, str) else request.body or b""
         answer = Client().generic(request.method or "GET", f"{url.path}?{url.query}", body,
-                                  content_type=request.headers.get("Content-Type", ""),
+                                  content_type=str(request.headers.get("Content-Type", "")),
                                   headers=headers)
         response = requests.Response()
         response.status_code, response._content = answer.status_code, answer.content

@@ -26,7 +26,7 @@ def link(client, user, mailbox, worker) -> str:
 
 def _all_database_text() -> str:
     """Every value of every row of every table, as one string."""
-    chunks = []
+    chunks: list[str] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 (names from introspection)

@@ -8,7 +8,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
 from django.http import HttpRequest
 
-from portero.accounts.models import User, normalize_username
+from portero.accounts.models import User
+from portero.accounts.rules import normalize_username
 
 
 def user_by_username(username: str) -> User | None:

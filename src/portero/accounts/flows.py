@@ -292,3 +292,13 @@ def change_notifications(*, user: User, client: ClientInfo, notify_new_device: b
     user.save(update_fields=["notify_new_device"])
     event_record(EventType.NOTIFICATIONS_CHANGED, user=user, client=client,
                  notify_new_device=notify_new_device)
+
+
+@transaction.atomic
+def choose_language(*, user: User, client: ClientInfo, language: str) -> None:
+    """Save the language the owner chose for pages and e-mails (one of LANGUAGES)."""
+    if user.language == language:
+        return
+    user.language = language
+    user.save(update_fields=["language"])
+    event_record(EventType.LANGUAGE_CHANGED, user=user, client=client, language=language)

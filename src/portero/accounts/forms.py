@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.hashers import normalize_password
-from portero.accounts.models import User
+from portero.accounts.models import Language, User
 from portero.accounts.rules import USERNAME_MAX
 
 
@@ -116,4 +116,12 @@ class ChangePasswordForm(NewPasswordForm):
 class NotificationsForm(forms.Form):
     notify_new_device = forms.BooleanField(
         label=_("E-mail me when my account is used from a new device"), required=False,
+    )
+
+
+class LanguageForm(forms.Form):
+    # Each language in its own words, as on the header's switch.
+    language = forms.ChoiceField(
+        label=_("Language for pages and e-mails"), widget=forms.RadioSelect,
+        choices=[(Language.SPANISH, "Español"), (Language.ENGLISH, "English")],
     )

@@ -17,7 +17,7 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
 
 from portero.accounts.models import Language, User
-from portero.accounts.rules import FULL_NAME_MAX, USERNAME_MAX
+from portero.accounts.rules import EMAIL_MAX, FULL_NAME_MAX, USERNAME_MAX, normalize_username
 from portero.accounts.services import AccountError, user_create, user_update_details
 from portero.organizations.models import Organization
 from portero.organizations.nit import InvalidNit, nit_display, nit_normalize
@@ -28,7 +28,7 @@ MEMBERSHIP_COLUMNS = ("org_nit", "org_kind", "org_role")
 ORG_ROLES = {"": "usuario", "usuario": "usuario", "administrador": "administrador"}
 ORG_KINDS = ("", "entidad", "proveedor")
 LANGUAGE_ALIASES = {
-    "": Language.SPANISH, "es": Language.SPANISH, "es-co": Language.SPANISH,
+    "": "", "es": Language.SPANISH, "es-co": Language.SPANISH,
     "es_co": Language.SPANISH, "spa": Language.SPANISH, "español": Language.SPANISH,
     "en": Language.ENGLISH, "en-us": Language.ENGLISH, "en_us": Language.ENGLISH,
     "eng": Language.ENGLISH, "english": Language.ENGLISH,
@@ -60,7 +60,7 @@ class Row:
 
     @property
     def details(self) -> tuple[str, str, str, str]:
-        return (self.username.lower(), self.email, self.full_name, self.language)
+        return (normalize_username(self.username), self.email, self.full_name, self.language)
 
 
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -113,6 +113,8 @@ def parse_row(line: int, raw: dict[str, str]) -> Row:
         ) from None
     if len(username) > USERNAME_MAX:
         raise ValueError(f"username is longer than {USERNAME_MAX} characters")
+    if len(email) > EMAIL_MAX:  # Django's validator allows 320; the column holds EMAIL_MAX
+        raise ValueError(f"e-mail is longer than {EMAIL_MAX} characters")
     try:
         validate_email(email)
     except ValidationError:
@@ -152,12 +154,12 @@ def users_import(lines: Iterable[str]) -> ImportReport:
     for line, raw in read_rows(lines):
         try:
             row = parse_row(line, raw)
-            first = seen.setdefault(row.username.lower(), row)
+            first = seen.setdefault(normalize_username(row.username), row)
             if first is not row and (not row.org_nit or first.details != row.details):
                 raise ValueError(f"username repeats line {first.line}"
                                  + (" with other details" if row.org_nit else ""))
             if row.org_nit:
-                key = (row.username.lower(), row.org_nit, row.org_kind)
+                key = (normalize_username(row.username), row.org_nit, row.org_kind)
                 if key in memberships:
                     raise ValueError(f"username and organization repeat line {memberships[key]}")
                 memberships[key] = line
@@ -175,14 +177,17 @@ def users_import(lines: Iterable[str]) -> ImportReport:
 
 @transaction.atomic
 def _apply(row: Row) -> str:
-    user = User.objects.select_for_update().filter(username__lower=row.username.lower()).first()
+    user = (User.objects.select_for_update()
+            .filter(username__lower=normalize_username(row.username)).first())
     if user is None:
         user = user_create(username=row.username, email=row.email, full_name=row.full_name,
                            language=row.language, via="import")
         outcome = "created"
     else:
+        # A blank language column leaves the owner's own choice alone.
+        language = {"language": row.language} if row.language else {}
         changed = user_update_details(user=user, via="import", email=row.email,
-                                      full_name=row.full_name, language=row.language)
+                                      full_name=row.full_name, **language)
         outcome = "updated" if changed else "unchanged"
     if row.org_nit and _membership_apply(user, row) != "unchanged" and outcome == "unchanged":
         outcome = "updated"

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from portero.accounts import rules
 from portero.core import clock
 
 
@@ -20,16 +21,11 @@ class Language(models.TextChoices):
     ENGLISH = "en", _("English")
 
 
-def normalize_username(raw: str) -> str:
-    """Return the comparison form of a username: trimmed and lower-case."""
-    return raw.strip().lower()
-
-
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> User:
-        return self.get(username__lower=normalize_username(username or ""))
+        return self.get(username__lower=rules.normalize_username(username or ""))
 
     def create_user(self, username: str, email: str = "", password: str | None = None,
                     **extra: Any) -> User:
@@ -50,13 +46,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     username_validator = ASCIIUsernameValidator()
 
     username = models.CharField(
-        _("username"), max_length=150, validators=[username_validator],
+        _("username"), max_length=rules.USERNAME_MAX, validators=[username_validator],
         help_text=_("Letters, digits and . @ + - _ only."),
     )
-    email = models.EmailField(_("e-mail address"), blank=True)
-    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail address"), max_length=rules.EMAIL_MAX, blank=True)
+    full_name = models.CharField(_("full name"), max_length=rules.FULL_NAME_MAX, blank=True)
+    # Blank until the owner chooses ("Mi cuenta" or the header's switch): pages then follow
+    # the browser, and an e-mail asked for anonymously the page it was asked from.
     language = models.CharField(
-        _("language"), max_length=8, choices=Language.choices, default=Language.SPANISH
+        _("language"), max_length=8, choices=Language.choices, blank=True, default=""
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
@@ -91,7 +89,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def email_verified(self) -> bool:
-        return bool(self.email) and self.verified_email.lower() == self.email.lower()
+        return bool(self.email) and (rules.normalize_email(self.verified_email)
+                                     == rules.normalize_email(self.email))
+
+    def preferred_language(self, fallback: str = "") -> str:
+        """Return the language the owner chose, else `fallback`, else the site's default."""
+        return self.language or fallback or settings.LANGUAGE_CODE
 
     def get_full_name(self) -> str:
         return self.full_name or self.username

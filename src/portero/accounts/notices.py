@@ -58,5 +58,5 @@ def new_device_notice_queue(*, user: User, device: str, client: ClientInfo,
     if not device_is_new(user, device, previous_sign_in=previous_sign_in, now=now):
         return
     email_queue(kind=EmailKind.NEW_DEVICE_SIGN_IN, to_address=user.email,
-                language=user.language, user=user,
+                language=user.preferred_language(client.language), user=user,
                 context={"at": now.isoformat(), "device": device, "ip": client.ip or ""})

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from portero.accounts.models import SessionRecord, User
 from portero.accounts.notices import devices_remembered
+from portero.accounts.rules import normalize_email, normalize_username
 from portero.accounts.signals import sessions_ended
 from portero.accounts.throttle import throttle_clear
 from portero.audit.events import EventType
@@ -109,8 +110,8 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
                  sessions_ended=ended)
     if user.email:
         email_queue(
-            kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language=user.language,
-            user=user,
+            kind=EmailKind.PASSWORD_CHANGED, to_address=user.email,
+            language=user.preferred_language(client.language), user=user,
             context={
                 "changed_at": now.isoformat(), "ip": client.ip or "",
                 "device": describe_user_agent(client.user_agent), "via": via,
@@ -121,7 +122,8 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
 
 def user_email_verified(*, user: User, address: str) -> None:
     """Remember that the owner read mail sent to `address`, if it is still the account's."""
-    if address and address.lower() == user.email.lower() != user.verified_email.lower():
+    if address and (normalize_email(address) == normalize_email(user.email)
+                    != normalize_email(user.verified_email)):
         user.verified_email = user.email
         user.save(update_fields=["verified_email"])
 
@@ -131,11 +133,11 @@ class AccountError(Exception):
 
 
 @transaction.atomic
-def user_create(*, username: str, email: str, full_name: str = "", language: str = "es-co",
+def user_create(*, username: str, email: str, full_name: str = "", language: str = "",
                 password: str | None = None, is_staff: bool = False,
                 via: AccountVia = "cli") -> User:
     """Create an account and record it; without a password its owner activates it by e-mail."""
-    if User.objects.filter(username__lower=username.strip().lower()).exists():
+    if User.objects.filter(username__lower=normalize_username(username)).exists():
         raise AccountError(f"the username {username!r} is taken (usernames ignore case)")
     user = User.objects.create_user(
         username=username, email=email, password=password, full_name=full_name,

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
-from portero.accounts.models import SignInThrottle, normalize_username
+from portero.accounts.models import SignInThrottle
+from portero.accounts.rules import normalize_username
 from portero.core import clock
 from portero.core.crypto import keyed_digest
 

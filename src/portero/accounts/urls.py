@@ -11,5 +11,6 @@ urlpatterns = [
     path("cuenta/historial/", views.history, name="history"),
     path("cuenta/sesiones/", views.sessions, name="sessions"),
     path("cuenta/notificaciones/", views.notifications, name="notifications"),
+    path("cuenta/idioma/", views.language, name="language"),
     path("contrasena/evaluar/", views.password_strength, name="password_strength"),
 ]

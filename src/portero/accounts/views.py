@@ -8,14 +8,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from portero.accounts import flows, selectors, steps
 from portero.accounts.forms import (
     ChangePasswordForm,
+    LanguageForm,
     NotificationsForm,
     PasswordStrengthForm,
     SignInForm,
@@ -177,3 +180,32 @@ def notifications(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your notification settings were saved."))
         return redirect("accounts:notifications")
     return render(request, "accounts/notifications.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def language(request: HttpRequest) -> HttpResponse:
+    """The language of the owner's pages and e-mails, saved on the account."""
+    user = request.user
+    assert isinstance(user, User)
+    form = LanguageForm(request.POST if request.method == "POST" else None,
+                        initial={"language": user.preferred_language(translation.get_language())})
+    if form.is_valid():
+        flows.choose_language(user=user, client=ClientInfo.from_request(request),
+                              language=form.cleaned_data["language"])
+        translation.activate(user.language)  # the confirmation, already in the new language
+        messages.success(request, _("Your language was saved."))
+        return redirect("accounts:language")  # the browser's cookie: AccountLanguageMiddleware
+    return render(request, "accounts/language.html", {"form": form})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """The header's language switch (Django's `set_language`); signed in, it is saved on the
+    account too."""
+    response = set_language(request)
+    form = LanguageForm(request.POST) if request.method == "POST" else None
+    if form is not None and form.is_valid() and isinstance(request.user, User):
+        flows.choose_language(user=request.user, client=ClientInfo.from_request(request),
+                              language=form.cleaned_data["language"])
+    return response

@@ -44,6 +44,7 @@ class EventType(StrEnum):
     ACCOUNT_UPDATED = "account.updated"
     ACCOUNT_ROLE_GRANTED = "account.role_granted"
     NOTIFICATIONS_CHANGED = "notifications.changed"
+    LANGUAGE_CHANGED = "language.changed"
     CSRF_FAILED = "csrf.failed"
     HELPDESK_USER_VIEWED = "helpdesk.user_viewed"
     HELPDESK_ORGANIZATION_VIEWED = "helpdesk.organization_viewed"

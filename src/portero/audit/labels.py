@@ -6,6 +6,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from portero.audit.events import EventType
+from portero.core.context import helpdesk_name
 
 LABELS: dict[str, Promise] = {
     EventType.SIGN_IN_OK: _("Signed in"),
@@ -25,16 +26,17 @@ LABELS: dict[str, Promise] = {
     EventType.MAIL_FAILED: _("E-mail could not be delivered"),
     EventType.SESSIONS_ENDED: _("Other sessions closed"),
     EventType.NOTIFICATIONS_CHANGED: _("Notification settings changed"),
+    EventType.LANGUAGE_CHANGED: _("Language changed"),
     EventType.ACCOUNT_CREATED: _("Account created"),
     EventType.ACCOUNT_UPDATED: _("Account details changed"),
     EventType.ACCOUNT_ROLE_GRANTED: _("Role granted"),
-    EventType.HELPDESK_RESET_SENT: _("Help desk sent a recovery e-mail"),
-    EventType.HELPDESK_EMAIL_RESENT: _("Help desk sent an e-mail again"),
-    EventType.HELPDESK_REMINDER_SENT: _("Help desk sent the username reminder"),
-    EventType.HELPDESK_UNLOCKED: _("Help desk lifted sign-in throttling"),
-    EventType.HELPDESK_SESSIONS_ENDED: _("Help desk closed your sessions"),
-    EventType.HELPDESK_DISABLED: _("Help desk disabled the account"),
-    EventType.HELPDESK_ENABLED: _("Help desk enabled the account"),
+    EventType.HELPDESK_RESET_SENT: _("The %(helpdesk)s sent a recovery e-mail"),
+    EventType.HELPDESK_EMAIL_RESENT: _("The %(helpdesk)s sent an e-mail again"),
+    EventType.HELPDESK_REMINDER_SENT: _("The %(helpdesk)s sent the username reminder"),
+    EventType.HELPDESK_UNLOCKED: _("The %(helpdesk)s lifted sign-in throttling"),
+    EventType.HELPDESK_SESSIONS_ENDED: _("The %(helpdesk)s closed your sessions"),
+    EventType.HELPDESK_DISABLED: _("The %(helpdesk)s disabled the account"),
+    EventType.HELPDESK_ENABLED: _("The %(helpdesk)s enabled the account"),
     EventType.SIGN_IN_PASSWORD_OK: _("Password accepted; second factor asked for"),
     EventType.FACTOR_ADDED: _("Second factor added"),
     EventType.FACTOR_REMOVED: _("Second factor removed"),
@@ -43,7 +45,7 @@ LABELS: dict[str, Promise] = {
     EventType.BACKUP_CODES_GENERATED: _("New backup codes made"),
     EventType.BACKUP_CODE_USED: _("Backup code used"),
     EventType.STEP_UP_OK: _("Second factor given again"),
-    EventType.ASSISTED_RECOVERY_STARTED: _("Help desk started an assisted recovery"),
+    EventType.ASSISTED_RECOVERY_STARTED: _("The %(helpdesk)s started an assisted recovery"),
     EventType.ASSISTED_RECOVERY_CANCELLED: _("Assisted recovery cancelled"),
     EventType.ASSISTED_RECOVERY_COMPLETED: _("Assisted recovery completed: second factors removed"),
     EventType.TOKEN_ISSUED: _("Signed in to %(client_name)s"),
@@ -74,11 +76,13 @@ HISTORY_EVENTS = [str(event) for event in LABELS if event not in {
 
 
 def event_label(event: str, details: dict[str, object] | None = None) -> str:
-    """Return the human label of an event name, with the details it names (a portal)."""
+    """Return the human label of an event name, with the details it names (a portal) and
+    the help desk's name in the active language."""
     label = ACTION_LABELS.get((event, str((details or {}).get("action", "")))) or LABELS.get(event)
     if label is None:
         return event
     try:
-        return str(label) % {k: str(v) for k, v in (details or {}).items()}
+        return str(label) % {"helpdesk": helpdesk_name(),
+                             **{k: str(v) for k, v in (details or {}).items()}}
     except (KeyError, TypeError, ValueError):  # a label without placeholders, or one missing
         return str(label) if "%(" not in str(label) else event

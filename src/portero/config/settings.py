@@ -157,7 +157,14 @@ DEFAULT_FROM_EMAIL = env.str(
     else f"{PORTERO_SITE_NAME} <no-reply@{_base.hostname}>",
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Each help-desk text has an English twin for the English pages and e-mails; without one, the
+# Spanish text is shown (a phone number reads the same), except the default name, which is
+# "Service Desk" in English (one English name everywhere).
 PORTERO_HELPDESK_NAME = env.str("PORTERO_HELPDESK_NAME", "Mesa de Servicio")
+PORTERO_HELPDESK_NAME_EN = env.str(
+    "PORTERO_HELPDESK_NAME_EN",
+    "Service Desk" if PORTERO_HELPDESK_NAME == "Mesa de Servicio" else PORTERO_HELPDESK_NAME,
+)
 PORTERO_HELPDESK_HOURS = env.str(
     "PORTERO_HELPDESK_HOURS",
     "Lunes a viernes 7:00 a.m. - 7:00 p.m. Sábado 8:00 a.m. - 12:00 p.m." if DEMO else "",
@@ -171,6 +178,10 @@ PORTERO_HELPDESK_HOURS_EN = env.str(
 PORTERO_HELPDESK_PHONES = env.str(
     "PORTERO_HELPDESK_PHONES",
     "Línea Nacional 018000-52-0808 / En Bogotá 745-8788" if DEMO else "",
+)
+PORTERO_HELPDESK_PHONES_EN = env.str(
+    "PORTERO_HELPDESK_PHONES_EN",
+    "National line 018000-52-0808 / In Bogotá 745-8788" if DEMO else PORTERO_HELPDESK_PHONES,
 )
 PORTERO_HELPDESK_URL = env.str(
     "PORTERO_HELPDESK_URL", "https://www.colombiacompra.gov.co/soporte" if DEMO else ""
@@ -280,6 +291,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # only to verify imported legacy hashes
     "portero.federation.hashers.ClientSecretHasher",  # portals' random secrets only (OI5)
 ]
+# Cheapest first: StrengthValidator scores only what the rules above it accept, and the strength
+# meter applies those rules and the score, never the ones below (PW4 hashes).
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
@@ -484,6 +497,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portero.federation.middleware.FederationGuardMiddleware",
     "portero.accounts.middleware.SessionLifetimeMiddleware",
+    "portero.accounts.middleware.AccountLanguageMiddleware",  # after the sign-in checks
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portero.core.errors.MethodNotAllowedMiddleware",
@@ -518,6 +532,8 @@ TEMPLATES = [
 LANGUAGE_CODE = "es-co"
 LANGUAGES = [("es-co", _("Spanish")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Dates as Colombia writes them ("30 de noviembre de 2026, 2:38 a. m."), through core.dates.
+FORMAT_MODULE_PATH = ["portero.core.formats"]
 TIME_ZONE = "America/Bogota"
 USE_I18N = True
 USE_TZ = True

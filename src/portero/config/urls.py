@@ -1,8 +1,7 @@
 from django.urls import include, path
-from django.views.decorators.http import require_http_methods
 from django.views.generic import RedirectView
-from django.views.i18n import set_language
 
+from portero.accounts.views import switch_language
 from portero.federation import urls as federation_urls
 from portero.ops import health
 
@@ -15,8 +14,7 @@ urlpatterns = [
     # Browsers and crawlers ask for it whatever the pages say: no 404 in the log for each.
     path("favicon.ico", RedirectView.as_view(url="/static/portero/favicon.svg", permanent=True,
                                              http_method_names=["get", "head"])),
-    path("idioma/", require_http_methods(["GET", "HEAD", "POST"])(set_language),
-         name="set_language"),
+    path("idioma/", switch_language, name="set_language"),
     path("", include("portero.accounts.urls")),
     path("", include("portero.factors.urls")),
     path("", include("portero.recovery.urls")),

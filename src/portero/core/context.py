@@ -10,17 +10,30 @@ from django.http import HttpRequest
 from django.utils.translation import get_language
 
 
+def _english(language: str | None) -> bool:
+    return (language or get_language() or "").startswith("en")
+
+
+def helpdesk_name(language: str | None = None) -> str:
+    """Return the help desk's name in `language` (default: the active one)."""
+    english = _english(language)
+    return settings.PORTERO_HELPDESK_NAME_EN if english else settings.PORTERO_HELPDESK_NAME
+
+
 def branding(language: str | None = None) -> dict[str, Any]:
-    """Return the site's configured names, help-desk details and legal links."""
-    english = (language or get_language() or "").startswith("en")
+    """Return the site's configured names, help-desk details and legal links, in `language`
+    (default: the active one)."""
+    english = _english(language)
     return {
         "site_name": settings.PORTERO_SITE_NAME,
         "organization": settings.PORTERO_ORGANIZATION,
-        "helpdesk_name": settings.PORTERO_HELPDESK_NAME,
+        "helpdesk_name": helpdesk_name(language),
         "helpdesk_hours": (
             settings.PORTERO_HELPDESK_HOURS_EN if english else settings.PORTERO_HELPDESK_HOURS
         ),
-        "helpdesk_phones": settings.PORTERO_HELPDESK_PHONES,
+        "helpdesk_phones": (
+            settings.PORTERO_HELPDESK_PHONES_EN if english else settings.PORTERO_HELPDESK_PHONES
+        ),
         "helpdesk_url": settings.PORTERO_HELPDESK_URL,
         "terms_url": settings.PORTERO_TERMS_URL,
         "privacy_url": settings.PORTERO_PRIVACY_URL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mailbox
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -29,10 +29,13 @@ def _parse(key: str, raw: bytes) -> InboxMessage:
     text_part = msg.get_body(preferencelist=("plain",))
     html_part = msg.get_body(preferencelist=("html",))
     date_header = msg.get("Date")
+    date = parsedate_to_datetime(str(date_header)) if date_header else None
+    if date is not None and date.tzinfo is None:  # "-0000" (Django's Date header): UTC
+        date = date.replace(tzinfo=UTC)
     return InboxMessage(
         key=key, subject=str(msg.get("Subject", "")), sender=str(msg.get("From", "")),
         to=str(msg.get("To", "")),
-        date=parsedate_to_datetime(str(date_header)) if date_header else None,
+        date=date,
         text=text_part.get_content() if text_part else "",
         html=html_part.get_content() if html_part else "",
     )

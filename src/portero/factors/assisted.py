@@ -116,7 +116,8 @@ def assisted_recovery_start(*, agent: User, target: User, reason: str,
                  recovery=recovery.pk, due_at=recovery.due_at.isoformat())
     # Tried until the recovery is due: past that, the notice would come too late to help.
     email_queue(kind=EmailKind.ASSISTED_RECOVERY, to_address=target.email,
-                language=target.language, user=target, context={"recovery": recovery.pk},
+                language=target.preferred_language(), user=target,
+                context={"recovery": recovery.pk},
                 give_up_at=recovery.due_at)
     return recovery
 
@@ -184,7 +185,7 @@ def assisted_recovery_complete(*, recovery_id: int) -> bool:
                  removed=removed)
     if user.email:
         email_queue(kind=EmailKind.FACTOR_CHANGED, to_address=user.email,
-                    language=user.language, user=user,
+                    language=user.preferred_language(), user=user,
                     context={"change": "factors_reset", "at": now.isoformat(), "ip": ""})
     return True
 

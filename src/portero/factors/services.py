@@ -44,7 +44,7 @@ def _notice(user: User, change: str, client: ClientInfo, **context: str) -> None
     """Tell the account's address what changed (MF5): a stolen session must not go unseen."""
     if user.email:
         email_queue(kind=EmailKind.FACTOR_CHANGED, to_address=user.email,
-                    language=user.language, user=user,
+                    language=user.preferred_language(client.language), user=user,
                     context={"change": change, "at": clock.now().isoformat(),
                              "ip": client.ip or "", **context})
 

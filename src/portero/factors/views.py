@@ -20,6 +20,7 @@ from portero.accounts import flows as account_flows
 from portero.accounts import steps
 from portero.accounts.models import User
 from portero.core.client import ClientInfo
+from portero.core.context import helpdesk_name
 from portero.factors import flows, services, totp
 from portero.factors.forms import APP, BACKUP, ConfirmPasswordForm, code_form
 from portero.factors.policy import enrolment_required
@@ -33,7 +34,7 @@ def refusal(check: Check) -> str:
     """Say why a code was refused, never which kind of factor exists (MF2)."""
     if check.throttled:
         return _("Too many wrong codes. Wait an hour and try again, or contact the "
-                 "%(helpdesk)s.") % {"helpdesk": settings.PORTERO_HELPDESK_NAME}
+                 "%(helpdesk)s.") % {"helpdesk": helpdesk_name()}
     return _("This code is not correct, or it was already used. Check it and try again.")
 
 

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.importing import text_problem
+from portero.accounts.rules import EMAIL_MAX
 from portero.factors.assisted import REASON_MAX as ASSISTED_REASON_MAX
 from portero.helpdesk.memberships import MEMBERSHIP_ACTIONS
 from portero.helpdesk.selectors import SEARCH_MIN, emails_needing_attention
@@ -17,7 +18,7 @@ from portero.organizations.services import REASON_MAX
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Username, e-mail or name"), min_length=SEARCH_MIN, max_length=254,
+        label=_("Username, e-mail or name"), min_length=SEARCH_MIN, max_length=EMAIL_MAX,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.models import User
 from portero.core.client import ClientInfo
+from portero.core.context import helpdesk_name
 from portero.helpdesk.models import ActionReceipt
 from portero.helpdesk.roles import Role, may_act_on, role_of
 from portero.helpdesk.services import ActionRefused
@@ -64,7 +65,8 @@ def helpdesk_membership_decide(*, agent: User, membership: Membership, action: s
     supervisor, not on this person, no reason) and MembershipRefused when the change is not
     possible (its state changed, the last administrator: OR2), recorded as refused."""
     if role_of(agent) < Role.SUPERVISOR:
-        raise ActionRefused(_("Only a help-desk supervisor may do that."))
+        raise ActionRefused(_("Only a supervisor of the %(helpdesk)s may do that.")
+                            % {"helpdesk": helpdesk_name()})
     if action not in MEMBERSHIP_ACTIONS or not may_act_on(agent, membership.user):
         raise ActionRefused(_("You may not do that on this account."))
     reason = reason.strip()[:REASON_MAX]

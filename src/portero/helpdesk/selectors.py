@@ -9,6 +9,7 @@ from django.db import connections
 from django.db.models import Q, QuerySet
 
 from portero.accounts.models import User
+from portero.accounts.rules import normalize_email, normalize_username
 from portero.accounts.throttle import ThrottleState, throttle_state
 from portero.core import clock
 from portero.factors.models import AssistedRecovery, AssistedRecoveryState
@@ -39,15 +40,15 @@ def users_search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
     which of them are listed (besides the exact matches) is arbitrary, and `more` tells the
     agent to narrow the search.
     """
-    needle = query.strip().lower()
+    needle = normalize_username(query)  # addresses compare the same way (rules)
     exact = list(User.objects.only(*_LISTED)
                  .filter(Q(username__lower=needle) | Q(email__lower=needle)).order_by("pk")[:limit])
     found = _some_containing(needle, limit + 1)
     accounts = {account.pk: account for account in [*exact, *found]}
 
     def rank(account: User) -> tuple[int, str, int]:
-        username = account.username.lower()
-        if needle in (username, account.email.lower()):
+        username = normalize_username(account.username)
+        if needle in (username, normalize_email(account.email)):
             return 0, username, account.pk
         return (1 if username.startswith(needle) else 2), username, account.pk
 

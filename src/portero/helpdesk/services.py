@@ -60,7 +60,7 @@ def _send_reset(target: User) -> dict[str, Any]:
 
 def _send_reminder(target: User) -> dict[str, Any]:
     try:
-        email = username_reminder_queue(user=target, language=target.language)
+        email = username_reminder_queue(user=target, language=target.preferred_language())
     except RecoveryRefused as refusal:
         raise ActionRefused(str(refusal)) from refusal
     return {"email": email.pk}

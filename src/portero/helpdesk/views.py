@@ -22,6 +22,7 @@ from portero.accounts.models import User
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core.client import ClientInfo
+from portero.core.context import helpdesk_name
 from portero.factors import assisted
 from portero.factors import flows as factor_flows
 from portero.factors.selectors import has_factor
@@ -71,7 +72,7 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             if not has_factor(request.user):
                 messages.info(request, _("The %(helpdesk)s console needs two-step verification. "
                                          "Set up a second factor to open it.")
-                              % {"helpdesk": settings.PORTERO_HELPDESK_NAME})
+                              % {"helpdesk": helpdesk_name()})
                 return redirect("factors:security")
             if not factor_flows.session_has_second_factor(request):
                 factor_flows.step_up_begin(request, destination=request.get_full_path()

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef
 
+from portero.accounts.rules import normalize_email
 from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
@@ -121,9 +122,10 @@ def bounce_record(email_id: int, report: DeliveryReport) -> str:
                      subject=f"email:{email.pk}", kind=email.kind, status=report.status,
                      action=report.action, diagnostic=report.diagnostic)
         user = email.user
-        if report.hard and user is not None and user.email.lower() == email.to_address.lower():
+        bounced_address = normalize_email(email.to_address)
+        if report.hard and user is not None and normalize_email(user.email) == bounced_address:
             UndeliverableAddress.objects.update_or_create(
-                user=user, address=email.to_address.lower(),
+                user=user, address=bounced_address,
                 defaults={"email": email, "bounced_at": now, "status": report.status,
                           "diagnostic": report.diagnostic})
             outcome += ", address flagged"
@@ -142,5 +144,5 @@ def address_undeliverable(user: Any) -> UndeliverableAddress | None:
         user=user, to_address__iexact=OuterRef("address"),
         reset__opened_at__gt=OuterRef("bounced_at"))
     return (UndeliverableAddress.objects
-            .filter(user=user, address=user.email.lower())
+            .filter(user=user, address=normalize_email(user.email))
             .exclude(Exists(opened_later)).first())

@@ -15,6 +15,7 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
 from portero.core.client import ClientInfo
+from portero.core.context import helpdesk_name
 from portero.federation.logout import logouts_queue
 from portero.helpdesk.roles import Role as HelpdeskRole
 from portero.helpdesk.roles import role_of
@@ -115,19 +116,19 @@ def membership_request(*, user: User, organization: Organization,
     for admin in _administrators(organization):
         if admin.user.email:
             email_queue(kind=EmailKind.MEMBERSHIP_REQUESTED, to_address=admin.user.email,
-                        language=admin.user.language, user=admin.user,
+                        language=admin.user.preferred_language(), user=admin.user,
                         context={"membership": membership.pk})
     return membership
 
 
-def _request_refusal(source: str | None) -> Promise:
+def _request_refusal(source: str | None) -> str | Promise:
     if source == MembershipState.PENDING:
         return _("You already asked for access to this organization; its administrators have "
                  "been told.")
     if source == MembershipState.ACCEPTED:
         return _("You already act for this organization.")
     return _("An administrator of this organization turned down your request. Contact them, or "
-             "the help desk, to review it.")
+             "the %(helpdesk)s, to review it.") % {"helpdesk": helpdesk_name()}
 
 
 def membership_decide(*, actor: User, membership: Membership, action: str, by: By,
@@ -231,7 +232,8 @@ def _authorize(actor: User, organization: Organization, *, by: By, reason: str) 
     """Refuse unless `actor` may decide for `organization` in the capacity `by` (OR1)."""
     if by == By.HELPDESK:
         if role_of(actor) < HelpdeskRole.SUPERVISOR:
-            raise MembershipRefused(_("Only a help-desk supervisor may do that."),
+            raise MembershipRefused(_("Only a supervisor of the %(helpdesk)s may do that.")
+                                    % {"helpdesk": helpdesk_name()},
                                     code="not_supervisor")
         if not reason:
             raise MembershipRefused(_("Write the reason or the ticket number."),
@@ -313,8 +315,8 @@ def _member_notice(membership: Membership, *, action: str, reason: str, by: By) 
     if not user.email:
         return
     organization = membership.organization
-    email_queue(kind=EmailKind.MEMBERSHIP_CHANGED, to_address=user.email, language=user.language,
-                user=user, context={
+    email_queue(kind=EmailKind.MEMBERSHIP_CHANGED, to_address=user.email,
+                language=user.preferred_language(), user=user, context={
                     "action": action, "state": membership.state, "role": membership.role,
                     "organization_name": organization.name, "nit": organization.nit,
                     "kind": organization.kind, "reason": reason,

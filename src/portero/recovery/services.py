@@ -84,7 +84,9 @@ def reset_prepare(*, user: User, request: RecoveryRequest | None) -> Issue:
     activation = purpose == ResetPurpose.ACTIVATION
     email = email_new(
         kind=EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET,
-        to_address=user.email, language=user.language, user=user, reset=reset,
+        to_address=user.email, user=user, reset=reset,
+        # the owner's choice, else the page the request came from (help desk: the default)
+        language=user.preferred_language(request.language if request else ""),
         give_up_at=reset.expires_at,  # a link that arrives dead is no use: retry until then
     )
     return Issue(EventType.RESET_ISSUED, user, email, reset, {"purpose": purpose})

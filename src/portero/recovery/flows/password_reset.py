@@ -10,7 +10,8 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 
-from portero.accounts.models import User, normalize_username
+from portero.accounts.models import User
+from portero.accounts.rules import normalize_username
 from portero.accounts.services import PasswordVia, user_email_verified, user_set_password
 from portero.audit.events import EventType
 from portero.audit.services import event_record

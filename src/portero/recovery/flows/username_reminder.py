@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from portero.accounts.models import User
+from portero.accounts.rules import normalize_email
 from portero.audit.events import EventType
 from portero.core.client import ClientInfo
 from portero.mail.models import EmailKind
@@ -13,11 +14,6 @@ from portero.mail.services import email_new
 from portero.recovery.issuing import Issue
 from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.services import recovery_request_record
-
-
-def normalize_email(raw: str) -> str:
-    """Return the comparison form of an e-mail address."""
-    return raw.strip().lower()
 
 
 def request_username_reminder(*, email: str, client: ClientInfo) -> None:
@@ -54,6 +50,6 @@ def process_username_request(request: RecoveryRequest, accounts: dict[str, User]
         return RequestOutcome.NO_ACCOUNT
     request.user = user
     email = email_new(kind=EmailKind.USERNAME_REMINDER, to_address=user.email,
-                      language=request.language, user=user)
+                      language=user.preferred_language(request.language), user=user)
     issues.append(Issue(EventType.USERNAME_REMINDER_ISSUED, user, email))
     return RequestOutcome.EMAIL_QUEUED

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--username", required=True)
         parser.add_argument("--email", required=True)
         parser.add_argument("--full-name", default="")
-        parser.add_argument("--language", default="es-co", help="es-co (default) or en")
+        parser.add_argument("--language", default="",
+                            help="es-co or en (default: none chosen; the owner's pages decide)")
         parser.add_argument("--no-password", action="store_true")
         parser.add_argument("--role", choices=["agent", "supervisor", "administrator"],
                             help="a Mesa de Servicio role (makes the account staff)")
