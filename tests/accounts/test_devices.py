@@ -8,15 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.apps import apps
 from django.contrib.auth import login
-from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from portero.accounts.models import User
 from portero.accounts.notices import device_is_new, devices_remembered
-from portero.accounts.services import user_create
+from portero.accounts.services import user_create, user_sign_in_remember
 from portero.audit.models import AuditEvent
 from tests.conftest import PASSWORD
 
@@ -62,23 +61,42 @@ def _request(user_agent: str = LAPTOP):
     return request
 
 
-def test_any_sign_in_through_django_writes_last_login_and_the_device_in_one_update(user, clock):
-    """Not only Portero's form: whatever calls Django's login() (the test client, a script)."""
+def _account_updates(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith("UPDATE") and "accounts_user" in q["sql"]]
+
+
+def test_a_sign_in_writes_last_login_and_the_device_in_one_update(user, clock):
+    """The sign-in flow writes them itself (accounts.services.user_sign_in_remember)."""
+    before = clock.now()
+    with CaptureQueriesContext(connection) as queries:
+        Client(HTTP_USER_AGENT=LAPTOP).post("/ingresar/", {"username": user.username,
+                                                           "password": PASSWORD})
+    assert len(_account_updates(queries)) == 1, _account_updates(queries)
+    account = User.objects.get(pk=user.pk)
+    assert account.last_login is not None and before <= account.last_login <= clock.now()
+    assert account.known_devices == {"Firefox · Windows": _day(0, clock.now())}
+
+
+def test_djangos_own_last_login_receiver_stays_disconnected(user):
+    """Else every sign-in would write last_login twice: Django's login() writes nothing on
+    the account here, the sign-in flow does."""
     with CaptureQueriesContext(connection) as queries:
         login(_request(), user, backend="portero.accounts.backends.UsernameBackend")
-    updates = [q["sql"] for q in queries.captured_queries
-               if q["sql"].startswith("UPDATE") and "accounts_user" in q["sql"]]
-    assert len(updates) == 1, updates  # Django's own update_last_login is not connected
+    assert _account_updates(queries) == []
+
+
+def test_remembering_a_sign_in_updates_the_instance_in_memory_too(user, clock):
+    user_sign_in_remember(user=user, device="Firefox · Windows")
     account = User.objects.get(pk=user.pk)
     assert user.last_login is not None and account.last_login == user.last_login
-    assert account.known_devices == {"Firefox · Windows": _day(0, clock.now())}
-    assert user.known_devices == account.known_devices  # the instance in memory agrees
+    assert user.known_devices == account.known_devices == {"Firefox · Windows": _day(0, clock.now())}
 
 
-def test_a_sign_in_without_a_request_keeps_the_devices(user, clock):
+def test_a_sign_in_without_a_device_keeps_the_devices(user, clock):
     User.objects.filter(pk=user.pk).update(known_devices={"Safari": _day(3, clock.now())})
     user.refresh_from_db()
-    user_logged_in.send(sender=User, request=None, user=user)
+    user_sign_in_remember(user=user, device=None)
     account = User.objects.get(pk=user.pk)
     assert account.last_login is not None
     assert account.known_devices == {"Safari": _day(3, clock.now())}

@@ -10,9 +10,9 @@ import pytest
 
 from portero.core import clock
 from portero.mail import delivery
+from portero.mail.composing import NotNeeded
 from portero.mail.delivery import emails_deliver_due
 from portero.mail.models import EmailKind, EmailStatus, OutboundEmail
-from portero.mail.rendering import NotNeeded
 from portero.mail.services import email_queue
 from portero.mail.smtp import EmailBackend
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from portero.accounts.models import User
-from portero.recovery.flows.username_reminder import username_reminder_queue
+from portero.recovery.services import username_reminder_queue
 from tests.e2e.conftest import Browser, pipe_output, portero_process
 from tests.processes import database_url, free_port, wait_until_serving
 

@@ -21,8 +21,8 @@ from portero.core.client import ClientInfo
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.ops.management.commands.worker import DEFAULT_PROCESSES
 from portero.recovery.flows.password_reset import request_password_reset
-from portero.recovery.flows.username_reminder import username_reminder_queue
 from portero.recovery.models import RecoveryRequest
+from portero.recovery.services import username_reminder_queue
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import pipe_output, portero_process
 from tests.processes import database_url, free_port

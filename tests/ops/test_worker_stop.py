@@ -17,7 +17,7 @@ from django.conf import settings
 
 from portero.accounts.models import User
 from portero.mail.models import EmailStatus, OutboundEmail
-from portero.recovery.flows.username_reminder import username_reminder_queue
+from portero.recovery.services import username_reminder_queue
 from tests.e2e.conftest import pipe_output, portero_process
 from tests.processes import database_url, free_port
 

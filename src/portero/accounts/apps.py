@@ -12,10 +12,8 @@ class AccountsConfig(AppConfig):
         # `username__lower=` / `email__lower=` match the functional indexes on LOWER(column).
         CharField.register_lookup(Lower)
         EmailField.register_lookup(Lower)
-        from portero.accounts import emails  # noqa: F401  (registers the e-mail composers)
-        from portero.accounts.signals import sign_in_remember
-
-        # Ours writes last_login and the device together. Django's receiver is connected by
-        # django.contrib.auth's ready(), which therefore comes first in INSTALLED_APPS.
+        # The sign-in flow writes last_login with the device, in one UPDATE
+        # (services.user_sign_in_remember); Django's receiver would write it a second time. It
+        # is connected by django.contrib.auth's ready(), which therefore comes first in
+        # INSTALLED_APPS.
         user_logged_in.disconnect(dispatch_uid="update_last_login")
-        user_logged_in.connect(sign_in_remember, dispatch_uid="portero.accounts.sign_in_remember")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portero.mail.models import EmailKind, OutboundEmail
-from portero.mail.rendering import Composed, NotNeeded, absolute_url, composer
+from portero.mail.composing import Composed, NotNeeded, absolute_url
+from portero.mail.models import OutboundEmail
 
 
-@composer(EmailKind.NEW_DEVICE_SIGN_IN)
 def compose_new_device(email: OutboundEmail) -> Composed:
     user = email.user
     if user is None or not user.notify_new_device:

@@ -1,4 +1,9 @@
-"""Signed-in journeys: sign in, sign out, change password."""
+"""Signed-in journeys: sign in, sign out, change password.
+
+Who is asking comes as a `ClientInfo` the view builds, as in every flow; the request is passed
+only to the flows that change this browser's session (sign in and out, the second step, a new
+password that keeps this session), and none of them builds a response.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from portero.accounts.services import (
     session_record_forget,
     sessions_end,
     user_set_password,
+    user_sign_in_remember,
 )
 from portero.accounts.throttle import (
     ThrottleState,
@@ -66,7 +72,7 @@ class SignInAttempt:
     second_step: bool = False
 
 
-def sign_in(request: HttpRequest, *, username: str, password: str,
+def sign_in(request: HttpRequest, *, client: ClientInfo, username: str, password: str,
             destination: str | None = None) -> SignInAttempt:
     """Sign in, or say why not with nothing revealed about the account (LI1).
 
@@ -74,7 +80,6 @@ def sign_in(request: HttpRequest, *, username: str, password: str,
     a wrong password. They say so, with how long to wait: the count is kept per typed
     username whether an account has it or not, so the answer is the same for both.
     """
-    client = ClientInfo.from_request(request)
     throttle = throttle_state(username)
     owner = user_by_username(username)  # once, known or not: the failure names its owner too
     refusal = _refusal(throttle, client)
@@ -125,10 +130,11 @@ def second_step_user(request: HttpRequest) -> tuple[User, str | None] | None:
     return user, (str(pending.get("destination") or "") or None)
 
 
-def complete_sign_in(request: HttpRequest, *, user: User, amr: list[str]) -> None:
+def complete_sign_in(request: HttpRequest, *, client: ClientInfo, user: User,
+                     amr: list[str]) -> None:
     """Sign in `user`, who proved `amr` (a second factor after the password, or a passkey)."""
     request.session.pop(SECOND_STEP, None)
-    _success(request, user, ClientInfo.from_request(request), clear_throttle=False, amr=amr)
+    _success(request, user, client, clear_throttle=False, amr=amr)
 
 
 def proof_record(request: HttpRequest) -> None:
@@ -147,16 +153,17 @@ def _success(request: HttpRequest, user: User, client: ClientInfo, *,
              clear_throttle: bool, amr: list[str]) -> None:
     """Start the session and record it: every write of a sign-in, or none of them.
 
-    The new-device notice is decided first, from the row as loaded: login() then records this
-    sign-in's time and device on it, in one UPDATE (`accounts.signals`).
+    The new-device notice is decided first, from the row as loaded; then this sign-in's time
+    and device are written on it, in one UPDATE.
     """
     device = describe_user_agent(client.user_agent)
     new_device_notice_queue(user=user, device=device, client=client,
                             previous_sign_in=user.last_login)
     if clear_throttle:  # a success resets the count (LI2); no row, nothing to reset
         throttle_clear(user.username)
-    sid, previous_key = _settle_previous_session(request, user)
-    login(request, user)  # sets last_login, remembers the device
+    sid, previous_key = _settle_previous_session(request, user, client)
+    login(request, user)  # the session only: Django's update_last_login is not connected
+    user_sign_in_remember(user=user, device=device)
     if previous_key and request.session.session_key == previous_key:
         request.session.cycle_key()  # the same person again: Django keeps the key; not us (SE1)
     request.session[SIGNED_IN_AT] = request.session[PROOF_AT] = clock.now().timestamp()
@@ -168,7 +175,8 @@ def _success(request: HttpRequest, user: User, client: ClientInfo, *,
     event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device, amr=amr)
 
 
-def _settle_previous_session(request: HttpRequest, user: User) -> tuple[str, str | None]:
+def _settle_previous_session(request: HttpRequest, user: User,
+                             client: ClientInfo) -> tuple[str, str | None]:
     """Return the sid for this sign-in and the key of the session this browser already had.
 
     Signing in again as the same person (a bookmark, a portal's prompt=login) keeps the
@@ -182,8 +190,7 @@ def _settle_previous_session(request: HttpRequest, user: User) -> tuple[str, str
         session_record_forget(session_key=key)  # re-created for the new key
         return str(request.session[SID]), key
     session_end(session_key=key, reason="sign_out")
-    event_record(EventType.SIGN_OUT, user=current, client=ClientInfo.from_request(request),
-                 reason="another_sign_in")
+    event_record(EventType.SIGN_OUT, user=current, client=client, reason="another_sign_in")
     return secrets.token_urlsafe(16), key
 
 
@@ -208,28 +215,25 @@ def _failure(username: str, client: ClientInfo, event: EventType, *, owner: User
                  device=describe_user_agent(client.user_agent))
 
 
-def reauth_refused(request: HttpRequest, *, user: User) -> bool:
+def reauth_refused(*, user: User, client: ClientInfo) -> bool:
     """True when the account or the address may not try a password now (LI2, LI3)."""
-    client = ClientInfo.from_request(request)
     return _refusal(throttle_state(user.username), client) is not None
 
 
-def reauth_failed(request: HttpRequest, *, user: User) -> None:
+def reauth_failed(*, user: User, client: ClientInfo) -> None:
     """Count a wrong current password like a failed sign-in."""
-    _failure(user.username, ClientInfo.from_request(request), EventType.SIGN_IN_FAILED,
-             owner=user, count=True)
+    _failure(user.username, client, EventType.SIGN_IN_FAILED, owner=user, count=True)
 
 
 @transaction.atomic
-def sign_out(request: HttpRequest, *, reason: str = "sign_out") -> None:
+def sign_out(request: HttpRequest, *, client: ClientInfo, reason: str = "sign_out") -> None:
     """End the session on the server and at every portal that got tokens in it (OI6)."""
     user = request.user if isinstance(request.user, User) else None
     if request.session.session_key:
         session_end(session_key=request.session.session_key, reason=reason)
     logout(request)
     if user is not None:
-        event_record(EventType.SIGN_OUT, user=user, client=ClientInfo.from_request(request),
-                     reason=reason)
+        event_record(EventType.SIGN_OUT, user=user, client=client, reason=reason)
 
 
 def return_to_remember(request: HttpRequest, *, url: str, **about: Any) -> None:
@@ -260,9 +264,10 @@ def return_to_take(request: HttpRequest) -> str | None:
 
 
 @transaction.atomic
-def change_password(request: HttpRequest, *, user: User, new_password: str) -> None:
+def change_password(request: HttpRequest, *, client: ClientInfo, user: User,
+                    new_password: str) -> None:
     """Set the new password, keep this session, end the others (CP1, SE3)."""
-    old_key, client = request.session.session_key, ClientInfo.from_request(request)
+    old_key = request.session.session_key
     user_set_password(user=user, password=new_password, client=client, via="change",
                       keep_session_key=old_key)
     update_session_auth_hash(request, user)  # also gives this session a new id
@@ -273,29 +278,27 @@ def change_password(request: HttpRequest, *, user: User, new_password: str) -> N
 
 
 @transaction.atomic
-def end_other_sessions(request: HttpRequest, *, user: User) -> int:
-    """Close every session of `user` but this one; return how many were closed."""
-    ended = sessions_end(user=user, keep_session_key=request.session.session_key)
-    event_record(EventType.SESSIONS_ENDED, user=user, client=ClientInfo.from_request(request),
-                 sessions_ended=ended)
+def end_other_sessions(*, user: User, client: ClientInfo, keep_session_key: str | None) -> int:
+    """Close every session of `user` but the one keyed `keep_session_key`; return how many."""
+    ended = sessions_end(user=user, keep_session_key=keep_session_key)
+    event_record(EventType.SESSIONS_ENDED, user=user, client=client, sessions_ended=ended)
     return ended
 
 
 @transaction.atomic
-def change_notifications(request: HttpRequest, *, user: User, notify_new_device: bool) -> None:
+def change_notifications(*, user: User, client: ClientInfo, notify_new_device: bool) -> None:
     """Save the optional notices the owner wants."""
     user.notify_new_device = notify_new_device
     user.save(update_fields=["notify_new_device"])
-    event_record(EventType.NOTIFICATIONS_CHANGED, user=user,
-                 client=ClientInfo.from_request(request), notify_new_device=notify_new_device)
+    event_record(EventType.NOTIFICATIONS_CHANGED, user=user, client=client,
+                 notify_new_device=notify_new_device)
 
 
 @transaction.atomic
-def choose_language(request: HttpRequest, *, user: User, language: str) -> None:
+def choose_language(*, user: User, client: ClientInfo, language: str) -> None:
     """Save the language the owner chose for pages and e-mails (one of LANGUAGES)."""
     if user.language == language:
         return
     user.language = language
     user.save(update_fields=["language"])
-    event_record(EventType.LANGUAGE_CHANGED, user=user, client=ClientInfo.from_request(request),
-                 language=language)
+    event_record(EventType.LANGUAGE_CHANGED, user=user, client=client, language=language)

@@ -12,6 +12,7 @@ from django.utils import translation
 from portero.accounts.flows import SIGNED_IN_AT, sign_out
 from portero.accounts.models import User
 from portero.core import clock
+from portero.core.client import ClientInfo
 from portero.core.language import language_cookie_set
 
 
@@ -25,7 +26,7 @@ class SessionLifetimeMiddleware:
         signed_in_at = request.session.get(SIGNED_IN_AT)
         max_age = settings.PORTERO_SESSION_MAX_HOURS * 3600
         if signed_in_at is not None and clock.now().timestamp() - signed_in_at > max_age:
-            sign_out(request, reason="expired")
+            sign_out(request, client=ClientInfo.from_request(request), reason="expired")
         return self.get_response(request)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from portero.accounts.models import SessionRecord, User
+from portero.accounts.notices import devices_remembered
 from portero.accounts.rules import normalize_email, normalize_username
 from portero.accounts.signals import sessions_ended
 from portero.accounts.throttle import throttle_clear
@@ -24,6 +25,22 @@ from portero.mail.services import email_queue
 
 PasswordVia = Literal["reset", "activation", "change", "cli"]
 AccountVia = Literal["cli", "import", "demo"]
+
+
+def user_sign_in_remember(*, user: User, device: str | None) -> None:
+    """Set `last_login` and remember `device` (None: no device known), in one UPDATE.
+
+    The sign-in flow calls it in place of Django's `update_last_login`, which is not connected
+    (`AccountsConfig.ready`), so that the new-device check needs no query of its own. `device`
+    is described from the same (truncated) user agent as the audit row's, so the two agree.
+    """
+    now = clock.now()
+    changes: dict[str, Any] = {"last_login": now}
+    if device is not None:
+        changes["known_devices"] = devices_remembered(user.known_devices, device, now)
+    User.objects.filter(pk=user.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(user, field, value)
 
 
 def session_record_create(*, user: User, session_key: str, sid: str,

@@ -26,6 +26,7 @@ from portero.accounts.forms import (
 from portero.accounts.models import User
 from portero.accounts.validators import password_assessment
 from portero.core import clock, ratelimit
+from portero.core.client import ClientInfo
 from portero.core.client_ip import client_ip
 from portero.core.headers import form_targets_allow
 
@@ -63,8 +64,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SignInForm(request.POST)
         if form.is_valid():
-            attempt = flows.sign_in(request, **form.cleaned_data,
-                                    destination=_safe_next(request))
+            attempt = flows.sign_in(request, client=ClientInfo.from_request(request),
+                                    **form.cleaned_data, destination=_safe_next(request))
             if attempt.second_step:
                 return redirect("factors:second_step")
             if attempt.user is not None:
@@ -81,7 +82,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    flows.sign_out(request)
+    flows.sign_out(request, client=ClientInfo.from_request(request))
     messages.info(request, _("You have signed out."))
     return redirect("accounts:sign_in")
 
@@ -97,13 +98,14 @@ def home(request: HttpRequest) -> HttpResponse:
 def change_password(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    posted = request.method == "POST"
-    throttled = posted and flows.reauth_refused(request, user=user)
+    posted, client = request.method == "POST", ClientInfo.from_request(request)
+    throttled = posted and flows.reauth_refused(user=user, client=client)
     form = ChangePasswordForm(user, request.POST if posted else None, throttled=throttled)
     if posted and not throttled and "current_password" in form.errors:
-        flows.reauth_failed(request, user=user)  # counts like a failed sign-in (CP1)
+        flows.reauth_failed(user=user, client=client)  # counts like a failed sign-in (CP1)
     if form.is_valid():
-        flows.change_password(request, user=user, new_password=form.cleaned_data["new_password1"])
+        flows.change_password(request, client=client, user=user,
+                              new_password=form.cleaned_data["new_password1"])
         messages.success(
             request,
             _("Your password was changed. Your other sessions were closed and we sent you an "
@@ -154,7 +156,8 @@ def sessions(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     if request.method == "POST":
-        ended = flows.end_other_sessions(request, user=user)
+        ended = flows.end_other_sessions(user=user, client=ClientInfo.from_request(request),
+                                         keep_session_key=request.session.session_key)
         messages.success(request, ngettext("%(count)d other session was closed.",
                                            "%(count)d other sessions were closed.", ended)
                          % {"count": ended})
@@ -172,7 +175,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
     form = NotificationsForm(request.POST if request.method == "POST" else None,
                              initial={"notify_new_device": user.notify_new_device})
     if form.is_valid():
-        flows.change_notifications(request, user=user, **form.cleaned_data)
+        flows.change_notifications(user=user, client=ClientInfo.from_request(request),
+                                   **form.cleaned_data)
         messages.success(request, _("Your notification settings were saved."))
         return redirect("accounts:notifications")
     return render(request, "accounts/notifications.html", {"form": form})
@@ -187,7 +191,8 @@ def language(request: HttpRequest) -> HttpResponse:
     form = LanguageForm(request.POST if request.method == "POST" else None,
                         initial={"language": user.preferred_language(translation.get_language())})
     if form.is_valid():
-        flows.choose_language(request, user=user, language=form.cleaned_data["language"])
+        flows.choose_language(user=user, client=ClientInfo.from_request(request),
+                              language=form.cleaned_data["language"])
         translation.activate(user.language)  # the confirmation, already in the new language
         messages.success(request, _("Your language was saved."))
         return redirect("accounts:language")  # the browser's cookie: AccountLanguageMiddleware
@@ -201,5 +206,6 @@ def switch_language(request: HttpRequest) -> HttpResponse:
     response = set_language(request)
     form = LanguageForm(request.POST) if request.method == "POST" else None
     if form is not None and form.is_valid() and isinstance(request.user, User):
-        flows.choose_language(request, user=request.user, language=form.cleaned_data["language"])
+        flows.choose_language(user=request.user, client=ClientInfo.from_request(request),
+                              language=form.cleaned_data["language"])
     return response

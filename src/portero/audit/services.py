@@ -26,16 +26,16 @@ def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, act
     ip, now = (client.ip if client else None), clock.now()
     record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, at=now,
                   **details)
-    return event_keep(event, at=now, request_id=record["request_id"], outcome=outcome,
+    return event_row_add(event, at=now, request_id=record["request_id"], outcome=outcome,
                       actor=actor, subject=subject, ip=ip, user=user, **details)
 
 
-def event_keep(event: EventType, *, at: datetime, request_id: str, outcome: str, actor: str,
-               subject: str, ip: str | None, user: Any = None, **details: Any) -> AuditEvent:
-    """Add the audit row of an event whose log line was written earlier, by the web request.
+def event_row_add(event: EventType, *, at: datetime, request_id: str, outcome: str, actor: str,
+                  subject: str, ip: str | None, user: Any = None, **details: Any) -> AuditEvent:
+    """Add only the audit row of an event whose log line is written apart (no log line here).
 
     For work the web request hands to the worker: the row carries the request's own time and
-    request id, so the log line and the row still match.
+    request id, so the log line the request wrote and the row still match.
     """
     return event_append(AuditEvent(
         created_at=at, event=event.value, outcome=outcome, actor=actor, user=user,

@@ -9,24 +9,29 @@ from django.core.checks import Error, Warning, register
 
 
 @register()
-def check_branding(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+def check_helpdesk_contact(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """Production e-mails must tell users where to get help (the Mesa de Servicio footer)."""
-    problems: list[Error | Warning] = []
     if settings.PRODUCTION and not (
         settings.PORTERO_HELPDESK_PHONES or settings.PORTERO_HELPDESK_URL
     ):
-        problems.append(Warning(
+        return [Warning(
             "No help-desk phone or URL is configured; recovery e-mails will not say where to "
             "get help.",
             hint="Set PORTERO_HELPDESK_PHONES and/or PORTERO_HELPDESK_URL.",
             id="portero.W001",
-        ))
+        )]
+    return []
+
+
+@register()
+def check_mail_retry_delays(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """The first retry's delay cannot be longer than the longest one."""
     if settings.PORTERO_MAIL_RETRY_BASE_SECONDS > settings.PORTERO_MAIL_RETRY_MAX_SECONDS:
-        problems.append(Error(
+        return [Error(
             "PORTERO_MAIL_RETRY_BASE_SECONDS is larger than PORTERO_MAIL_RETRY_MAX_SECONDS.",
             id="portero.E001",
-        ))
-    return problems
+        )]
+    return []
 
 
 @register()

@@ -465,7 +465,7 @@ PORTERO_DEMO_MAILDIR = VAR_DIR / "demo-inbox" if DEMO else None
 # --- Django -------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "portero.core",
-    "django.contrib.auth",  # before portero.accounts, whose ready() replaces update_last_login
+    "django.contrib.auth",  # before portero.accounts, whose ready() disconnects update_last_login
     "portero.accounts",
     "portero.factors",
     "portero.audit",

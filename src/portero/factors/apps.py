@@ -5,6 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class FactorsConfig(AppConfig):
     name = "portero.factors"
     verbose_name = _("Second factors")
-
-    def ready(self) -> None:
-        from portero.factors import emails  # noqa: F401  (registers the notices' composers)

@@ -8,11 +8,10 @@ from django.conf import settings
 
 from portero.factors.assisted import cancel_token
 from portero.factors.models import AssistedRecovery, AssistedRecoveryState
-from portero.mail.models import EmailKind, OutboundEmail
-from portero.mail.rendering import Composed, NotNeeded, absolute_url, composer
+from portero.mail.composing import Composed, NotNeeded, absolute_url
+from portero.mail.models import OutboundEmail
 
 
-@composer(EmailKind.FACTOR_CHANGED)
 def compose_factor_changed(email: OutboundEmail) -> Composed:
     user = email.user
     if user is None:
@@ -29,7 +28,6 @@ def compose_factor_changed(email: OutboundEmail) -> Composed:
     })
 
 
-@composer(EmailKind.ASSISTED_RECOVERY)
 def compose_assisted_recovery(email: OutboundEmail) -> Composed:
     """The notice of an assisted recovery (MF4), with its one-click cancel link: derived now
     from the row and the server key, never stored in the outbox."""

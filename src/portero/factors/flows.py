@@ -1,5 +1,9 @@
 """Journeys with a second factor: the sign-in's second step, a step-up a portal asks for, the
-proof a reset needs before a new password (MF3), and the fresh proof before changes (MF5)."""
+proof a reset needs before a new password (MF3), and the fresh proof before changes (MF5).
+
+Who is asking comes as a `ClientInfo` the view builds; the request is passed for this
+browser's session (the challenge, what was proven, the sign-in), never for a response.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +29,12 @@ STEP_UP_MINUTES = 10
 RESET_PROVEN = "portero_reset_factor"  # the reset (selector) this browser gave a factor for
 
 
-def second_step_code(request: HttpRequest, *, user: User, code: str) -> Check:
+def second_step_code(request: HttpRequest, *, client: ClientInfo, user: User,
+                     code: str) -> Check:
     """The sign-in's second step with a code; signs in on success."""
-    check = services.code_check(user=user, code=code, client=ClientInfo.from_request(request),
-                                purpose="sign_in")
+    check = services.code_check(user=user, code=code, client=client, purpose="sign_in")
     if check.method:
-        account_flows.complete_sign_in(request, user=user, amr=["pwd", *AMR_CODE])
+        account_flows.complete_sign_in(request, client=client, user=user, amr=["pwd", *AMR_CODE])
     return check
 
 
@@ -49,9 +53,8 @@ def step_up_destination(request: HttpRequest) -> str | None:
     return url if 0 <= age <= STEP_UP_MINUTES * 60 and url.startswith("/") else None
 
 
-def step_up_code(request: HttpRequest, *, user: User, code: str) -> Check:
+def step_up_code(request: HttpRequest, *, client: ClientInfo, user: User, code: str) -> Check:
     """Add a second factor to this session (no new session: its name to portals stays)."""
-    client = ClientInfo.from_request(request)
     check = services.code_check(user=user, code=code, client=client, purpose="step_up")
     if check.method:
         step_up_done(request, user=user, amr=AMR_CODE, client=client)
@@ -71,10 +74,10 @@ def session_has_second_factor(request: HttpRequest) -> bool:
     return "mfa" in request.session.get(account_flows.AMR, [])
 
 
-def reset_code(request: HttpRequest, *, user: User, selector: str, code: str) -> Check:
+def reset_code(request: HttpRequest, *, client: ClientInfo, user: User, selector: str,
+               code: str) -> Check:
     """The reset page's factor (MF3): proven for this reset, in this browser only."""
-    check = services.code_check(user=user, code=code, client=ClientInfo.from_request(request),
-                                purpose="reset")
+    check = services.code_check(user=user, code=code, client=client, purpose="reset")
     if check.method:
         request.session[RESET_PROVEN] = selector
     return check
@@ -86,52 +89,60 @@ def reset_proven(request: HttpRequest, *, selector: str) -> bool:
 
 # --- The same journeys with a passkey's answer (factors.passkeys) instead of a code ---------
 
-def sign_in_passkey(request: HttpRequest, *, response: str) -> PasskeyCheck:
+def sign_in_passkey(request: HttpRequest, *, client: ClientInfo, response: str) -> PasskeyCheck:
     """Usernameless sign-in (the button, or the browser's autofill): a passkey verified on its
     device is both factors on its own."""
-    check = passkeys.passkey_check(request, purpose="sign_in", response=response)
+    check = passkeys.passkey_check(request, client=client, purpose="sign_in", response=response)
     if check.user is not None:
-        account_flows.complete_sign_in(request, user=check.user, amr=passkeys.AMR_PASSKEY)
+        account_flows.complete_sign_in(request, client=client, user=check.user,
+                                       amr=passkeys.AMR_PASSKEY)
     return check
 
 
-def second_step_passkey(request: HttpRequest, *, user: User, response: str) -> PasskeyCheck:
+def second_step_passkey(request: HttpRequest, *, client: ClientInfo, user: User,
+                        response: str) -> PasskeyCheck:
     """The sign-in's second step with a passkey, after the password; signs in on success."""
-    check = passkeys.passkey_check(request, purpose="second_step", response=response, user=user)
+    check = passkeys.passkey_check(request, client=client, purpose="second_step",
+                                   response=response, user=user)
     if check.passkey:
-        account_flows.complete_sign_in(request, user=user, amr=["pwd", *passkeys.AMR_PASSKEY])
+        account_flows.complete_sign_in(request, client=client, user=user,
+                                       amr=["pwd", *passkeys.AMR_PASSKEY])
     return check
 
 
-def step_up_passkey(request: HttpRequest, *, user: User, response: str) -> PasskeyCheck:
-    check = passkeys.passkey_check(request, purpose="second_step", response=response, user=user)
+def step_up_passkey(request: HttpRequest, *, client: ClientInfo, user: User,
+                    response: str) -> PasskeyCheck:
+    check = passkeys.passkey_check(request, client=client, purpose="second_step",
+                                   response=response, user=user)
     if check.passkey:
-        step_up_done(request, user=user, amr=passkeys.AMR_PASSKEY,
-                     client=ClientInfo.from_request(request))
+        step_up_done(request, user=user, amr=passkeys.AMR_PASSKEY, client=client)
     return check
 
 
-def reset_passkey(request: HttpRequest, *, user: User, selector: str,
+def reset_passkey(request: HttpRequest, *, client: ClientInfo, user: User, selector: str,
                   response: str) -> PasskeyCheck:
     """The reset page's factor (MF3) given with a passkey: proven for this reset only."""
-    check = passkeys.passkey_check(request, purpose="reset", response=response, user=user)
+    check = passkeys.passkey_check(request, client=client, purpose="reset", response=response,
+                                   user=user)
     if check.passkey:
         request.session[RESET_PROVEN] = selector
     return check
 
 
-def proof_passkey(request: HttpRequest, *, user: User, response: str) -> PasskeyCheck:
-    check = passkeys.passkey_check(request, purpose="proof", response=response, user=user)
+def proof_passkey(request: HttpRequest, *, client: ClientInfo, user: User,
+                  response: str) -> PasskeyCheck:
+    check = passkeys.passkey_check(request, client=client, purpose="proof", response=response,
+                                   user=user)
     if check.passkey:
         account_flows.proof_record(request)
     return check
 
 
-def passkey_register(request: HttpRequest, *, user: User, name: str, response: str) -> Passkey:
+def passkey_register(request: HttpRequest, *, client: ClientInfo, user: User, name: str,
+                     response: str) -> Passkey:
     """Keep the passkey the browser just made (raises PasskeyError if the answer proves
     nothing). Made with user verification, it also counts as this session's second factor."""
     new = passkeys.registration_verify(request, user=user, response=response)
-    client = ClientInfo.from_request(request)
     try:
         passkey = services.passkey_add(user=user, name=name, credential_id=new.credential_id,
                                        credential=new.credential, sign_count=new.sign_count,
@@ -142,20 +153,20 @@ def passkey_register(request: HttpRequest, *, user: User, name: str, response: s
     return passkey
 
 
-def proof_password(request: HttpRequest, *, user: User, password: str) -> bool:
+def proof_password(request: HttpRequest, *, client: ClientInfo, user: User,
+                   password: str) -> bool:
     """MF5's fresh proof with the password; a wrong one counts like a failed sign-in."""
-    if account_flows.reauth_refused(request, user=user):
+    if account_flows.reauth_refused(user=user, client=client):
         return False
     if not user.check_password(password):
-        account_flows.reauth_failed(request, user=user)
+        account_flows.reauth_failed(user=user, client=client)
         return False
     account_flows.proof_record(request)
     return True
 
 
-def proof_code(request: HttpRequest, *, user: User, code: str) -> Check:
-    check = services.code_check(user=user, code=code, client=ClientInfo.from_request(request),
-                                purpose="proof")
+def proof_code(request: HttpRequest, *, client: ClientInfo, user: User, code: str) -> Check:
+    check = services.code_check(user=user, code=code, client=client, purpose="proof")
     if check.method:
         account_flows.proof_record(request)
     return check

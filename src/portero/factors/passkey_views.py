@@ -106,8 +106,8 @@ def add(request: HttpRequest) -> HttpResponse:
         try:
             if not response:  # the script did not run: no browser made a passkey
                 raise PasskeyError("no credential")
-            flows.passkey_register(request, user=user, name=form.cleaned_data["name"],
-                                   response=response)
+            flows.passkey_register(request, client=ClientInfo.from_request(request), user=user,
+                                   name=form.cleaned_data["name"], response=response)
         except PasskeyError:
             form.add_error(None, _("The passkey was not created. Try again, in a current "
                                    "browser with JavaScript turned on, and confirm with your "
@@ -146,7 +146,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     """Sign in with a passkey alone (the sign-in page's button or the browser's autofill)."""
     target = _next_path(request)
     if passkeys.available():
-        check = flows.sign_in_passkey(request, response=_credential(request))
+        check = flows.sign_in_passkey(request, client=ClientInfo.from_request(request),
+                                      response=_credential(request))
         if check.user is not None:
             return steps.begin(request, target or account_flows.return_to_take(request))
         messages.error(request, passkey_refusal(check) if check.throttled else _(
@@ -164,7 +165,8 @@ def second_step(request: HttpRequest) -> HttpResponse:
         destination = flows.step_up_destination(request)
         if destination is None:
             return redirect("accounts:home")
-        check = flows.step_up_passkey(request, user=user, response=_credential(request))
+        check = flows.step_up_passkey(request, client=ClientInfo.from_request(request),
+                                      user=user, response=_credential(request))
         if check.passkey:
             request.session.pop(flows.STEP_UP, None)
             return redirect(destination)
@@ -175,7 +177,8 @@ def second_step(request: HttpRequest) -> HttpResponse:
                                      "again."))
             return redirect("accounts:sign_in")
         user, going = pending
-        check = flows.second_step_passkey(request, user=user, response=_credential(request))
+        check = flows.second_step_passkey(request, client=ClientInfo.from_request(request),
+                                          user=user, response=_credential(request))
         if check.passkey:
             return steps.begin(request, going or account_flows.return_to_take(request))
     messages.error(request, passkey_refusal(check))
@@ -189,7 +192,8 @@ def confirm(request: HttpRequest) -> HttpResponse:
     if user is None:
         return redirect("accounts:sign_in")
     target = _next_path(request) or reverse("factors:security")
-    check = flows.proof_passkey(request, user=user, response=_credential(request))
+    check = flows.proof_passkey(request, client=ClientInfo.from_request(request), user=user,
+                                response=_credential(request))
     if check.passkey:
         return redirect(target)
     messages.error(request, passkey_refusal(check))

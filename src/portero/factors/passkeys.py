@@ -236,12 +236,12 @@ def authentication_options(request: HttpRequest, *, purpose: str,
     return dict(options)
 
 
-def passkey_check(request: HttpRequest, *, purpose: str, response: str,
+def passkey_check(request: HttpRequest, *, client: ClientInfo, purpose: str, response: str,
                   user: User | None = None) -> PasskeyCheck:
     """Check a passkey's answer to `authentication_options`: for `user` when given, else for
     whoever owns the passkey. Throttled per account and address like codes (MF2, factor_guess);
-    every refusal is recorded, and none says whether an account or passkey exists."""
-    client = ClientInfo.from_request(request)
+    every refusal is recorded, and none says whether an account or passkey exists. The
+    request is for this browser's session, which holds the challenge."""
     owner = user
     try:
         parsed = _json(response)

@@ -69,14 +69,14 @@ def second_step(request: HttpRequest) -> HttpResponse:
     method = method_of(request, factors.authenticator_app)
     form = code_form(request.POST if request.method == "POST" else None, prefix_method=method)
     if form.is_valid():
-        code = form.cleaned_data["code"]
+        code, client = form.cleaned_data["code"], ClientInfo.from_request(request)
         if signed_in:
-            check = flows.step_up_code(request, user=user, code=code)
+            check = flows.step_up_code(request, client=client, user=user, code=code)
             if check.method:
                 request.session.pop(flows.STEP_UP, None)
                 return redirect(str(destination))
         else:
-            check = flows.second_step_code(request, user=user, code=code)
+            check = flows.second_step_code(request, client=client, user=user, code=code)
             if check.method:
                 return steps.begin(request, destination or account_flows.return_to_take(request))
         form.add_error("code", refusal(check))
@@ -121,12 +121,13 @@ def confirm(request: HttpRequest) -> HttpResponse:
     form = code_form(posted if use_code else None,
                      prefix_method=method_of(request, factors.authenticator_app))
     if not use_code and password_form.is_valid():
-        if flows.proof_password(request, user=user,
+        if flows.proof_password(request, client=ClientInfo.from_request(request), user=user,
                                 password=password_form.cleaned_data["password"]):
             return redirect(target)
         password_form.add_error("password", _("The password is not correct."))
     if use_code and form.is_valid():
-        check = flows.proof_code(request, user=user, code=form.cleaned_data["code"])
+        check = flows.proof_code(request, client=ClientInfo.from_request(request), user=user,
+                                 code=form.cleaned_data["code"])
         if check.method:
             return redirect(target)
         form.add_error("code", refusal(check))

@@ -334,7 +334,8 @@ class LogoutView(oauth_views.RPInitiatedLogoutView):
     def do_logout(self, application: Any = None, post_logout_redirect_uri: Any = None,
                   state: Any = None, token_user: Any = None) -> HttpResponse:
         if self.request.user.is_authenticated:
-            account_flows.sign_out(self.request, reason="portal")
+            account_flows.sign_out(self.request, client=ClientInfo.from_request(self.request),
+                                   reason="portal")
         if post_logout_redirect_uri:
             return super().do_logout(application, post_logout_redirect_uri, state, None)
         messages.info(self.request, _("You have signed out."))

@@ -12,7 +12,7 @@ from portero.accounts.rules import EMAIL_MAX
 from portero.factors.assisted import REASON_MAX as ASSISTED_REASON_MAX
 from portero.helpdesk.memberships import MEMBERSHIP_ACTIONS
 from portero.helpdesk.selectors import SEARCH_MIN, emails_needing_attention
-from portero.helpdesk.services import ACTIONS
+from portero.helpdesk.services import ACCOUNT_ACTIONS
 from portero.organizations.services import REASON_MAX
 
 
@@ -24,7 +24,7 @@ class SearchForm(forms.Form):
 
 
 class ActionForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a.name, a.label) for a in ACTIONS.values()],
+    action = forms.ChoiceField(choices=[(a.name, a.label) for a in ACCOUNT_ACTIONS.values()],
                                widget=forms.HiddenInput)
     token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)

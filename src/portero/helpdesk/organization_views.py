@@ -45,6 +45,8 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
     the organization's administrators only)."""
     organization = get_object_or_404(Organization, pk=pk)
     agent = _agent(request)
+    # A read, recorded on purpose: who saw an organization's members is a help-desk action
+    # (LG1, OR4).
     event_record(EventType.HELPDESK_ORGANIZATION_VIEWED, actor=f"agent:{agent.pk}",
                  client=ClientInfo.from_request(request),
                  subject=f"organization:{organization.pk}", organization=organization.pk)

@@ -26,9 +26,12 @@ from portero.helpdesk.models import ActionReceipt
 from portero.helpdesk.roles import Role, may_act_on, role_of
 from portero.mail.models import EmailStatus, OutboundEmail
 from portero.mail.services import email_requeue
-from portero.recovery.flows.password_reset import reset_issue
-from portero.recovery.flows.username_reminder import username_reminder_queue
-from portero.recovery.services import resets_cancel
+from portero.recovery.services import (
+    RecoveryRefused,
+    reset_issue,
+    resets_cancel,
+    username_reminder_queue,
+)
 from portero.recovery.states import LinkState, reset_state
 
 
@@ -37,7 +40,9 @@ class ActionRefused(Exception):
 
 
 @dataclass(frozen=True)
-class Action:
+class AccountAction:
+    """Something the console does to an account (the memberships' are MembershipAction)."""
+
     name: str
     label: str | Promise
     event: EventType
@@ -47,20 +52,17 @@ class Action:
 
 
 def _send_reset(target: User) -> dict[str, Any]:
-    if not target.is_active:
-        raise ActionRefused(_("The account is disabled; enable it first."))
-    if not target.email:
-        raise ActionRefused(_("The account has no e-mail address."))
-    reset = reset_issue(user=target, request=None)
-    return {"reset": reset.pk}
+    try:
+        return {"reset": reset_issue(user=target).pk}
+    except RecoveryRefused as refusal:
+        raise ActionRefused(str(refusal)) from refusal
 
 
 def _send_reminder(target: User) -> dict[str, Any]:
-    if not target.is_active:
-        raise ActionRefused(_("The account is disabled; enable it first."))
-    if not target.email:
-        raise ActionRefused(_("The account has no e-mail address."))
-    email = username_reminder_queue(user=target, language=target.preferred_language())
+    try:
+        email = username_reminder_queue(user=target, language=target.preferred_language())
+    except RecoveryRefused as refusal:
+        raise ActionRefused(str(refusal)) from refusal
     return {"email": email.pk}
 
 
@@ -83,35 +85,36 @@ def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:
     return apply
 
 
-ACTIONS = {action.name: action for action in [
-    Action("send_reset", _("Send a new recovery e-mail"), EventType.HELPDESK_RESET_SENT,
-           Role.AGENT, _send_reset, _("A new recovery e-mail was queued.")),
-    Action("send_reminder", _("Send the username reminder"), EventType.HELPDESK_REMINDER_SENT,
-           Role.AGENT, _send_reminder, _("The username reminder was queued.")),
-    Action("unlock", _("Lift sign-in throttling"), EventType.HELPDESK_UNLOCKED, Role.AGENT,
-           _unlock, _("Sign-in throttling was lifted.")),
-    Action("end_sessions", _("End all sessions"), EventType.HELPDESK_SESSIONS_ENDED,
-           Role.AGENT, _end_sessions, _("All sessions were ended, at the portals too.")),
-    Action("disable", _("Disable the account"), EventType.HELPDESK_DISABLED, Role.SUPERVISOR,
-           _set_active(False), _("The account was disabled.")),
-    Action("enable", _("Enable the account"), EventType.HELPDESK_ENABLED, Role.SUPERVISOR,
-           _set_active(True), _("The account was enabled.")),
+ACCOUNT_ACTIONS = {action.name: action for action in [
+    AccountAction("send_reset", _("Send a new recovery e-mail"), EventType.HELPDESK_RESET_SENT,
+                  Role.AGENT, _send_reset, _("A new recovery e-mail was queued.")),
+    AccountAction("send_reminder", _("Send the username reminder"),
+                  EventType.HELPDESK_REMINDER_SENT, Role.AGENT, _send_reminder,
+                  _("The username reminder was queued.")),
+    AccountAction("unlock", _("Lift sign-in throttling"), EventType.HELPDESK_UNLOCKED,
+                  Role.AGENT, _unlock, _("Sign-in throttling was lifted.")),
+    AccountAction("end_sessions", _("End all sessions"), EventType.HELPDESK_SESSIONS_ENDED,
+                  Role.AGENT, _end_sessions, _("All sessions were ended, at the portals too.")),
+    AccountAction("disable", _("Disable the account"), EventType.HELPDESK_DISABLED,
+                  Role.SUPERVISOR, _set_active(False), _("The account was disabled.")),
+    AccountAction("enable", _("Enable the account"), EventType.HELPDESK_ENABLED,
+                  Role.SUPERVISOR, _set_active(True), _("The account was enabled.")),
 ]}
 
 
-def allowed_actions(agent: User, target: User) -> list[Action]:
+def allowed_actions(agent: User, target: User) -> list[AccountAction]:
     """Return the actions `agent` may take on `target`."""
     if not may_act_on(agent, target):
         return []
     mine = role_of(agent)
-    return [action for action in ACTIONS.values() if mine >= action.minimum_role]
+    return [action for action in ACCOUNT_ACTIONS.values() if mine >= action.minimum_role]
 
 
 @transaction.atomic
 def helpdesk_act(*, agent: User, target: User, action: str, reason: str, token: str,
                  client: ClientInfo) -> bool:
     """Carry out `action` once per form `token`; return False if that form was already used."""
-    chosen = ACTIONS.get(action)
+    chosen = ACCOUNT_ACTIONS.get(action)
     if chosen is None or chosen not in allowed_actions(agent, target):
         raise ActionRefused(_("You may not do that on this account."))
     reason = _reason(reason)

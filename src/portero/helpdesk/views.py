@@ -42,7 +42,7 @@ from portero.helpdesk.selectors import (
     users_search,
 )
 from portero.helpdesk.services import (
-    ACTIONS,
+    ACCOUNT_ACTIONS,
     ActionRefused,
     allowed_actions,
     helpdesk_act,
@@ -63,7 +63,7 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not isinstance(request.user, User) or role_of(request.user) < Role.AGENT:
-            if isinstance(request.user, User):  # signed in, but no console role (LG1)
+            if isinstance(request.user, User):  # signed in, no console role: recorded (LG1)
                 helpdesk_refusal_record(agent=request.user, target=None, action=request.path,
                                         why="no console role",
                                         client=ClientInfo.from_request(request))
@@ -94,6 +94,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if result is not None:
         agent = request.user
         assert isinstance(agent, User)
+        # A read, recorded on purpose: what the help desk looks up is a help-desk action (LG1).
         helpdesk_search_record(agent=agent, query=form.cleaned_data["q"],
                                found=len(result.accounts), client=ClientInfo.from_request(request),
                                organizations=len(organizations))
@@ -112,6 +113,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(User, pk=pk)
     agent = request.user
     assert isinstance(agent, User)
+    # A read, recorded on purpose: who opened whose account is a help-desk action (LG1).
     event_record(EventType.HELPDESK_USER_VIEWED, user=target, actor=f"agent:{agent.pk}",
                  client=ClientInfo.from_request(request), subject=f"user:{target.pk}")
     actions = [(action, ActionForm(initial={"action": action.name,
@@ -136,7 +138,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         asked = str(request.POST.get("action", ""))
         helpdesk_refusal_record(agent=agent, target=target, client=client,
-                                action=asked if asked in ACTIONS else "(unknown)",
+                                action=asked if asked in ACCOUNT_ACTIONS else "(unknown)",
                                 why="invalid form")
         messages.error(request, _("Write the reason or the ticket number."))
         return redirect("helpdesk:user", pk=pk)
@@ -148,7 +150,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
-        messages.success(request, str(ACTIONS[form.cleaned_data["action"]].done))
+        messages.success(request, str(ACCOUNT_ACTIONS[form.cleaned_data["action"]].done))
     else:
         messages.info(request, _("That action had already been done (the form was sent twice)."))
     return redirect("helpdesk:user", pk=pk)

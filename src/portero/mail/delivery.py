@@ -27,8 +27,9 @@ from portero.audit.events import EventType
 from portero.audit.services import event_record
 from portero.core import clock
 from portero.core.write_lock import BatchSizer, write_transaction
+from portero.mail.composing import NotNeeded
 from portero.mail.models import EmailStatus, OutboundEmail
-from portero.mail.rendering import NotNeeded, message_id_new, render_email
+from portero.mail.rendering import message_id_new, render_email
 from portero.mail.smtp import EmailBackend
 
 log = logging.getLogger(__name__)

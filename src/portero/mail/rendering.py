@@ -2,59 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from email.utils import make_msgid
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 
 from portero.core import clock
 from portero.core.context import branding
+from portero.mail.composers import COMPOSERS
 from portero.mail.models import OutboundEmail
 from portero.mail.verp import verp_address, verp_enabled
-
-
-@dataclass(frozen=True)
-class Composed:
-    """What a composer decides: which templates, with what context."""
-
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-class NotNeeded(Exception):
-    """Raised by a composer when the message no longer makes sense (say, its link is dead)."""
-
-
-Composer = Callable[[OutboundEmail], Composed]
-_composers: dict[str, Composer] = {}
-
-
-def absolute_url(name: str, **kwargs: str) -> str:
-    """Return the public URL of view `name`, from PORTERO_BASE_URL only, never a request (TK2)."""
-    return f"{settings.PORTERO_BASE_URL}{reverse(name, kwargs=kwargs or None)}"
-
-
-def composer(kind: str) -> Callable[[Composer], Composer]:
-    """Register the function that composes messages of `kind`."""
-
-    def register(fn: Composer) -> Composer:
-        _composers[kind] = fn
-        return fn
-
-    return register
 
 
 def render_email(email: OutboundEmail) -> EmailMultiAlternatives:
     """Return the message for `email`; raise NotNeeded if it should not be sent any more."""
     with translation.override(email.language), timezone.override(settings.TIME_ZONE):
-        composed = _composers[email.kind](email)
+        composed = COMPOSERS[email.kind](email)
         context = {**branding(email.language), **composed.context, "year": clock.now().year,
                    "language": email.language}
         subject = render_to_string(f"mail/{composed.template}_subject.txt", context)

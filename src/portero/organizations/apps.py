@@ -9,7 +9,6 @@ class OrganizationsConfig(AppConfig):
 
     def ready(self) -> None:
         from portero.accounts.signals import sessions_ended
-        from portero.organizations import emails  # noqa: F401  (registers the composers)
         from portero.organizations.services import acting_for_forget
 
         sessions_ended.connect(acting_for_forget,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portero.mail.models import EmailKind, OutboundEmail
-from portero.mail.rendering import Composed, NotNeeded, absolute_url, composer
+from portero.mail.composing import Composed, NotNeeded, absolute_url
+from portero.mail.models import OutboundEmail
 from portero.organizations.models import Membership, MembershipState
 from portero.organizations.nit import nit_display
 
 
-@composer(EmailKind.MEMBERSHIP_CHANGED)
 def compose_membership_changed(email: OutboundEmail) -> Composed:
     """Tell a member what an administrator or the help desk decided (OR1)."""
     context = email.context
@@ -21,7 +20,6 @@ def compose_membership_changed(email: OutboundEmail) -> Composed:
     })
 
 
-@composer(EmailKind.MEMBERSHIP_REQUESTED)
 def compose_membership_requested(email: OutboundEmail) -> Composed:
     """Tell an administrator that somebody asks to act for their organization, with a link
     to the requests page; not sent once the request has been decided."""

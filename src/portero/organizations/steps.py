@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from portero.accounts.flows import SID
 from portero.accounts.models import User
+from portero.core.client import ClientInfo
 from portero.organizations import flows, selectors
 
 
@@ -24,5 +25,6 @@ def choose_organization(request: HttpRequest) -> str | None:
         return None
     if len(choices) > 1:
         return reverse("organizations:choose")
-    flows.choose(request, user=user, membership=choices[0], via="only")
+    flows.choose(user=user, client=ClientInfo.from_request(request),
+                 sid=str(request.session.get(SID, "")), membership=choices[0], via="only")
     return None

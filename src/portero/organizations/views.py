@@ -17,6 +17,7 @@ from portero.accounts import steps
 from portero.accounts.flows import SID
 from portero.accounts.models import User
 from portero.core import ratelimit
+from portero.core.client import ClientInfo
 from portero.core.client_ip import client_ip
 from portero.organizations import flows, selectors
 from portero.organizations.forms import (
@@ -39,6 +40,11 @@ def _person(request: HttpRequest) -> User:
     return user
 
 
+def _sid(request: HttpRequest) -> str:
+    """Return this session's name to the portals, by which it acts for an organization."""
+    return str(request.session.get(SID, ""))
+
+
 def administrators_only(view: View) -> View:
     """The organization's accepted administrators only; anyone else gets the same 404 as for
     an organization that does not exist (OR4)."""
@@ -58,7 +64,7 @@ def administrators_only(view: View) -> View:
 @require_http_methods(["GET", "HEAD"])
 def organizations_list(request: HttpRequest) -> HttpResponse:
     user = _person(request)
-    acting = selectors.acting_for(str(request.session.get(SID, "")))
+    acting = selectors.acting_for(_sid(request))
     return render(request, "organizations/list.html", {
         "memberships": selectors.memberships_of(user), "acting": acting,
         "can_switch": len(selectors.choices_of(user)) > 1 or (
@@ -71,8 +77,9 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            membership = flows.register_organization(request, user=_person(request),
-                                                     **form.cleaned_data)
+            membership = flows.register_organization(
+                user=_person(request), client=ClientInfo.from_request(request),
+                sid=_sid(request), **form.cleaned_data)
         except OrganizationExists:
             form.add_error("nit", _("This organization is already registered. Ask its "
                                     "administrators for access with “Request access”."))
@@ -91,7 +98,7 @@ def request_access(request: HttpRequest) -> HttpResponse:
         chosen = ChooseForm({"membership": request.POST.get("organization")})
         if chosen.is_valid():
             try:
-                membership = flows.ask_access(request, user=user,
+                membership = flows.ask_access(user=user, client=ClientInfo.from_request(request),
                                               organization_id=chosen.cleaned_data["membership"])
             except MembershipRefused as refusal:
                 messages.error(request, str(refusal))
@@ -144,8 +151,9 @@ def decide(request: HttpRequest, organization: Organization, membership: int) ->
         messages.error(request, _("The reason holds characters that cannot be kept."))
     else:
         try:
-            done = flows.decide(request, user=_person(request), organization=organization,
-                                membership_id=membership, **form.cleaned_data)
+            done = flows.decide(user=_person(request), client=ClientInfo.from_request(request),
+                                organization=organization, membership_id=membership,
+                                **form.cleaned_data)
         except MembershipRefused as refusal:
             messages.error(request, str(refusal))
         else:
@@ -172,8 +180,10 @@ def change_role(request: HttpRequest, organization: Organization,
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
-            changed = flows.change_role(request, user=_person(request), organization=organization,
-                                        membership_id=membership, role=form.cleaned_data["role"])
+            changed = flows.change_role(user=_person(request),
+                                        client=ClientInfo.from_request(request),
+                                        organization=organization, membership_id=membership,
+                                        role=form.cleaned_data["role"])
         except MembershipRefused as refusal:
             messages.error(request, str(refusal))
         else:
@@ -196,19 +206,20 @@ def choose(request: HttpRequest) -> HttpResponse:
     in_sign_in = steps.DESTINATION in request.session
     if request.method == "POST":
         form = ChooseForm(request.POST)
-        changed = (flows.choose_by_id(request, user=user,
+        changed = (flows.choose_by_id(user=user, client=ClientInfo.from_request(request),
+                                      sid=_sid(request),
                                       membership_id=form.cleaned_data["membership"])
                    if form.is_valid() else None)
         if changed is not None:
             if in_sign_in:
                 return steps.proceed(request)
-            acting = selectors.acting_for(str(request.session.get(SID, "")))
+            acting = selectors.acting_for(_sid(request))
             if changed and acting is not None:
                 messages.success(request, _("You now act for %(name)s.") % {
                     "name": acting.organization.name})
             return redirect("accounts:home")
         messages.error(request, _("Choose one of the organizations in the list."))
-    acting = selectors.acting_for(str(request.session.get(SID, "")))
+    acting = selectors.acting_for(_sid(request))
     return render(request, "organizations/choose.html", {
         "choices": choices, "acting": acting, "in_sign_in": in_sign_in,
         "destination": steps.destination_of(request)})

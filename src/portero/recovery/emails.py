@@ -7,8 +7,8 @@ from datetime import datetime
 from django.conf import settings
 
 from portero.core import clock
+from portero.mail.composing import Composed, NotNeeded, absolute_url
 from portero.mail.models import EmailKind, OutboundEmail
-from portero.mail.rendering import Composed, NotNeeded, absolute_url, composer
 from portero.organizations.selectors import organizations_by_username
 from portero.recovery.flows.username_reminder import usernames_for_email
 from portero.recovery.states import LinkState, reset_state
@@ -20,8 +20,6 @@ def reset_link(selector: str) -> str:
     return absolute_url("recovery:open_link", token=link_token(selector))
 
 
-@composer(EmailKind.PASSWORD_RESET)
-@composer(EmailKind.ACCOUNT_ACTIVATION)
 def compose_reset(email: OutboundEmail) -> Composed:
     reset = email.reset
     if reset is None:
@@ -47,7 +45,6 @@ def _halves(code: str) -> tuple[str, str]:
     return code[:middle], code[middle:]
 
 
-@composer(EmailKind.USERNAME_REMINDER)
 def compose_username_reminder(email: OutboundEmail) -> Composed:
     usernames = usernames_for_email(email.to_address)
     if not usernames:
@@ -61,7 +58,6 @@ def compose_username_reminder(email: OutboundEmail) -> Composed:
     })
 
 
-@composer(EmailKind.PASSWORD_CHANGED)
 def compose_password_changed(email: OutboundEmail) -> Composed:
     user = email.user
     return Composed("password_changed", {

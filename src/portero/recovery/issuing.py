@@ -8,7 +8,7 @@ from typing import Any
 
 from portero.accounts.models import User
 from portero.audit.events import EventType
-from portero.audit.services import event_keep
+from portero.audit.services import event_row_add
 from portero.core import security_log
 from portero.mail.models import OutboundEmail
 from portero.recovery.models import PasswordReset
@@ -40,9 +40,9 @@ def issues_save(issues: list[Issue]) -> None:
         issue.email.reset = issue.reset  # now with its id
     OutboundEmail.objects.bulk_create([i.email for i in issues])
     for issue in issues:
-        event_keep(issue.event, at=issue.email.created_at, request_id="", outcome="ok",
-                   actor="system", subject=issue.subject, ip=None, user=issue.user,
-                   **_details(issue))
+        event_row_add(issue.event, at=issue.email.created_at, request_id="", outcome="ok",
+                      actor="system", subject=issue.subject, ip=None, user=issue.user,
+                      **_details(issue))
 
 
 def issues_log(issues: list[Issue]) -> None:

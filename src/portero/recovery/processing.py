@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection
 
 from portero.accounts.models import User
 from portero.audit.chain import appends_batched
-from portero.audit.services import event_keep
+from portero.audit.services import event_row_add
 from portero.core import clock
 from portero.core.write_lock import BatchSizer, write_transaction
 from portero.recovery.flows.password_reset import accounts_by_username, process_password_request
@@ -122,7 +122,7 @@ def _batch_write(prepared: list[Prepared], *, rows: int) -> int:
                       .filter(pk__in=[p.request.pk for p in prepared],
                               processed_at__isnull=True).values_list("pk", flat=True))
         mine = [p for p in prepared if p.request.pk in claimed]
-        _audit_rows_keep(mine)
+        _audit_rows_add(mine)
         issues = [issue for p in mine for issue in p.issues]
         issues_save(issues)
         _requests_mark_processed([p.request for p in mine], now)
@@ -140,13 +140,13 @@ def _requests_mark_processed(requests: list[RecoveryRequest], now: datetime) -> 
         request.processed_at = now
 
 
-def _audit_rows_keep(prepared: list[Prepared]) -> None:
+def _audit_rows_add(prepared: list[Prepared]) -> None:
     """Add each request's own audit row (its log line was written by the web request)."""
     for item in prepared:
         request = item.request
-        event_keep(EVENTS[RequestKind(request.kind)], at=request.created_at,
-                   request_id=request.request_id, ip=request.ip, actor="anonymous",
-                   subject=f"request:{request.pk}",
-                   outcome=("throttled" if request.outcome == RequestOutcome.THROTTLED
-                            else "accepted"),
-                   rules=request.limited_by)
+        event_row_add(EVENTS[RequestKind(request.kind)], at=request.created_at,
+                      request_id=request.request_id, ip=request.ip, actor="anonymous",
+                      subject=f"request:{request.pk}",
+                      outcome=("throttled" if request.outcome == RequestOutcome.THROTTLED
+                               else "accepted"),
+                      rules=request.limited_by)

@@ -72,6 +72,8 @@ def username_sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def open_link(request: HttpRequest, token: str) -> HttpResponse:
     """Take the secret out of the URL into the session, then show a clean URL (TK3)."""
+    # An e-mail's link can only be a GET: opening it is noted and audited here (never used
+    # up: TK3), and a dead one is recorded as rejected (LG1).
     check = password_reset.open_reset_link(token=token, client=ClientInfo.from_request(request))
     request.session[SESSION_SELECTOR] = check.reset.selector if check.reset else ""
     response = redirect("recovery:reset")
@@ -95,7 +97,7 @@ def enter_code(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/enter_code.html", {"form": form})
 
 
-def _dead_link(request: HttpRequest, check: password_reset.LinkCheck) -> HttpResponse:
+def _dead_link(request: HttpRequest, check: password_reset.ResetCheck) -> HttpResponse:
     """Say plainly why the link no longer works, with the way forward (TK4)."""
     template, status = STATE_PAGES[check.state]
     return render(request, template, {"check": check}, status=status)
@@ -133,7 +135,8 @@ def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> 
     backup code or passkey first, in this browser, for this reset; then the new password."""
     factors = factors_of(reset.user)
     if request.method == "POST" and "credential" in request.POST:  # a passkey's answer
-        passkey = factor_flows.reset_passkey(request, user=reset.user, selector=selector,
+        passkey = factor_flows.reset_passkey(request, client=ClientInfo.from_request(request),
+                                             user=reset.user, selector=selector,
                                              response=request.POST["credential"])
         if not passkey.passkey:
             messages.error(request, passkey_views.passkey_refusal(passkey))
@@ -142,7 +145,8 @@ def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> 
     posted = request.method == "POST" and "method" in request.POST
     form = code_form(request.POST if posted else None, prefix_method=method)
     if form.is_valid():
-        check = factor_flows.reset_code(request, user=reset.user, selector=selector,
+        check = factor_flows.reset_code(request, client=ClientInfo.from_request(request),
+                                        user=reset.user, selector=selector,
                                         code=form.cleaned_data["code"])
         if check.method:
             return redirect("recovery:reset")

@@ -4,7 +4,6 @@ complete. See docs/recovery-states.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,8 +18,6 @@ from portero.audit.services import event_record
 from portero.core import clock, ratelimit
 from portero.core.client import ClientInfo
 from portero.factors.selectors import has_factor
-from portero.mail.models import EmailKind
-from portero.mail.services import email_new
 from portero.recovery.issuing import Issue
 from portero.recovery.models import (
     PasswordReset,
@@ -29,18 +26,19 @@ from portero.recovery.models import (
     RequestOutcome,
     ResetPurpose,
 )
-from portero.recovery.services import recovery_request_record
+from portero.recovery.services import recovery_request_record, reset_prepare
 from portero.recovery.states import LinkState, reset_state
 from portero.recovery.tokens import (
     code_matches,
-    new_selector,
     normalize_code,
     selector_from_token,
 )
 
 
 @dataclass(frozen=True)
-class LinkCheck:
+class ResetCheck:
+    """What a reset allows now, however it was reached (link, code or the session's selector)."""
+
     state: LinkState
     reset: PasswordReset | None = None
     completed: bool = False  # True only for the one submission that used the link
@@ -76,53 +74,19 @@ def process_password_request(request: RecoveryRequest, accounts: dict[str, User]
     return RequestOutcome.EMAIL_QUEUED
 
 
-def reset_prepare(*, user: User, request: RecoveryRequest | None) -> Issue:
-    """Return a reset valid for the configured lifetime and the e-mail that carries it, unsaved.
-
-    Earlier resets stay valid (TK5: a new request never breaks an earlier e-mail).
-    """
-    created = request.created_at if request else clock.now()
-    purpose = ResetPurpose.RESET if user.has_usable_password() else ResetPurpose.ACTIVATION
-    reset = PasswordReset(
-        user=user, request=request, purpose=purpose, selector=new_selector(), created_at=created,
-        expires_at=created + timedelta(minutes=settings.PORTERO_RESET_TTL_MINUTES),
-    )
-    activation = purpose == ResetPurpose.ACTIVATION
-    email = email_new(
-        kind=EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET,
-        to_address=user.email, user=user, reset=reset,
-        # the owner's choice, else the page the request came from (help desk: the default)
-        language=user.preferred_language(request.language if request else ""),
-        give_up_at=reset.expires_at,  # a link that arrives dead is no use: retry until then
-    )
-    return Issue(EventType.RESET_ISSUED, user, email, reset, {"purpose": purpose})
-
-
-def reset_issue(*, user: User, request: RecoveryRequest | None) -> PasswordReset:
-    """Create a reset and queue the e-mail that carries it, with its audit row (help desk)."""
-    issue = reset_prepare(user=user, request=request)
-    assert issue.reset is not None  # for typing: a reset issue always carries one
-    issue.reset.save(force_insert=True)
-    issue.email.reset = issue.reset
-    issue.email.save(force_insert=True)
-    event_record(EventType.RESET_ISSUED, user=user, subject=issue.subject,
-                 email=issue.email.pk, purpose=issue.details["purpose"])
-    return issue.reset
-
-
-def check_reset_token(token: str) -> LinkCheck:
+def check_reset_token(token: str) -> ResetCheck:
     """Return what a link's `token` allows now, without changing anything."""
     selector = selector_from_token(token)
-    return check_reset_selector(selector) if selector else LinkCheck(LinkState.UNKNOWN)
+    return check_reset_selector(selector) if selector else ResetCheck(LinkState.UNKNOWN)
 
 
-def check_reset_selector(selector: str) -> LinkCheck:
+def check_reset_selector(selector: str) -> ResetCheck:
     """Return what the reset with `selector` allows now (the caller proved the token before)."""
     reset = PasswordReset.objects.select_related("user").filter(selector=selector).first()
-    return LinkCheck(reset_state(reset, clock.now()), reset)
+    return ResetCheck(reset_state(reset, clock.now()), reset)
 
 
-def open_reset_link(*, token: str, client: ClientInfo) -> LinkCheck:
+def open_reset_link(*, token: str, client: ClientInfo) -> ResetCheck:
     """Check a link and note its first opening; opening never uses it up (TK3)."""
     check = check_reset_token(token)
     reset = check.reset
@@ -140,7 +104,7 @@ def open_reset_link(*, token: str, client: ClientInfo) -> LinkCheck:
 
 
 @transaction.atomic
-def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
+def redeem_code(*, username: str, code: str, client: ClientInfo) -> ResetCheck:
     """Return the valid reset whose one-time code the user typed, or UNKNOWN (TK7).
 
     Guesses are limited per typed username and address; every wrong code counts against each
@@ -150,7 +114,7 @@ def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
     if ratelimit.hit("code_guess", account=normalized, ip=client.ip):
         event_record(EventType.RESET_CODE_REJECTED, outcome="throttled", actor="anonymous",
                      client=client)
-        return LinkCheck(LinkState.UNKNOWN)
+        return ResetCheck(LinkState.UNKNOWN)
     now = clock.now()
     live = PasswordReset.objects.select_related("user").filter(
         user__username__lower=normalized, used_at__isnull=True, expires_at__gt=now,
@@ -164,10 +128,10 @@ def redeem_code(*, username: str, code: str, client: ClientInfo) -> LinkCheck:
         )
         event_record(EventType.RESET_CODE_REJECTED, outcome="wrong_code", actor="anonymous",
                      client=client, user=candidates[0].user if candidates else None)
-        return LinkCheck(LinkState.UNKNOWN)
+        return ResetCheck(LinkState.UNKNOWN)
     event_record(EventType.RESET_CODE_ACCEPTED, actor="anonymous", client=client,
                  user=match.user, subject=f"reset:{match.pk}")
-    return LinkCheck(LinkState.VALID, match)
+    return ResetCheck(LinkState.VALID, match)
 
 
 class SecondFactorRequired(Exception):
@@ -176,7 +140,7 @@ class SecondFactorRequired(Exception):
 
 @transaction.atomic
 def complete_password_reset(*, selector: str, password: str, client: ClientInfo,
-                            second_factor: bool = False) -> LinkCheck:
+                            second_factor: bool = False) -> ResetCheck:
     """Use a proven link or code once to set `password` (already validated); return its state.
 
     The conditional update makes redemption atomic: of concurrent submissions exactly one
@@ -204,7 +168,7 @@ def complete_password_reset(*, selector: str, password: str, client: ClientInfo,
                         .values_list("to_address", flat=True).first() or "")
     event_record(EventType.RESET_COMPLETED, user=check.reset.user, client=client,
                  subject=f"reset:{check.reset.pk}")
-    return LinkCheck(LinkState.USED, check.reset, completed=True)
+    return ResetCheck(LinkState.USED, check.reset, completed=True)
 
 
 def request_new_link(*, selector: str, client: ClientInfo) -> bool:

@@ -9,8 +9,8 @@ from portero.accounts.models import User
 from portero.accounts.rules import normalize_email
 from portero.audit.events import EventType
 from portero.core.client import ClientInfo
-from portero.mail.models import EmailKind, OutboundEmail
-from portero.mail.services import email_new, email_queue
+from portero.mail.models import EmailKind
+from portero.mail.services import email_new
 from portero.recovery.issuing import Issue
 from portero.recovery.models import RecoveryRequest, RequestKind, RequestOutcome
 from portero.recovery.services import recovery_request_record
@@ -53,12 +53,3 @@ def process_username_request(request: RecoveryRequest, accounts: dict[str, User]
                       language=user.preferred_language(request.language), user=user)
     issues.append(Issue(EventType.USERNAME_REMINDER_ISSUED, user, email))
     return RequestOutcome.EMAIL_QUEUED
-
-
-def username_reminder_queue(*, user: User, language: str) -> OutboundEmail:
-    """Queue the reminder listing every username of `user`'s address, filed under `user`.
-
-    It goes to the address as stored on the account, never as typed (FU3, FR4).
-    """
-    return email_queue(kind=EmailKind.USERNAME_REMINDER, to_address=user.email,
-                       language=language, user=user)
