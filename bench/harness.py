@@ -66,38 +66,44 @@ def is_loopback_database(url: str) -> bool:
     return host in LOOPBACK_DATABASE_HOSTS or host.startswith(("%2f", "/"))
 
 
-def portero_env(var_dir: Path, web_port: int, smtp_port: int, database_url: str | None
-                ) -> dict[str, str]:
+def portero_env(
+    var_dir: Path, web_port: int, smtp_port: int, database_url: str | None
+) -> dict[str, str]:
     """Return the environment for every Portero process of one run."""
     # Drop the caller's own Portero settings: a DATABASE_URL or REDIS_URL exported for real
     # work must never receive bench accounts or counters.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PORTERO_", "DATABASE_URL", "EMAIL_URL", "REDIS_URL", "DJANGO_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PORTERO_", "DATABASE_URL", "EMAIL_URL", "REDIS_URL", "DJANGO_"))
+    }
     alphabet = string.ascii_letters + string.digits
     audit_key = var_dir / "audit-key"  # production requires one (PORTERO_AUDIT_KEY_FILE)
     if not audit_key.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
         audit_key.write_text(secrets.token_hex(32) + "\n")
         audit_key.chmod(0o600)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "portero.config.settings",
-        # Production settings, as deployed (no debug cursor or query log): the public origin
-        # is https, as production requires; the benchmark talks plain HTTP to the bound
-        # address, as the TLS proxy in front of `portero serve` would.
-        "PORTERO_ENV": "production",
-        "PORTERO_VAR_DIR": str(var_dir),
-        "PORTERO_AUDIT_KEY_FILE": str(audit_key),
-        "PORTERO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
-        "PORTERO_BASE_URL": f"https://{LOOPBACK}:{web_port}",
-        "PORTERO_EXTRA_HOSTS": LOOPBACK,
-        "PORTERO_BIND": f"{LOOPBACK}:{web_port}",
-        "EMAIL_URL": f"smtp://{LOOPBACK}:{smtp_port}",
-        # Every request comes from 127.0.0.1: with the limits on, the per-client and
-        # per-account throttles (LI2, LI3, FR2) would take over within seconds, and the run
-        # would measure the throttle instead of the account lookup.
-        "PORTERO_RATE_LIMITS": "off",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portero.config.settings",
+            # Production settings, as deployed (no debug cursor or query log): the public origin
+            # is https, as production requires; the benchmark talks plain HTTP to the bound
+            # address, as the TLS proxy in front of `portero serve` would.
+            "PORTERO_ENV": "production",
+            "PORTERO_VAR_DIR": str(var_dir),
+            "PORTERO_AUDIT_KEY_FILE": str(audit_key),
+            "PORTERO_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
+            "PORTERO_BASE_URL": f"https://{LOOPBACK}:{web_port}",
+            "PORTERO_EXTRA_HOSTS": LOOPBACK,
+            "PORTERO_BIND": f"{LOOPBACK}:{web_port}",
+            "EMAIL_URL": f"smtp://{LOOPBACK}:{smtp_port}",
+            # Every request comes from 127.0.0.1: with the limits on, the per-client and
+            # per-account throttles (LI2, LI3, FR2) would take over within seconds, and the run
+            # would measure the throttle instead of the account lookup.
+            "PORTERO_RATE_LIMITS": "off",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
@@ -107,8 +113,12 @@ def run_python(what: str, args: list[str], env: dict[str, str], deadline: float)
     """Run this interpreter with `args` to completion, failing with its output."""
     try:
         done = subprocess.run(  # noqa: S603  our own interpreter and fixed arguments
-            [sys.executable, *args], env=env, capture_output=True, text=True,
-            timeout=remaining(deadline), check=False,
+            [sys.executable, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=remaining(deadline),
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise BenchError(f"{what} did not finish in time") from None
@@ -129,12 +139,17 @@ class Child:
 
 
 @contextmanager
-def child(name: str, cmd: list[str], env: dict[str, str], log: Path,
-          cwd: Path | None = None) -> Iterator[Child]:
+def child(
+    name: str, cmd: list[str], env: dict[str, str], log: Path, cwd: Path | None = None
+) -> Iterator[Child]:
     """Run `cmd` in a process group of its own; always stop that group afterwards."""
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603  our own interpreter and fixed arguments
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+            cmd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
             # Its own session: a Ctrl-C reaches only us, and we stop the children in order.
             start_new_session=True,
         )
@@ -170,8 +185,13 @@ def check_alive(children: list[Child]) -> None:
             raise BenchError(f"portero {child.name} exited with {child.process.returncode}")
 
 
-def wait_for(done: Callable[[], bool], *, timeout: float, children: Sequence[Child] = (),
-             interval: float = 0.2) -> float:
+def wait_for(
+    done: Callable[[], bool],
+    *,
+    timeout: float,
+    children: Sequence[Child] = (),
+    interval: float = 0.2,
+) -> float:
     """Poll `done` until it is true or `timeout` seconds have passed, failing at once if a
     child dies; return the seconds waited (check `done` again to tell a timeout)."""
     start = time.monotonic()
@@ -232,9 +252,21 @@ def sink(port: int, delay: float, tmp: Path, env: dict[str, str]) -> Iterator[Si
     """Run a real SMTP server on loopback (aiosmtpd, in a process of its own so that accepting
     mail never competes with the caller for its GIL), answering after `delay` seconds."""
     log = tmp / f"sink-{port}.jsonl"
-    with child("sink", [sys.executable, str(BENCH_DIR / "sink.py"), "--port", str(port),
-                        "--delay", str(delay), "--log", str(log)], env,
-               tmp / f"sink-{port}.out") as proc:
+    with child(
+        "sink",
+        [
+            sys.executable,
+            str(BENCH_DIR / "sink.py"),
+            "--port",
+            str(port),
+            "--delay",
+            str(delay),
+            "--log",
+            str(log),
+        ],
+        env,
+        tmp / f"sink-{port}.out",
+    ) as proc:
         wait_for_port(port, [proc])
         yield Sink(log)
 
@@ -259,17 +291,18 @@ class Client:
     def close(self) -> None:
         self.connection.close()
 
-    def exchange(self, method: str, path: str, body: str | None = None,
-                 headers: dict[str, str] | None = None
-                 ) -> tuple[http.client.HTTPResponse, bytes, float]:
+    def exchange(
+        self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[http.client.HTTPResponse, bytes, float]:
         """Send one request; return the response, its body and the seconds it took."""
         if self.connection.sock is None:
             # gunicorn's sync workers close every connection (no keep-alive): open the next
             # one before the clock starts, so that only the request itself is timed.
             self.connection.connect()
         start = time.perf_counter()
-        self.connection.request(method, path, body=body,
-                                headers={**BROWSER_HEADERS, **(headers or {})})
+        self.connection.request(
+            method, path, body=body, headers={**BROWSER_HEADERS, **(headers or {})}
+        )
         response = self.connection.getresponse()
         data = response.read()
         return response, data, time.perf_counter() - start
@@ -284,10 +317,15 @@ class Client:
         for header in page.headers.get_all("Set-Cookie") or []:
             cookies.load(header)
         body = urllib.parse.urlencode({"csrfmiddlewaretoken": token[1].decode(), **fields})
-        response, data, seconds = self.exchange("POST", path, body, {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": "; ".join(f"{name}={c.value}" for name, c in cookies.items()),
-            "Origin": self.origin,
-        })
+        response, data, seconds = self.exchange(
+            "POST",
+            path,
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": "; ".join(f"{name}={c.value}" for name, c in cookies.items()),
+                "Origin": self.origin,
+            },
+        )
         names = tuple(sorted({name.lower() for name in response.headers}))
         return Answer(seconds * 1000, response.status, len(data), names)

@@ -32,9 +32,9 @@ SATURATION_S = 30.0
 DRAIN_TARGET_S = 10.0
 LIMIT_TABLE = {
     "sqlite": "CREATE TABLE bench_limit_row (id INTEGER PRIMARY KEY, username VARCHAR(150) "
-              "NOT NULL, created_at TIMESTAMP NOT NULL)",
+    "NOT NULL, created_at TIMESTAMP NOT NULL)",
     "postgres": "CREATE TABLE bench_limit_row (id BIGSERIAL PRIMARY KEY, username "
-                "VARCHAR(150) NOT NULL, created_at TIMESTAMPTZ NOT NULL)",
+    "VARCHAR(150) NOT NULL, created_at TIMESTAMPTZ NOT NULL)",
 }
 
 
@@ -71,16 +71,22 @@ class Db:
 @contextmanager
 def databases(kind: str, tmp: Path) -> Iterator[Db]:
     if kind == "sqlite":
-        yield Db(kind, f"sqlite:///{tmp / 'headline-portero.sqlite3'}",
-                 str(tmp / "headline-peer.sqlite3"))
+        yield Db(
+            kind,
+            f"sqlite:///{tmp / 'headline-portero.sqlite3'}",
+            str(tmp / "headline-peer.sqlite3"),
+        )
         return
-    with stack.scratch_database("portero_bench_hl") as url, \
-            stack.scratch_database("portero_bench_hl_peer"):
+    with (
+        stack.scratch_database("portero_bench_hl") as url,
+        stack.scratch_database("portero_bench_hl_peer"),
+    ):
         yield Db(kind, url, "portero_bench_hl_peer")
 
 
-def load_accounts(db: Db, url: str, table: str, columns: tuple[str, ...],
-                  rows: list[tuple[object, ...]]) -> None:
+def load_accounts(
+    db: Db, url: str, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
+) -> None:
     """Insert the bench accounts (both engines; the PostgreSQL path of run.py uses COPY)."""
     marks = ", ".join(["?" if db.kind == "sqlite" else "%s"] * len(columns))
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608  fixed names
@@ -95,21 +101,40 @@ def load_accounts(db: Db, url: str, table: str, columns: tuple[str, ...],
 
 def _sqlite(value: object) -> object:
     # Django stores aware datetimes on SQLite as naive UTC text.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ") if isinstance(
-        value, datetime) else value
+    return (
+        value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        if isinstance(value, datetime)
+        else value
+    )
 
 
 def prepare(run: Any, db: Db, env: dict[str, str], peer_env: dict[str, str]) -> None:
     run.py(env, "-m", "portero.cli", "migrate", "--no-input", "-v", "0")
-    load_accounts(db, db.portero_url, "accounts_user", users.COLUMNS,
-                  list(users.rows(0, run.SMALL, run.hash)))
+    load_accounts(
+        db, db.portero_url, "accounts_user", users.COLUMNS, list(users.rows(0, run.SMALL, run.hash))
+    )
     run.py(peer_env, "-m", "django", "migrate", "-v", "0")
     joined = datetime(2025, 1, 1, tzinfo=UTC)
-    load_accounts(db, db.peer_url(), "auth_user",
-                  ("password", "is_superuser", "username", "first_name", "last_name", "email",
-                   "is_staff", "is_active", "date_joined"),
-                  [(run.stock_hash, False, name, "", "", email, False, True, joined)
-                   for name, email, _ in (users.account(i) for i in range(run.SMALL))])
+    load_accounts(
+        db,
+        db.peer_url(),
+        "auth_user",
+        (
+            "password",
+            "is_superuser",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_staff",
+            "is_active",
+            "date_joined",
+        ),
+        [
+            (run.stock_hash, False, name, "", "", email, False, True, joined)
+            for name, email, _ in (users.account(i) for i in range(run.SMALL))
+        ],
+    )
     db.execute(db.peer_url(), LIMIT_TABLE[db.kind])
 
 
@@ -136,8 +161,11 @@ def longest_transaction(first_port: int, processes: int) -> dict[str, float]:
                 bound = float(name.split('le="')[1].split('"')[0])
                 buckets[bound] = buckets.get(bound, 0.0) + float(value)
     p99 = next((b for b, n in sorted(buckets.items()) if count and n >= 0.99 * count), 0.0)
-    return {"longest_ms": round(longest * 1000, 2), "count": count,
-            "p99_le_ms": round(p99 * 1000, 1)}
+    return {
+        "longest_ms": round(longest * 1000, 2),
+        "count": count,
+        "p99_le_ms": round(p99 * 1000, 1),
+    }
 
 
 def measure(run: Any, kind: str) -> dict[str, Any]:
@@ -152,49 +180,65 @@ def measure(run: Any, kind: str) -> dict[str, Any]:
         run.log(f"headline on {kind}: migrating, loading {run.SMALL} accounts in each database")
         prepare(run, db, env, penv)
         sink = es.enter_context(harness.sink(run.smtp, 0.0, run.tmp, env))
-        kids = [es.enter_context(harness.portero(
-            ["worker", "--processes", str(run.args.worker_processes)], worker_env,
-            run.tmp / f"{kind}-worker.log"))]
-        kids.append(es.enter_context(harness.portero(
-            ["serve", "--workers", str(run.args.workers)], env, run.tmp / f"{kind}-serve.log")))
+        kids = [
+            es.enter_context(
+                harness.portero(
+                    ["worker", "--processes", str(run.args.worker_processes)],
+                    worker_env,
+                    run.tmp / f"{kind}-worker.log",
+                )
+            )
+        ]
+        kids.append(
+            es.enter_context(
+                harness.portero(
+                    ["serve", "--workers", str(run.args.workers)],
+                    env,
+                    run.tmp / f"{kind}-serve.log",
+                )
+            )
+        )
         harness.wait_until_serving(run.web, "/ingresar/", kids, time.monotonic() + 60)
-        kids.append(es.enter_context(stack.stock_server(
-            penv, run.stock_port, run.args.workers, run.tmp / f"{kind}-stock.log")))
-        harness.wait_until_serving(run.stock_port, "/password_reset/", kids,
-                                   time.monotonic() + 60)
+        kids.append(
+            es.enter_context(
+                stack.stock_server(
+                    penv, run.stock_port, run.args.workers, run.tmp / f"{kind}-stock.log"
+                )
+            )
+        )
+        harness.wait_until_serving(run.stock_port, "/password_reset/", kids, time.monotonic() + 60)
         return phases_on(run, db, metrics, sink)
 
 
-def _loop(run: Any, port: int, path: str, names: list[str], field: str, conc: int,
-          seconds: float) -> dict[str, Any]:
-    return phases.closed_loop(port, path, names, field, concurrency=conc, seconds=seconds,
-                              expect=302)
+def _loop(
+    run: Any, port: int, path: str, names: list[str], field: str, conc: int, seconds: float
+) -> dict[str, Any]:
+    return phases.closed_loop(
+        port, path, names, field, concurrency=conc, seconds=seconds, expect=302
+    )
 
 
 def phases_on(run: Any, db: Db, metrics: int, sink: harness.Sink) -> dict[str, Any]:
     out: dict[str, Any] = {"database": db.kind}
     seconds = run.args.phase
     run.log(f"headline on {db.kind}: Portero, known resets at c1 and c8")
-    out["portero_c1"] = _loop(run, run.web, phases.RESET_PATH, run.known, "username", 1,
-                              seconds)
-    out["portero_c8"] = _loop(run, run.web, phases.RESET_PATH, run.known, "username", 8,
-                              seconds)
+    out["portero_c1"] = _loop(run, run.web, phases.RESET_PATH, run.known, "username", 1, seconds)
+    out["portero_c8"] = _loop(run, run.web, phases.RESET_PATH, run.known, "username", 8, seconds)
     out["write_tx_after_rates"] = longest_transaction(metrics, run.args.worker_processes)
     out["drain_after_rates_s"] = db.wait_idle(180)
     saturation = SATURATION_S if not run.args.quick else 5.0
     run.log(f"headline on {db.kind}: saturation, {saturation:g} s of known resets at c8")
-    out["saturation"] = _loop(run, run.web, phases.RESET_PATH, run.known, "username", 8,
-                              saturation)
+    out["saturation"] = _loop(run, run.web, phases.RESET_PATH, run.known, "username", 8, saturation)
     out["queue_after_saturation"] = db.pending()
     out["drain_after_saturation_s"] = db.wait_idle(180)
     out["queue_left"] = db.pending()
     out["write_tx"] = longest_transaction(metrics, run.args.worker_processes)
     out["delivered"] = sink.count()
     run.log(f"headline on {db.kind}: stock Django, then the bare-INSERT limit")
-    out["stock_c8"] = _loop(run, run.stock_port, phases.STOCK_PATH, run.known_emails, "email",
-                            8, seconds)
-    out["limit_c8"] = _loop(run, run.stock_port, LIMIT_PATH, run.known, "username", 8,
-                            seconds)
+    out["stock_c8"] = _loop(
+        run, run.stock_port, phases.STOCK_PATH, run.known_emails, "email", 8, seconds
+    )
+    out["limit_c8"] = _loop(run, run.stock_port, LIMIT_PATH, run.known, "username", 8, seconds)
     return out
 
 
@@ -203,10 +247,12 @@ def table(data: dict[str, Any]) -> list[str]:
     blocks = [data[k] for k in ("headline_sqlite", "headline_postgres") if k in data]
     if not blocks:
         return []
-    lines = ["| database | Portero known resets/s c8 (p50 / p99 ms) | stock Django | "
-             "Portero / stock | bare-INSERT limit | Portero / limit | longest worker write "
-             "transaction (p99 <=) | queue after saturation | drained in |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| database | Portero known resets/s c8 (p50 / p99 ms) | stock Django | "
+        "Portero / stock | bare-INSERT limit | Portero / limit | longest worker write "
+        "transaction (p99 <=) | queue after saturation | drained in |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     targets = ["| target | this run | met? |", "|---|---|---|"]
     for b in blocks:
         p, s, lim, tx = b["portero_c8"], b["stock_c8"], b["limit_c8"], b["write_tx"]
@@ -215,7 +261,8 @@ def table(data: dict[str, Any]) -> list[str]:
             f"({s['p50_ms']} / {s['p99_ms']}) | {p['rps'] / s['rps']:.2f}x | {lim['rps']} "
             f"({lim['p50_ms']} / {lim['p99_ms']}) | {p['rps'] / lim['rps']:.2f} | "
             f"{tx.get('longest_ms')} ms ({tx.get('p99_le_ms')} ms) | "
-            f"{b['queue_after_saturation']} | {b['drain_after_saturation_s']} s |")
+            f"{b['queue_after_saturation']} | {b['drain_after_saturation_s']} s |"
+        )
         want = 1.5 if b["database"] == "sqlite" else 2.0
         db = b["database"]
         targets += [
@@ -229,8 +276,10 @@ def table(data: dict[str, Any]) -> list[str]:
             f"{_yes(b['drain_after_saturation_s'] <= DRAIN_TARGET_S and not b['queue_left'])} |",
         ]
         if db == "sqlite":
-            targets.append(f"| sqlite: longest worker write transaction < 20 ms | "
-                           f"{tx.get('longest_ms')} ms | {_yes(tx.get('longest_ms', 1e9) < 20)} |")
+            targets.append(
+                f"| sqlite: longest worker write transaction < 20 ms | "
+                f"{tx.get('longest_ms')} ms | {_yes(tx.get('longest_ms', 1e9) < 20)} |"
+            )
     return [*lines, "", *targets]
 
 

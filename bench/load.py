@@ -46,14 +46,19 @@ class FormClient:
             raise BenchError(f"GET {path} on :{self.port} answered {page.status} without a token")
         self.token = token[1].decode()
 
-    def _send(self, method: str, path: str, body: str | None, headers: dict[str, str]
-              ) -> tuple[http.client.HTTPResponse, bytes, float]:
+    def _send(
+        self, method: str, path: str, body: str | None, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes, float]:
         conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=HTTP_TIMEOUT)
         conn.connect()  # gunicorn's sync workers close every connection: connect untimed
         cookie = "; ".join(f"{k}={m.value}" for k, m in self.cookies.items())
         start = time.perf_counter()
-        conn.request(method, path, body=body, headers={
-            **BROWSER_HEADERS, **({"Cookie": cookie} if cookie else {}), **headers})
+        conn.request(
+            method,
+            path,
+            body=body,
+            headers={**BROWSER_HEADERS, **({"Cookie": cookie} if cookie else {}), **headers},
+        )
         response = conn.getresponse()
         data = response.read()
         seconds = time.perf_counter() - start
@@ -76,8 +81,12 @@ class FormClient:
     def post(self, fields: dict[str, str], path: str | None = None) -> tuple[int, float, str]:
         """POST the form; return status, seconds (the POST alone) and Location."""
         body = urllib.parse.urlencode({"csrfmiddlewaretoken": self.token, **fields})
-        response, _, seconds = self._send("POST", path or self.path, body, {
-            "Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin})
+        response, _, seconds = self._send(
+            "POST",
+            path or self.path,
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin},
+        )
         if self.keep:
             self._remember(response)
         return response.status, seconds, response.headers.get("Location", "")
@@ -90,8 +99,16 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ms), 2), "p99_ms": round(cuts[98], 2)}
 
 
-def closed_loop(port: int, path: str, names: list[str], fields: Fields, *, concurrency: int,
-                seconds: float, expect: int) -> dict[str, Any]:
+def closed_loop(
+    port: int,
+    path: str,
+    names: list[str],
+    fields: Fields,
+    *,
+    concurrency: int,
+    seconds: float,
+    expect: int,
+) -> dict[str, Any]:
     """Run `concurrency` clients back to back for `seconds`; return rate and latencies."""
     clients = [FormClient(port, path) for _ in range(concurrency)]
     counter, lock = itertools.count(), threading.Lock()
@@ -116,13 +133,27 @@ def closed_loop(port: int, path: str, names: list[str], fields: Fields, *, concu
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return {"concurrency": concurrency, "requests": len(latencies),
-            "rps": round(len(latencies) / elapsed, 1), **percentiles(latencies),
-            "errors": len(errors), "error_statuses": sorted(set(errors))}
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "rps": round(len(latencies) / elapsed, 1),
+        **percentiles(latencies),
+        "errors": len(errors),
+        "error_statuses": sorted(set(errors)),
+    }
 
 
-def open_loop(port: int, path: str, names: list[str], fields: Fields, *, rate: float,
-              seconds: float, expect: int, senders: int = 16) -> dict[str, Any]:
+def open_loop(
+    port: int,
+    path: str,
+    names: list[str],
+    fields: Fields,
+    *,
+    rate: float,
+    seconds: float,
+    expect: int,
+    senders: int = 16,
+) -> dict[str, Any]:
     """Send `rate` requests/s on schedule for `seconds`; return per-name response times."""
     total = int(rate * seconds)
     clients = [FormClient(port, path) for _ in range(senders)]
@@ -147,8 +178,12 @@ def open_loop(port: int, path: str, names: list[str], fields: Fields, *, rate: f
     for thread in threads:
         thread.join()
     achieved = len(responses) / max(time.monotonic() - start, 1e-9)
-    return {"responses": responses, "errors": errors[0], "achieved_rps": round(achieved, 1),
-            **percentiles([r[2] for r in responses])}
+    return {
+        "responses": responses,
+        "errors": errors[0],
+        "achieved_rps": round(achieved, 1),
+        **percentiles([r[2] for r in responses]),
+    }
 
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "form.lua"
@@ -158,9 +193,17 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def wrk_closed_loop(port: int, path: str, names: list[str], field: str, *, concurrency: int,
-                    seconds: float, expect: int, extra: dict[str, str] | None = None
-                    ) -> dict[str, Any]:
+def wrk_closed_loop(
+    port: int,
+    path: str,
+    names: list[str],
+    field: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    expect: int,
+    extra: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Like `closed_loop`, driven by wrk (C, from Debian's package) instead of Python threads.
 
     The generator then costs the 2 cores almost nothing, so the figures are the servers'. One
@@ -173,11 +216,33 @@ def wrk_closed_loop(port: int, path: str, names: list[str], field: str, *, concu
         handle.write("\n".join(names) + "\n")
     try:
         done = subprocess.run(  # noqa: S603  fixed program, our own arguments
-            [shutil.which("wrk") or "wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency),
-             "-d", f"{seconds:g}s", "--timeout", f"{HTTP_TIMEOUT:g}s", "-s", str(WRK_SCRIPT),
-             f"http://{LOOPBACK}:{port}", "--", path, field, handle.name, client.token, cookie,
-             str(expect), f"&{encoded}" if encoded else ""],
-            capture_output=True, text=True, timeout=seconds + 60, check=False)
+            [
+                shutil.which("wrk") or "wrk",
+                "-t",
+                str(min(concurrency, 2)),
+                "-c",
+                str(concurrency),
+                "-d",
+                f"{seconds:g}s",
+                "--timeout",
+                f"{HTTP_TIMEOUT:g}s",
+                "-s",
+                str(WRK_SCRIPT),
+                f"http://{LOOPBACK}:{port}",
+                "--",
+                path,
+                field,
+                handle.name,
+                client.token,
+                cookie,
+                str(expect),
+                f"&{encoded}" if encoded else "",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=False,
+        )
     finally:
         Path(handle.name).unlink()
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -185,8 +250,13 @@ def wrk_closed_loop(port: int, path: str, names: list[str], field: str, *, concu
         raise BenchError(f"wrk failed ({done.returncode}): {done.stdout[-500:]}{done.stderr}")
     out = json.loads(lines[-1])
     elapsed = out["duration_us"] / 1e6
-    return {"concurrency": concurrency, "requests": out["requests"],
-            "rps": round(out["requests"] / elapsed, 1),
-            "p50_ms": round(out["p50_us"] / 1000, 2), "p99_ms": round(out["p99_us"] / 1000, 2),
-            "errors": out["errors"] + out["socket_errors"],
-            "error_statuses": sorted(out["error_statuses"]), "generator": "wrk"}
+    return {
+        "concurrency": concurrency,
+        "requests": out["requests"],
+        "rps": round(out["requests"] / elapsed, 1),
+        "p50_ms": round(out["p50_us"] / 1000, 2),
+        "p99_ms": round(out["p99_us"] / 1000, 2),
+        "errors": out["errors"] + out["socket_errors"],
+        "error_statuses": sorted(out["error_statuses"]),
+        "generator": "wrk",
+    }

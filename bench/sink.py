@@ -34,8 +34,11 @@ def describe(data: bytes) -> dict[str, str]:
     part = message.get_body(preferencelist=("plain",))
     text = part.get_content() if part is not None else ""
     user, link = USERNAME.search(text), LINK.search(text)
-    return {"user": user[1] if user else "", "link": link[0] if link else "",
-            "to": str(message.get("To", ""))}
+    return {
+        "user": user[1] if user else "",
+        "link": link[0] if link else "",
+        "to": str(message.get("To", "")),
+    }
 
 
 class Handler:

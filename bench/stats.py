@@ -59,11 +59,14 @@ def compare(known: list[float], unknown: list[float]) -> dict[str, Any]:
     value = auc(known, unknown)
     p_value = auc_p_value(value, len(known), len(unknown))
     return {
-        "known": len(known), "unknown": len(unknown),
+        "known": len(known),
+        "unknown": len(unknown),
         "median_known_ms": round(statistics.median(known), 3),
         "median_unknown_ms": round(statistics.median(unknown), 3),
-        "p90_known_ms": round(p90(known), 3), "p90_unknown_ms": round(p90(unknown), 3),
+        "p90_known_ms": round(p90(known), 3),
+        "p90_unknown_ms": round(p90(unknown), 3),
         "median_gap_ms": round(statistics.median(known) - statistics.median(unknown), 3),
-        "auc": round(value, 4), "p_value": round(p_value, 4),
+        "auc": round(value, 4),
+        "p_value": round(p_value, 4),
         "verdict": verdict(value, p_value),
     }

@@ -81,12 +81,30 @@ class Form:
 
 
 FORMS = (
-    Form("forgot_password", "forgot password", "/recuperar/contrasena/", 302,
-         lambda name: {"username": name}, sends_mail=True),
-    Form("forgot_username", "forgot username", "/recuperar/usuario/", 302,
-         lambda name: {"email": f"{name}@example.com"}, sends_mail=True),
-    Form("sign_in", "sign-in (wrong password)", "/ingresar/", 200,
-         lambda name: {"username": name, "password": _wrong_password()}, sends_mail=False),
+    Form(
+        "forgot_password",
+        "forgot password",
+        "/recuperar/contrasena/",
+        302,
+        lambda name: {"username": name},
+        sends_mail=True,
+    ),
+    Form(
+        "forgot_username",
+        "forgot username",
+        "/recuperar/usuario/",
+        302,
+        lambda name: {"email": f"{name}@example.com"},
+        sends_mail=True,
+    ),
+    Form(
+        "sign_in",
+        "sign-in (wrong password)",
+        "/ingresar/",
+        200,
+        lambda name: {"username": name, "password": _wrong_password()},
+        sends_mail=False,
+    ),
 )
 
 
@@ -104,18 +122,33 @@ class Sample:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400,
-                        help="timed POSTs per form, half known, half unknown (default 400)")
-    parser.add_argument("--out", type=Path, help="JSON result file "
-                        "(default bench/results/timing-<UTC date-time>.json)")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=400,
+        help="timed POSTs per form, half known, half unknown (default 400)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="JSON result file (default bench/results/timing-<UTC date-time>.json)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--database-url", help="an EMPTY loopback database, e.g. "
-                        "postgres://postgres@127.0.0.1:5432/portero_bench (default: SQLite)")
-    parser.add_argument("--warmup", type=int, default=20,
-                        help="untimed requests per form before measuring (default 20)")
+    parser.add_argument(
+        "--database-url",
+        help="an EMPTY loopback database, e.g. "
+        "postgres://postgres@127.0.0.1:5432/portero_bench (default: SQLite)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="untimed requests per form before measuring (default 20)",
+    )
     parser.add_argument("--seed", type=int, help="random seed, to repeat an ordering")
-    parser.add_argument("--max-seconds", type=float, default=900,
-                        help="give up after this long (default 900)")
+    parser.add_argument(
+        "--max-seconds", type=float, default=900, help="give up after this long (default 900)"
+    )
     args = parser.parse_args(argv)
     _check_args(parser, args)
     return args
@@ -178,8 +211,9 @@ def plan(rng: random.Random, known: list[str], unknown: list[str]) -> list[tuple
     return trials
 
 
-def plans(rng: random.Random, known_pool: list[str], unknown_pool: list[str],
-          args: argparse.Namespace) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
+def plans(
+    rng: random.Random, known_pool: list[str], unknown_pool: list[str], args: argparse.Namespace
+) -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
     """Return the warm-up and the timed plan of one form.
 
     Unknown names come from a pool of the same size, used on the same schedule: a name's
@@ -189,21 +223,20 @@ def plans(rng: random.Random, known_pool: list[str], unknown_pool: list[str],
     per_kind, split = (args.warmup + args.requests) // 2, args.warmup // 2
     known = round_robin(rng, known_pool, per_kind)
     unknown = round_robin(rng, unknown_pool, per_kind)
-    return (plan(rng, known[:split], unknown[:split]),
-            plan(rng, known[split:], unknown[split:]))
+    return (plan(rng, known[:split], unknown[:split]), plan(rng, known[split:], unknown[split:]))
 
 
 # --- Measuring -----------------------------------------------------------------------------
 
 
-def run_form(client: harness.Client, form: Form, trials: list[tuple[bool, str]],
-             deadline: float) -> list[Sample]:
+def run_form(
+    client: harness.Client, form: Form, trials: list[tuple[bool, str]], deadline: float
+) -> list[Sample]:
     samples = []
     for known, name in trials:
         harness.remaining(deadline)
         answer = client.submit(form.path, form.fields(name))
-        samples.append(Sample(known, answer.ms, answer.status, answer.length,
-                              answer.header_names))
+        samples.append(Sample(known, answer.ms, answer.status, answer.length, answer.header_names))
     return samples
 
 
@@ -225,16 +258,21 @@ def response_differences(samples: list[Sample], expected_status: int) -> list[st
     return problems
 
 
-def measure_form(client: harness.Client, sink: harness.Sink, form: Form,
-                 trials: tuple[list[tuple[bool, str]], list[tuple[bool, str]]],
-                 deadline: float) -> dict[str, Any]:
+def measure_form(
+    client: harness.Client,
+    sink: harness.Sink,
+    form: Form,
+    trials: tuple[list[tuple[bool, str]], list[tuple[bool, str]]],
+    deadline: float,
+) -> dict[str, Any]:
     """Warm up, then time one form; return its statistics, checks and raw samples."""
     warmup, timed = trials
     run_form(client, form, warmup, deadline)  # first hits import code and load templates
     mail_before = sink.count()
     samples = run_form(client, form, timed, deadline)
     return {
-        "title": form.title, "path": form.path,
+        "title": form.title,
+        "path": form.path,
         **stats.compare([s.ms for s in samples if s.known], [s.ms for s in samples if not s.known]),
         "response_differences": response_differences(samples, form.expected_status),
         "mail_delivered_during_run": sink.count() - mail_before,
@@ -242,8 +280,13 @@ def measure_form(client: harness.Client, sink: harness.Sink, form: Form,
     }
 
 
-def measure(client: harness.Client, sink: harness.Sink, args: argparse.Namespace,
-            accounts: list[str], deadline: float) -> dict[str, Any]:
+def measure(
+    client: harness.Client,
+    sink: harness.Sink,
+    args: argparse.Namespace,
+    accounts: list[str],
+    deadline: float,
+) -> dict[str, Any]:
     """Measure every form in turn; return the results by form key."""
     rng = random.Random(args.seed)
     strangers = unknown_names(rng, len(accounts), name_width(len(accounts)))
@@ -264,16 +307,26 @@ def run(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
         env = harness.portero_env(var_dir, web_port, smtp_port, args.database_url)
         count = account_count(args.requests, args.warmup)
         print(f"portero-bench: migrating, creating {count} accounts", file=sys.stderr, flush=True)
-        harness.run_python("portero migrate",
-                           ["-m", "portero.cli", "migrate", "--no-input", "-v", "0"], env, deadline)
-        harness.run_python("creating the accounts",
-                           ["-c", ACCOUNTS_SNIPPET, str(count), str(name_width(count))],
-                           env, deadline)
+        harness.run_python(
+            "portero migrate",
+            ["-m", "portero.cli", "migrate", "--no-input", "-v", "0"],
+            env,
+            deadline,
+        )
+        harness.run_python(
+            "creating the accounts",
+            ["-c", ACCOUNTS_SNIPPET, str(count), str(name_width(count))],
+            env,
+            deadline,
+        )
         sink = stack.enter_context(harness.sink(smtp_port, 0.0, var_dir, env))
         children = [
             stack.enter_context(harness.portero(["worker"], env, var_dir / "worker.log")),
-            stack.enter_context(harness.portero(
-                ["serve", "--workers", str(args.workers)], env, var_dir / "serve.log")),
+            stack.enter_context(
+                harness.portero(
+                    ["serve", "--workers", str(args.workers)], env, var_dir / "serve.log"
+                )
+            ),
         ]
         try:
             return measured_run(args, sink, children, web_port, count, deadline)
@@ -282,9 +335,14 @@ def run(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
             raise BenchError(f"{error}\n{tails}") from error
 
 
-def measured_run(args: argparse.Namespace, sink: harness.Sink,
-                 children: list[harness.Child], web_port: int, count: int,
-                 deadline: float) -> dict[str, Any]:
+def measured_run(
+    args: argparse.Namespace,
+    sink: harness.Sink,
+    children: list[harness.Child],
+    web_port: int,
+    count: int,
+    deadline: float,
+) -> dict[str, Any]:
     harness.wait_until_serving(web_port, "/ingresar/", children, deadline)
     print(f"portero-bench: serving on {LOOPBACK}:{web_port}", file=sys.stderr, flush=True)
     client = harness.Client(web_port)
@@ -295,16 +353,24 @@ def measured_run(args: argparse.Namespace, sink: harness.Sink,
     harness.check_alive(children)
     expected = sum((args.requests + args.warmup) // 2 for form in FORMS if form.sends_mail)
     # A bounded time for the worker to deliver what the run queued; the JSON says how much.
-    harness.wait_for(lambda: sink.count() >= expected, children=children,
-                     timeout=min(harness.MAIL_DRAIN_TIMEOUT, harness.remaining(deadline)))
-    return {"accounts": count, "forms": forms,
-            "mail": {"expected": expected, "delivered": sink.count()}}
+    harness.wait_for(
+        lambda: sink.count() >= expected,
+        children=children,
+        timeout=min(harness.MAIL_DRAIN_TIMEOUT, harness.remaining(deadline)),
+    )
+    return {
+        "accounts": count,
+        "forms": forms,
+        "mail": {"expected": expected, "delivered": sink.count()},
+    }
 
 
 # --- Output --------------------------------------------------------------------------------
 
-HEADER = (f"{'form':<26}{'known/unk':>10}{'med known':>11}{'med unk':>9}{'p90 known':>11}"
-          f"{'p90 unk':>9}{'gap':>8}{'AUC':>7}{'p':>7}  verdict")
+HEADER = (
+    f"{'form':<26}{'known/unk':>10}{'med known':>11}{'med unk':>9}{'p90 known':>11}"
+    f"{'p90 unk':>9}{'gap':>8}{'AUC':>7}{'p':>7}  verdict"
+)
 
 
 def table(forms: dict[str, Any]) -> str:
@@ -322,23 +388,37 @@ def table(forms: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def report(args: argparse.Namespace, started: datetime, seconds: float,
-           outcome: dict[str, Any], load_before: float) -> dict[str, Any]:
+def report(
+    args: argparse.Namespace,
+    started: datetime,
+    seconds: float,
+    outcome: dict[str, Any],
+    load_before: float,
+) -> dict[str, Any]:
     return {
         "benchmark": "portero timing side channel (FR1, FU1, LI1)",
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round(seconds, 1),
         "settings": {
-            "requests_per_form": args.requests, "warmup_per_form": args.warmup,
-            "web_workers": args.workers, "accounts": outcome["accounts"], "seed": args.seed,
+            "requests_per_form": args.requests,
+            "warmup_per_form": args.warmup,
+            "web_workers": args.workers,
+            "accounts": outcome["accounts"],
+            "seed": args.seed,
             "database": "postgresql" if args.database_url else "sqlite",
             "no_leak_auc": list(stats.NO_LEAK_AUC),
         },
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "portero": metadata.version("portero"),
-                    # Other work on the machine widens both distributions and can tilt the AUC.
-                    "load_average_1min": {"before": round(load_before, 2),
-                                          "after": round(os.getloadavg()[0], 2)}},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "portero": metadata.version("portero"),
+            # Other work on the machine widens both distributions and can tilt the AUC.
+            "load_average_1min": {
+                "before": round(load_before, 2),
+                "after": round(os.getloadavg()[0], 2),
+            },
+        },
         "mail": outcome["mail"],
         "forms": outcome["forms"],
     }
@@ -346,11 +426,13 @@ def report(args: argparse.Namespace, started: datetime, seconds: float,
 
 def footer(data: dict[str, Any], out: Path) -> str:
     mail, load = data["mail"], data["machine"]["load_average_1min"]
-    return (f"\n{table(data['forms'])}\n\ntimes in ms; gap = median known - median unknown; "
-            f"AUC 0.5 = indistinguishable\nmail delivered to the sink: {mail['delivered']} of "
-            f"{mail['expected']}; load average {load['before']:.2f} before, {load['after']:.2f} "
-            f"after ({data['machine']['cpus']} CPUs); seed {data['settings']['seed']}\n"
-            f"results in {out}")
+    return (
+        f"\n{table(data['forms'])}\n\ntimes in ms; gap = median known - median unknown; "
+        f"AUC 0.5 = indistinguishable\nmail delivered to the sink: {mail['delivered']} of "
+        f"{mail['expected']}; load average {load['before']:.2f} before, {load['after']:.2f} "
+        f"after ({data['machine']['cpus']} CPUs); seed {data['settings']['seed']}\n"
+        f"results in {out}"
+    )
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -389,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     data = report(args, started, time.monotonic() - clock, outcome, load_before)
     write_json(out, data)
     print(footer(data, out))
-    clean = all(f["verdict"] == stats.NO_LEAK and not f["response_differences"]
-                for f in data["forms"].values())
+    clean = all(
+        f["verdict"] == stats.NO_LEAK and not f["response_differences"]
+        for f in data["forms"].values()
+    )
     return 0 if clean else 3  # 2 is argparse's usage error
 
 

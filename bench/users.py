@@ -18,26 +18,95 @@ from datetime import UTC, datetime
 
 import psycopg
 
-FIRST = ("maria", "jose", "luis", "ana", "carlos", "juan", "laura", "andres", "diana",
-         "jorge", "paula", "camilo", "sandra", "david", "natalia", "felipe", "claudia",
-         "oscar", "angela", "miguel", "gabriela", "sebastian", "carolina", "ricardo")
-LAST = ("gonzalez", "rodriguez", "gomez", "lopez", "martinez", "garcia", "perez",
-        "sanchez", "ramirez", "torres", "diaz", "vargas", "moreno", "rojas", "jimenez",
-        "munoz", "castro", "ortiz", "rubio", "herrera", "gongora", "suarez", "mejia", "rios")
-DOMAINS = ("gmail.com", "hotmail.com", "yahoo.es", "outlook.com", "une.net.co",
-           "gov.co", "mindefensa.gov.co", "bogota.gov.co")
+FIRST = (
+    "maria",
+    "jose",
+    "luis",
+    "ana",
+    "carlos",
+    "juan",
+    "laura",
+    "andres",
+    "diana",
+    "jorge",
+    "paula",
+    "camilo",
+    "sandra",
+    "david",
+    "natalia",
+    "felipe",
+    "claudia",
+    "oscar",
+    "angela",
+    "miguel",
+    "gabriela",
+    "sebastian",
+    "carolina",
+    "ricardo",
+)
+LAST = (
+    "gonzalez",
+    "rodriguez",
+    "gomez",
+    "lopez",
+    "martinez",
+    "garcia",
+    "perez",
+    "sanchez",
+    "ramirez",
+    "torres",
+    "diaz",
+    "vargas",
+    "moreno",
+    "rojas",
+    "jimenez",
+    "munoz",
+    "castro",
+    "ortiz",
+    "rubio",
+    "herrera",
+    "gongora",
+    "suarez",
+    "mejia",
+    "rios",
+)
+DOMAINS = (
+    "gmail.com",
+    "hotmail.com",
+    "yahoo.es",
+    "outlook.com",
+    "une.net.co",
+    "gov.co",
+    "mindefensa.gov.co",
+    "bogota.gov.co",
+)
 SHARED_EVERY = 7  # one account in 7 shares a procurement mailbox with its neighbours
-COLUMNS = ("password", "is_superuser", "username", "email", "full_name", "language",
-           "is_active", "is_staff", "date_joined", "notify_new_device", "known_devices",
-           "verified_email")
+COLUMNS = (
+    "password",
+    "is_superuser",
+    "username",
+    "email",
+    "full_name",
+    "language",
+    "is_active",
+    "is_staff",
+    "date_joined",
+    "notify_new_device",
+    "known_devices",
+    "verified_email",
+)
 
 
 def account(i: int) -> tuple[str, str, str]:
     """Return (username, email, full name) of bench account number i."""
     first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
     style = i % 4
-    username = (f"{first}.{last}{i}", f"{first[0]}{last}{i}", f"{last}.compras{i}",
-                f"proveedor{i}")[style]
+    username = (
+        f"{first}.{last}{i}",
+        f"{first[0]}{last}{i}",
+        f"{last}.compras{i}",
+        f"proveedor{i}",
+    )[style]
     if i % SHARED_EVERY == 0:
         # Entities share one mailbox among several users (like gongoragabriela and
         # gongora.compras in the demo): 3 consecutive shared accounts per mailbox.
@@ -55,19 +124,39 @@ def rows(start: int, count: int, password_hash: str) -> Iterator[tuple[object, .
     joined = datetime(2025, 1, 1, tzinfo=UTC)
     for i in range(start, start + count):
         username, email, full_name = account(i)
-        yield (password_hash, False, username, email, full_name, "es-co", True, False,
-               joined, True, "{}", "")  # no address verified yet, as after an import
+        yield (
+            password_hash,
+            False,
+            username,
+            email,
+            full_name,
+            "es-co",
+            True,
+            False,
+            joined,
+            True,
+            "{}",
+            "",
+        )  # no address verified yet, as after an import
 
 
 def big_indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
     """Return (name, definition) of the secondary indexes of accounts_user."""
     return conn.execute(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'accounts_user' "
-        "AND indexname <> 'accounts_user_pkey'").fetchall()
+        "AND indexname <> 'accounts_user_pkey'"
+    ).fetchall()
 
 
-def load(database_url: str, *, start: int, count: int, password_hash: str,
-         table: str = "accounts_user", rebuild_indexes: bool = True) -> dict[str, float]:
+def load(
+    database_url: str,
+    *,
+    start: int,
+    count: int,
+    password_hash: str,
+    table: str = "accounts_user",
+    rebuild_indexes: bool = True,
+) -> dict[str, float]:
     """COPY `count` accounts from number `start` on; return the seconds each step took."""
     took: dict[str, float] = {}
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -76,8 +165,10 @@ def load(database_url: str, *, start: int, count: int, password_hash: str,
         for name, _ in indexes:
             conn.execute(f'DROP INDEX "{name}"')
         clock = time.monotonic()
-        with conn.cursor() as cur, cur.copy(
-                f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
             for row in rows(start, count, password_hash):
                 copy.write_row(row)
         took["copy_s"] = round(time.monotonic() - clock, 1)
@@ -101,8 +192,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--password-hash", required=True, help="one encoded argon2 hash")
     args = parser.parse_args()
-    print(load(args.database_url, start=args.start, count=args.count,
-               password_hash=args.password_hash))
+    print(
+        load(
+            args.database_url, start=args.start, count=args.count, password_hash=args.password_hash
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -64,8 +64,12 @@ def load_accounts(count: int) -> list[str]:
     from portero.accounts.models import User
 
     User.objects.bulk_create(
-        [User(username=name, email=email, full_name=full, password=PASSWORD_HASH)
-         for name, email, full in (users.account(i) for i in range(count))], batch_size=500)
+        [
+            User(username=name, email=email, full_name=full, password=PASSWORD_HASH)
+            for name, email, full in (users.account(i) for i in range(count))
+        ],
+        batch_size=500,
+    )
     return [users.account(i)[0] for i in range(count) if users.has_own_email(i)]
 
 
@@ -88,8 +92,9 @@ class Recorder:
         self.seconds: dict[str, float] = defaultdict(float)
         self.held: dict[str, list[float]] = defaultdict(list)
 
-    def statement(self, execute: Callable[..., Any], sql: str, params: Any, many: bool,
-                  context: Any) -> Any:
+    def statement(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
         self.statements[self.stage] += 1
         if context["connection"].in_atomic_block or not sql.lstrip().upper().startswith(WRITES):
             return execute(sql, params, many, context)
@@ -143,8 +148,12 @@ def instrument_stages(recorder: Recorder) -> None:
     """Wrap the worker's stage functions (as the worker module imported them)."""
     from portero import worker
 
-    for name in ("events_seal", "recovery_requests_process", "emails_deliver_due",
-                 "logouts_deliver_due"):
+    for name in (
+        "events_seal",
+        "recovery_requests_process",
+        "emails_deliver_due",
+        "logouts_deliver_due",
+    ):
         real = getattr(worker, name)
 
         def staged(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
@@ -162,6 +171,7 @@ def drain(recorder: Recorder, tree: bool) -> tuple[int, float]:
     profiler: Any = None
     if tree:
         from pyinstrument import Profiler
+
         profiler = Profiler(interval=0.0005)
         profiler.start()
     worker, handled, started = Worker(), 0, time.perf_counter()
@@ -180,21 +190,28 @@ def drain(recorder: Recorder, tree: bool) -> tuple[int, float]:
 
 
 def report(recorder: Recorder, items: int, handled: int, cpu: float) -> None:
-    print(f"\n{items} reset requests, {handled} items handled, "
-          f"{cpu / handled * 1000:.2f} ms CPU per item\n")
-    print("| stage | s | statements | per request | write transactions | held in all, s | "
-          "held p50 / p99 / max ms |")
+    print(
+        f"\n{items} reset requests, {handled} items handled, "
+        f"{cpu / handled * 1000:.2f} ms CPU per item\n"
+    )
+    print(
+        "| stage | s | statements | per request | write transactions | held in all, s | "
+        "held p50 / p99 / max ms |"
+    )
     print("|---|---|---|---|---|---|---|")
     for stage in sorted(set(recorder.seconds) | set(recorder.held)):
         held = sorted(recorder.held.get(stage, []))
         cell = "-"
         if held:
             p99 = held[min(len(held) - 1, int(len(held) * 0.99))]
-            cell = (f"{statistics.median(held) * 1000:.2f} / {p99 * 1000:.2f} / "
-                    f"{held[-1] * 1000:.2f}")
-        print(f"| {stage} | {recorder.seconds.get(stage, 0):.2f} | "
-              f"{recorder.statements[stage]} | {recorder.statements[stage] / items:.1f} | "
-              f"{len(held)} | {sum(held):.2f} | {cell} |")
+            cell = (
+                f"{statistics.median(held) * 1000:.2f} / {p99 * 1000:.2f} / {held[-1] * 1000:.2f}"
+            )
+        print(
+            f"| {stage} | {recorder.seconds.get(stage, 0):.2f} | "
+            f"{recorder.statements[stage]} | {recorder.statements[stage] / items:.1f} | "
+            f"{len(held)} | {sum(held):.2f} | {cell} |"
+        )
 
 
 def main() -> int:

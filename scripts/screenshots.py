@@ -31,8 +31,14 @@ from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("PORTERO_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DEVICES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "mobile": {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True},
@@ -41,8 +47,10 @@ USER = "gongoragabriela"
 STAFF = "mesa.supervisora"
 DEMO_PASSWORD = "secop-demo-clave-2026"  # noqa: S105  printed by `portero demo` itself
 RESET_LINK = re.compile(r"http://\S+/restablecer/[^\s/]+/")
-NEW_PASSWORDS = {"desktop": "un atardecer violeta sobre el río Magdalena",
-                 "mobile": "la lluvia de abril sobre los cerros orientales"}
+NEW_PASSWORDS = {
+    "desktop": "un atardecer violeta sobre el río Magdalena",
+    "mobile": "la lluvia de abril sobre los cerros orientales",
+}
 
 
 def free_port() -> int:
@@ -57,16 +65,23 @@ def demo(var_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     portal's origin is PORTAL_URL in it)."""
     web, smtp, portal = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{web}"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PORTERO_")},
-           "PORTERO_ENV": "demo", "PORTERO_VAR_DIR": str(var_dir), "PORTERO_BASE_URL": base,
-           "PORTERO_BIND": f"127.0.0.1:{web}", "PORTERO_DEMO_SMTP_PORT": str(smtp),
-           "PORTERO_DEMO_PORTAL_PORT": str(portal),
-           "PORTERO_WORKER_POLL_SECONDS": "0.2", "PORTERO_RATE_LIMITS": "off"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTERO_")},
+        "PORTERO_ENV": "demo",
+        "PORTERO_VAR_DIR": str(var_dir),
+        "PORTERO_BASE_URL": base,
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "PORTERO_DEMO_SMTP_PORT": str(smtp),
+        "PORTERO_DEMO_PORTAL_PORT": str(portal),
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
+        "PORTERO_RATE_LIMITS": "off",
+    }
     env.pop("DATABASE_URL", None)
     env.pop("EMAIL_URL", None)
     log = (var_dir / "demo.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "portero.cli", "demo"], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portero.cli", "demo"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -99,7 +114,8 @@ def age_links(env: dict[str, str]) -> None:
     from portero.recovery.models import PasswordReset
 
     PasswordReset.objects.filter(user__username=USER).update(
-        expires_at=clock.now() - timedelta(seconds=1))
+        expires_at=clock.now() - timedelta(seconds=1)
+    )
 
 
 class Shooter:
@@ -198,7 +214,8 @@ def walk_portal(page: Page, device: str, out: Path, env: dict[str, str]) -> None
     page.goto(env["PORTAL_URL"] + "/")
     s.shot("portal")
     page.get_by_role("link", name="Ingresar").or_(
-        page.get_by_role("button", name="Ingresar")).first.click()
+        page.get_by_role("button", name="Ingresar")
+    ).first.click()
     page.wait_for_url("**/ingresar/**")
     s.shot("sign-in-from-portal")
     s.submit({"Nombre de usuario": USER, "Contraseña": NEW_PASSWORDS[device]}, "Ingresar")
@@ -231,8 +248,7 @@ def walk_factors(page: Page, device: str, out: Path) -> None:
     s.submit({"Nombre de usuario": STAFF, "Contraseña": DEMO_PASSWORD}, "Ingresar")
     page.wait_for_url("**/ingresar/verificacion/")
     s.shot("second-step")
-    s.submit({"Código de su aplicación de autenticación": app.at(time.time() + 30)},
-             "Continuar")
+    s.submit({"Código de su aplicación de autenticación": app.at(time.time() + 30)}, "Continuar")
     page.goto("/cuenta/seguridad/")
     page.get_by_role("button", name="Quitar la aplicación de autenticación").click()
 
@@ -244,10 +260,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium is not at {CHROMIUM}: apt-get install chromium")
-    with tempfile.TemporaryDirectory(prefix="portero-shots-") as tmp, demo(Path(tmp)) as (
-            base, env), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+    with (
+        tempfile.TemporaryDirectory(prefix="portero-shots-") as tmp,
+        demo(Path(tmp)) as (base, env),
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         for device, options in DEVICES.items():
             print(f"{device}:")
             context = browser.new_context(base_url=base, locale="es-CO", **options)
@@ -255,8 +275,12 @@ def main() -> None:
             walk(context.new_page(), reader, device, args.out, env)
             context.close()
             portal = browser.new_context(base_url=base, locale="es-CO", **options)
-            walk_portal(portal.new_page(), device, args.out,
-                        {**env, "PAGE_PORTAL_GLOB": env["PORTAL_URL"] + "/**"})
+            walk_portal(
+                portal.new_page(),
+                device,
+                args.out,
+                {**env, "PAGE_PORTAL_GLOB": env["PORTAL_URL"] + "/**"},
+            )
             portal.close()
             factors = browser.new_context(base_url=base, locale="es-CO", **options)
             walk_factors(factors.new_page(), device, args.out)

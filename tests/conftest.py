@@ -39,8 +39,9 @@ class SMTPSink:
     fail_data: str | None = None  # e.g. "451 4.3.0 Try again later"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: Any) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
         if self.fail_rcpt:
             return self.fail_rcpt
         envelope.rcpt_tos.append(address)
@@ -114,8 +115,12 @@ def clock() -> Iterator[Any]:
 
 @pytest.fixture
 def user(db: None) -> User:
-    return user_create(username="gongoragabriela", email="gabriela@example.com",
-                       full_name="Gabriela Góngora", password=PASSWORD)
+    return user_create(
+        username="gongoragabriela",
+        email="gabriela@example.com",
+        full_name="Gabriela Góngora",
+        password=PASSWORD,
+    )
 
 
 @pytest.fixture

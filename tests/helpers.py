@@ -39,9 +39,13 @@ def set_password(client: Client, link_path: str, password: str, confirm: str | N
     """Open the link (GET), then submit the form on the clean URL; return the POST response."""
     opened = client.get(link_path)
     assert opened.status_code == 302 and opened["Location"] == "/restablecer/"
-    return client.post("/restablecer/", {
-        "new_password1": password, "new_password2": password if confirm is None else confirm,
-    })
+    return client.post(
+        "/restablecer/",
+        {
+            "new_password1": password,
+            "new_password2": password if confirm is None else confirm,
+        },
+    )
 
 
 def with_second_factor(user):  # type: ignore[no-untyped-def]

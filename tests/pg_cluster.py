@@ -24,8 +24,9 @@ from tests.processes import free_port
 
 def postgres_bin_dir() -> Path | None:
     """Return Debian's newest PostgreSQL server binaries, or None."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parent.parent.name))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parent.parent.name)
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -33,8 +34,10 @@ def require_postgres_bin() -> Path:
     """Return the binaries' directory; skip without them (fail with CI=true)."""
     found = postgres_bin_dir()
     if found is None:
-        message = ("PostgreSQL server binaries are missing: apt-get install postgresql "
-                   "(initdb and pg_ctl under /usr/lib/postgresql/*/bin)")
+        message = (
+            "PostgreSQL server binaries are missing: apt-get install postgresql "
+            "(initdb and pg_ctl under /usr/lib/postgresql/*/bin)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -58,12 +61,15 @@ class ThrowawayCluster:
         command = [str(self.bin_dir / args[0]), *args[1:]]
         if os.geteuid() == 0:  # PostgreSQL will not run as root
             command = ["runuser", "-u", "nobody", "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                              check=False, cwd=self.root)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=60, check=False, cwd=self.root
+        )
         if done.returncode:
-            log = (self.root / "server.log")
-            raise AssertionError(f"{' '.join(args[:2])} failed: {done.stdout}{done.stderr}"
-                                 f"{log.read_text() if log.exists() else ''}")
+            log = self.root / "server.log"
+            raise AssertionError(
+                f"{' '.join(args[:2])} failed: {done.stdout}{done.stderr}"
+                f"{log.read_text() if log.exists() else ''}"
+            )
 
     def create(self) -> ThrowawayCluster:
         self.root.chmod(0o755)
@@ -71,18 +77,42 @@ class ThrowawayCluster:
         if os.geteuid() == 0:
             shutil.chown(self.root, "nobody")
             shutil.chown(self.data, "nobody")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--no-sync", "--no-instructions")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
         self.start()
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute("CREATE DATABASE portero")
         return self
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
-                  "-o", options, "-w", "-t", "30", "start")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
 
     def stop(self) -> None:
         """Stop at once, as a crash or a restart does: every connection is cut."""

@@ -45,8 +45,12 @@ def child_env(env: dict[str, str]) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(_OWN_SETTINGS)}, **env}
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes] | subprocess.Popen[str],
-                       output: Callable[[], str], seconds: float = 60) -> None:
+def wait_until_serving(
+    url: str,
+    process: subprocess.Popen[bytes] | subprocess.Popen[str],
+    output: Callable[[], str],
+    seconds: float = 60,
+) -> None:
     """Wait until `url` answers; fail with the process's `output` if it exits or times out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -75,8 +79,10 @@ class PorteroProcess:
     def start(self) -> PorteroProcess:
         with self.log.open("wb") as out:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "portero.cli", *self.args], env=child_env(self.env),
-                stdout=out, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "portero.cli", *self.args],
+                env=child_env(self.env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         return self
 

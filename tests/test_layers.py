@@ -27,9 +27,11 @@ def test_services_selectors_and_models_import_no_flow():
     lower = [path for name in LOWER_LAYERS for path in SOURCE.rglob(name)]
     assert len(lower) > 10  # the walk found the apps
     back_edges = {
-        str(path.relative_to(SOURCE)): sorted(module for module in _imported_modules(path)
-                                              if module.split(".")[-1] == "flows"
-                                              or ".flows." in module)
+        str(path.relative_to(SOURCE)): sorted(
+            module
+            for module in _imported_modules(path)
+            if module.split(".")[-1] == "flows" or ".flows." in module
+        )
         for path in lower
     }
     assert {path: modules for path, modules in back_edges.items() if modules} == {}

@@ -17,8 +17,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         execute_from_command_line(argv)
     except ImproperlyConfigured as problem:  # a setting to fix: say which, without a traceback
-        hint = ("" if os.environ.get("PORTERO_ENV") else
-                "\n(Working with the demo's data? Run it as PORTERO_ENV=demo portero ...)")
+        hint = (
+            ""
+            if os.environ.get("PORTERO_ENV")
+            else "\n(Working with the demo's data? Run it as PORTERO_ENV=demo portero ...)"
+        )
         sys.exit(f"portero: configuration error: {problem}{hint}")
 
 

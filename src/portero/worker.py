@@ -80,8 +80,10 @@ class Worker:
             log.exception("sealing the audit trail failed; trying again next round")
             return 0
         except HeadMissing as problem:  # an alarm, not a crash: said every 5 minutes
-            if (self._head_missing_said_at is None
-                    or time.monotonic() - self._head_missing_said_at >= HOUSEKEEPING_SECONDS):
+            if (
+                self._head_missing_said_at is None
+                or time.monotonic() - self._head_missing_said_at >= HOUSEKEEPING_SECONDS
+            ):
                 log.error("%s; audit rows wait unsealed: run `portero audit verify`", problem)
                 self._head_missing_said_at = time.monotonic()
             return 0
@@ -90,8 +92,10 @@ class Worker:
         except (OperationalError, InterfaceError):
             raise
         except (OSError, DatabaseError):
-            log.exception("writing the audit checkpoint to %s failed; trying again next round",
-                          settings.PORTERO_AUDIT_CHECKPOINT_FILE)
+            log.exception(
+                "writing the audit checkpoint to %s failed; trying again next round",
+                settings.PORTERO_AUDIT_CHECKPOINT_FILE,
+            )
         return sealed
 
     def _housekeeping(self) -> None:
@@ -155,8 +159,7 @@ class Worker:
             return self._listener
         try:
             # Its own connection: Django's closes after every round (CONN_MAX_AGE = 0).
-            self._listener = psycopg.connect(**connection.get_connection_params(),
-                                             autocommit=True)
+            self._listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
             self._listener.execute(f"LISTEN {WORK_CHANNEL}")
         except psycopg.Error:
             if not self._database_down:  # said once already, as "database unavailable"
@@ -177,10 +180,13 @@ class Worker:
             # The database is down or restarting: nothing is lost, the rows wait for us. One
             # line when it goes, one when it is back; not a traceback every poll interval.
             if not self._database_down:
-                log.warning("database unavailable (%s); retrying every %ss",
-                            str(problem).strip().splitlines()[0] if str(problem).strip()
-                            else type(problem).__name__,
-                            settings.PORTERO_WORKER_POLL_SECONDS)
+                log.warning(
+                    "database unavailable (%s); retrying every %ss",
+                    str(problem).strip().splitlines()[0]
+                    if str(problem).strip()
+                    else type(problem).__name__,
+                    settings.PORTERO_WORKER_POLL_SECONDS,
+                )
                 self._database_down = True
             self._connection_drop()
             return 0

@@ -25,8 +25,14 @@ def _createuser(monkeypatch, stdin: str, *args: str) -> str:  # type: ignore[no-
 
 
 def test_createuser_reads_the_password_from_stdin(monkeypatch):
-    out = _createuser(monkeypatch, "una frase larga y secreta 2026\n",
-                      "--username", "Operador.Uno", "--email", "op@example.com")
+    out = _createuser(
+        monkeypatch,
+        "una frase larga y secreta 2026\n",
+        "--username",
+        "Operador.Uno",
+        "--email",
+        "op@example.com",
+    )
     assert "created Operador.Uno" in out
     user = User.objects.get(username="Operador.Uno")
     assert user.check_password("una frase larga y secreta 2026")
@@ -36,21 +42,41 @@ def test_createuser_applies_the_password_policy(monkeypatch):
     with pytest.raises(CommandError):
         _createuser(monkeypatch, "corta\n", "--username", "op", "--email", "op@example.com")
     with pytest.raises(CommandError):  # the username inside the password
-        _createuser(monkeypatch, "operadoroperador1\n", "--username", "operadoroperador",
-                    "--email", "op@example.com")
+        _createuser(
+            monkeypatch,
+            "operadoroperador1\n",
+            "--username",
+            "operadoroperador",
+            "--email",
+            "op@example.com",
+        )
     assert not User.objects.exists()
 
 
 def test_createuser_has_no_password_argument():
     with pytest.raises(CommandError):
-        call_command("createuser", "--username", "op", "--email", "op@example.com",
-                     "--password", "una frase larga y secreta 2026")
+        call_command(
+            "createuser",
+            "--username",
+            "op",
+            "--email",
+            "op@example.com",
+            "--password",
+            "una frase larga y secreta 2026",
+        )
 
 
 def test_createuser_refuses_a_username_differing_only_in_case(monkeypatch, user):
     with pytest.raises(CommandError, match="taken"):
-        _createuser(monkeypatch, "", "--username", "GONGORAGABRIELA", "--email", "x@example.com",
-                    "--no-password")
+        _createuser(
+            monkeypatch,
+            "",
+            "--username",
+            "GONGORAGABRIELA",
+            "--email",
+            "x@example.com",
+            "--no-password",
+        )
 
 
 CSV = """username,email,full_name,language
@@ -78,8 +104,10 @@ def test_importusers_reports_rejected_rows_with_line_numbers(tmp_path):
     for line in (4, 5, 6, 7, 8):
         assert f"usuarios.csv:{line}: rejected" in err
     assert "repeats line 2" in err
-    assert set(User.objects.values_list("username", flat=True)) == {"proveedor.uno",
-                                                                     "proveedor.dos"}
+    assert set(User.objects.values_list("username", flat=True)) == {
+        "proveedor.uno",
+        "proveedor.dos",
+    }
     assert not User.objects.get(username="proveedor.uno").has_usable_password()
 
 
@@ -122,23 +150,38 @@ def test_imported_account_is_activated_through_forgot_password(tmp_path, mailbox
     assert "activar" in text_of(message).lower()
     response = set_password(Client(), link_in(message), "mi primera clave segura")
     assert response["Location"] == "/restablecer/listo/"
-    signed_in = Client().post("/ingresar/", {"username": "proveedor.uno",
-                                             "password": "mi primera clave segura"})
+    signed_in = Client().post(
+        "/ingresar/", {"username": "proveedor.uno", "password": "mi primera clave segura"}
+    )
     assert signed_in.status_code == 302
 
 
-@pytest.mark.parametrize("role,agent,supervisor,superuser", [
-    ("agent", True, False, False), ("supervisor", True, True, False),
-    ("administrator", True, True, True),
-])
+@pytest.mark.parametrize(
+    "role,agent,supervisor,superuser",
+    [
+        ("agent", True, False, False),
+        ("supervisor", True, True, False),
+        ("administrator", True, True, True),
+    ],
+)
 def test_createuser_grants_help_desk_roles(monkeypatch, role, agent, supervisor, superuser):
-    _createuser(monkeypatch, "clave de la mesa de servicio 77\n", "--username", "mesa.uno",
-                "--email", "mesa@example.com", "--role", role)
+    _createuser(
+        monkeypatch,
+        "clave de la mesa de servicio 77\n",
+        "--username",
+        "mesa.uno",
+        "--email",
+        "mesa@example.com",
+        "--role",
+        role,
+    )
     member = User.objects.get(username="mesa.uno")
     assert member.is_staff and member.is_superuser == superuser
     recorded = AuditEvent.objects.filter(user=member).order_by("pk")
-    assert [(e.event, e.actor) for e in recorded] == [("account.created", "system"),
-                                                      ("account.role_granted", "system")]
+    assert [(e.event, e.actor) for e in recorded] == [
+        ("account.created", "system"),
+        ("account.role_granted", "system"),
+    ]
     assert recorded[1].details == {"role": role}
     assert member.has_perm("helpdesk.use_console") == agent
     assert member.has_perm("helpdesk.supervise") == supervisor
@@ -149,20 +192,30 @@ def test_createuser_with_a_role_that_cannot_be_granted_leaves_no_account(monkeyp
 
     Group.objects.filter(name__startswith="Mesa de Servicio").delete()  # a broken install
     with pytest.raises(Group.DoesNotExist):
-        _createuser(monkeypatch, "clave de la mesa de servicio 77\n", "--username", "mesa.dos",
-                    "--email", "mesa@example.com", "--role", "agent")
+        _createuser(
+            monkeypatch,
+            "clave de la mesa de servicio 77\n",
+            "--username",
+            "mesa.dos",
+            "--email",
+            "mesa@example.com",
+            "--role",
+            "agent",
+        )
     assert not User.objects.filter(username="mesa.dos").exists()
     assert not AuditEvent.objects.exists()
 
 
 def test_importusers_refuses_hidden_characters_and_formulas_and_always_reports(tmp_path):
-    text = ("username,email,full_name,language\n"
-            "bien.uno,uno@example.com,Ana Uno,es\n"
-            "nulo.dos,dos@example.com,Ana\x00Dos,es\n"
-            "bidi.tres,tres@example.com,Ana \u202eseriT,es\n"
-            "formula.cuatro,cuatro@example.com,=HYPERLINK(\"http://x\"),es\n"
-            "@formula,cinco@example.com,Cinco,es\n"
-            "bien.seis,seis@example.com,Ana Seis,es\n")
+    text = (
+        "username,email,full_name,language\n"
+        "bien.uno,uno@example.com,Ana Uno,es\n"
+        "nulo.dos,dos@example.com,Ana\x00Dos,es\n"
+        "bidi.tres,tres@example.com,Ana \u202eseriT,es\n"
+        'formula.cuatro,cuatro@example.com,=HYPERLINK("http://x"),es\n'
+        "@formula,cinco@example.com,Cinco,es\n"
+        "bien.seis,seis@example.com,Ana Seis,es\n"
+    )
     out, err = _import(tmp_path, text)
     assert "created 2, updated 0, unchanged 0, rejected 4" in out
     assert "usuarios.csv:3: rejected: full_name holds a control character" in err
@@ -190,11 +243,20 @@ def test_createuser_refuses_what_the_sign_in_form_would_never_accept(monkeypatch
     """A 200-character username was created though no sign-in could ever type it."""
     monkeypatch.setattr("sys.stdin", io.StringIO("una frase larga y secreta 2026\n"))
     with pytest.raises(CommandError, match="longer than 150"):
-        call_command("createuser", "--username", "u" * 200, "--email", "u@example.com",
-                     stdout=io.StringIO())
+        call_command(
+            "createuser", "--username", "u" * 200, "--email", "u@example.com", stdout=io.StringIO()
+        )
     with pytest.raises(CommandError, match="control character"):
-        call_command("createuser", "--username", "ana", "--email", "a@example.com",
-                     "--full-name", "Ana\x00", stdout=io.StringIO())
+        call_command(
+            "createuser",
+            "--username",
+            "ana",
+            "--email",
+            "a@example.com",
+            "--full-name",
+            "Ana\x00",
+            stdout=io.StringIO(),
+        )
     assert not User.objects.exists()
 
 
@@ -208,6 +270,5 @@ def test_import_and_createuser_refuse_an_address_longer_than_the_column(tmp_path
     assert "rejected 1" in out and "e-mail is longer than 254" in err
     monkeypatch.setattr("sys.stdin", io.StringIO("una frase larga y secreta 2026\n"))
     with pytest.raises(CommandError, match="longer than 254"):
-        call_command("createuser", "--username", "largo", "--email", address,
-                     stdout=io.StringIO())
+        call_command("createuser", "--username", "largo", "--email", address, stdout=io.StringIO())
     assert not User.objects.exists()

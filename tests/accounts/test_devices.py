@@ -34,13 +34,13 @@ def _account(**known: str) -> User:
 @pytest.mark.parametrize(("days_ago", "new"), [(0, False), (180, False), (181, True)])
 def test_a_device_is_new_once_unseen_for_longer_than_remembered(days_ago, new):
     user = _account(Firefox=_day(days_ago))
-    assert device_is_new(user, "Firefox", previous_sign_in=NOW - timedelta(days=1),
-                         now=NOW) is new
+    assert device_is_new(user, "Firefox", previous_sign_in=NOW - timedelta(days=1), now=NOW) is new
 
 
 def test_a_device_never_seen_is_new():
-    assert device_is_new(_account(Firefox=_day(0)), "Chrome",
-                         previous_sign_in=NOW - timedelta(days=1), now=NOW)
+    assert device_is_new(
+        _account(Firefox=_day(0)), "Chrome", previous_sign_in=NOW - timedelta(days=1), now=NOW
+    )
 
 
 @pytest.mark.parametrize("previous", [None, NOW - timedelta(days=181)])
@@ -50,8 +50,7 @@ def test_a_first_sign_in_or_one_after_a_long_absence_is_not_news(previous):
 
 def test_remembering_a_device_dates_it_today_in_utc_and_forgets_the_old_ones():
     known = {"Firefox": _day(181), "Chrome": _day(180), "Safari": _day(3)}
-    assert devices_remembered(known, "Safari", NOW) == {"Chrome": _day(180),
-                                                        "Safari": "2026-03-01"}
+    assert devices_remembered(known, "Safari", NOW) == {"Chrome": _day(180), "Safari": "2026-03-01"}
     assert known["Safari"] == _day(3)  # a new dict: the caller's is left as it was
 
 
@@ -62,16 +61,20 @@ def _request(user_agent: str = LAPTOP):
 
 
 def _account_updates(queries: CaptureQueriesContext) -> list[str]:
-    return [q["sql"] for q in queries.captured_queries
-            if q["sql"].startswith("UPDATE") and "accounts_user" in q["sql"]]
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("UPDATE") and "accounts_user" in q["sql"]
+    ]
 
 
 def test_a_sign_in_writes_last_login_and_the_device_in_one_update(user, clock):
     """The sign-in flow writes them itself (accounts.services.user_sign_in_remember)."""
     before = clock.now()
     with CaptureQueriesContext(connection) as queries:
-        Client(HTTP_USER_AGENT=LAPTOP).post("/ingresar/", {"username": user.username,
-                                                           "password": PASSWORD})
+        Client(HTTP_USER_AGENT=LAPTOP).post(
+            "/ingresar/", {"username": user.username, "password": PASSWORD}
+        )
     assert len(_account_updates(queries)) == 1, _account_updates(queries)
     account = User.objects.get(pk=user.pk)
     assert account.last_login is not None and before <= account.last_login <= clock.now()
@@ -90,7 +93,9 @@ def test_remembering_a_sign_in_updates_the_instance_in_memory_too(user, clock):
     user_sign_in_remember(user=user, device="Firefox · Windows")
     account = User.objects.get(pk=user.pk)
     assert user.last_login is not None and account.last_login == user.last_login
-    assert user.known_devices == account.known_devices == {"Firefox · Windows": _day(0, clock.now())}
+    assert (
+        user.known_devices == account.known_devices == {"Firefox · Windows": _day(0, clock.now())}
+    )
 
 
 def test_a_sign_in_without_a_device_keeps_the_devices(user, clock):
@@ -117,12 +122,19 @@ def test_the_migration_seeds_devices_from_the_last_180_days_of_sign_ins(user, cl
         (None, "sign_in.ok", "Opera · Linux", 1),
         (quiet, "sign_in.ok", "Chrome · Android", 200),
     ]:
-        AuditEvent.objects.create(event=event, outcome="ok", user=account, actor="x",
-                                  created_at=now - timedelta(days=days_ago),
-                                  details={"device": device})
+        AuditEvent.objects.create(
+            event=event,
+            outcome="ok",
+            user=account,
+            actor="x",
+            created_at=now - timedelta(days=days_ago),
+            details={"device": device},
+        )
     migration = importlib.import_module("portero.accounts.migrations.0004_user_known_devices")
     migration.seed_known_devices(apps, None)
     assert User.objects.get(pk=user.pk).known_devices == {
-        "Firefox · Windows": _day(3, now), "Chrome · Android": _day(170, now)}
+        "Firefox · Windows": _day(3, now),
+        "Chrome · Android": _day(170, now),
+    }
     assert User.objects.get(pk=other.pk).known_devices == {"": _day(5, now)}
     assert User.objects.get(pk=quiet.pk).known_devices == {}

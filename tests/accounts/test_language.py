@@ -107,9 +107,9 @@ def test_signed_in_without_a_choice_the_page_follows_the_browser(user):
 
 # --- E-mails asked for anonymously ---------------------------------------------------------
 
+
 def _visible(response) -> tuple[int, dict[str, str], bytes]:  # type: ignore[no-untyped-def]
-    headers = {k: v for k, v in response.headers.items()
-               if k not in {"Set-Cookie", "X-Request-ID"}}
+    headers = {k: v for k, v in response.headers.items() if k not in {"Set-Cookie", "X-Request-ID"}}
     return response.status_code, headers, CSRF.sub(b"", response.content)
 
 
@@ -121,7 +121,8 @@ def _ask_reset_in_english(username: str) -> list[tuple[int, dict[str, str], byte
 
 
 def test_fr1_a_reset_asked_from_the_english_page_arrives_in_english_and_answers_alike(
-        user, mailbox, worker):
+    user, mailbox, worker
+):
     known = _ask_reset_in_english("gongoragabriela")
     assert known == _ask_reset_in_english("nadie.existe")  # FR1: status, headers and body
     assert b'lang="en"' in known[1][2]
@@ -142,8 +143,7 @@ def test_the_saved_language_wins_over_the_page_it_was_asked_from(user, mailbox, 
     assert "Estimado(a) usuario(a)," in text_of(message)
 
 
-def test_a_username_reminder_asked_from_the_english_page_arrives_in_english(
-        user, mailbox, worker):
+def test_a_username_reminder_asked_from_the_english_page_arrives_in_english(user, mailbox, worker):
     browser = Client()
     browser.cookies[COOKIE] = "en"
     browser.post("/recuperar/usuario/", {"email": "gabriela@example.com"})
@@ -164,6 +164,7 @@ def test_an_activation_asked_from_the_english_page_arrives_in_english(mailbox, w
 
 # --- The help desk's texts per language ----------------------------------------------------
 
+
 @pytest.fixture
 def english_helpdesk(settings):  # type: ignore[no-untyped-def]
     settings.PORTERO_HELPDESK_NAME = "Mesa de Servicio"
@@ -181,7 +182,7 @@ def test_the_english_footer_has_no_spanish_help_desk_text(english_helpdesk):
     browser = Client()
     browser.cookies[COOKIE] = "en"
     page = browser.get("/ingresar/").content.decode()
-    footer = page[page.index('<footer'):]
+    footer = page[page.index("<footer") :]
     assert "Service Desk" in footer and "National line" in footer and "Monday" in footer
     assert not [text for text in SPANISH_HELPDESK if text in footer]
     spanish = Client(HTTP_ACCEPT_LANGUAGE="es-CO").get("/ingresar/").content.decode()

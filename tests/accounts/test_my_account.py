@@ -35,7 +35,8 @@ def _utc_day(days_ago: int = 0) -> str:
 
 def test_history_shows_sign_ins_and_failed_attempts_with_device_and_ip(user, clock):
     Client(HTTP_USER_AGENT=PHONE, REMOTE_ADDR="181.50.3.4").post(
-        "/ingresar/", {"username": "gongoragabriela", "password": "no es la clave correcta"})
+        "/ingresar/", {"username": "gongoragabriela", "password": "no es la clave correcta"}
+    )
     clock.advance(timedelta(minutes=1))
     browser = _sign_in()
     html = browser.get("/cuenta/historial/").content.decode()
@@ -46,11 +47,17 @@ def test_history_shows_sign_ins_and_failed_attempts_with_device_and_ip(user, clo
 
 def test_history_shows_only_my_own_events_and_at_most_50(user):
     other = user_create(username="otra.persona", email="o@example.com", password=PASSWORD)
-    Client(REMOTE_ADDR="10.9.9.9").post("/ingresar/", {"username": "otra.persona",
-                                                       "password": PASSWORD})
+    Client(REMOTE_ADDR="10.9.9.9").post(
+        "/ingresar/", {"username": "otra.persona", "password": PASSWORD}
+    )
     for _ in range(55):
-        AuditEvent.objects.create(event="sign_in.ok", outcome="ok", user=user, actor="x",
-                                  details={"device": "Safari · iPhone"})
+        AuditEvent.objects.create(
+            event="sign_in.ok",
+            outcome="ok",
+            user=user,
+            actor="x",
+            details={"device": "Safari · iPhone"},
+        )
     html = _sign_in().get("/cuenta/historial/").content.decode()
     assert "10.9.9.9" not in html
     assert html.count("<tr>") == 51  # header row + 50 events
@@ -107,13 +114,14 @@ def test_a_sign_in_remembers_its_device_on_the_account(user, clock):
     before = clock.now()
     _sign_in(PHONE)
     account = User.objects.get(pk=user.pk)
-    assert account.known_devices == {"Firefox · Windows": _utc_day(2),
-                                     "Chrome · Android": _utc_day()}
+    assert account.known_devices == {
+        "Firefox · Windows": _utc_day(2),
+        "Chrome · Android": _utc_day(),
+    }
     assert account.last_login is not None and before <= account.last_login <= clock.now()
 
 
-def test_a_device_unseen_for_over_180_days_is_new_again_and_forgotten(user, mailbox, worker,
-                                                                      clock):
+def test_a_device_unseen_for_over_180_days_is_new_again_and_forgotten(user, mailbox, worker, clock):
     _sign_in(LAPTOP)
     clock.advance(timedelta(days=100))
     _sign_in(PHONE)  # new: a notice
@@ -140,9 +148,14 @@ def test_security_emails_go_even_with_notices_off(user, mailbox, worker):
     user.notify_new_device = False
     user.save()
     browser = _sign_in()
-    browser.post("/cuenta/contrasena/", {"current_password": PASSWORD,
-                                         "new_password1": NEW_PASSWORD,
-                                         "new_password2": NEW_PASSWORD})
+    browser.post(
+        "/cuenta/contrasena/",
+        {
+            "current_password": PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
     worker.drain()
     assert len(mailbox.messages) == 1  # "your password was changed"
 

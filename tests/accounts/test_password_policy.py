@@ -83,8 +83,11 @@ def zxcvbn_calls(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
 
 # --- The shipped list ---------------------------------------------------------------------------
 def _blocklist() -> validators.CommonPasswordBlocklistValidator:
-    return next(rule for rule in password_validation.get_default_password_validators()
-                if isinstance(rule, validators.CommonPasswordBlocklistValidator))
+    return next(
+        rule
+        for rule in password_validation.get_default_password_validators()
+        if isinstance(rule, validators.CommonPasswordBlocklistValidator)
+    )
 
 
 def test_pw3_shipped_list_has_at_least_100000_entries_and_is_loaded_once(monkeypatch):
@@ -117,8 +120,9 @@ def test_pw3_list_comparison_is_whole_password_ignoring_case_and_surrounding_spa
 
 
 def test_pw3_list_validator_is_djangos_with_our_list_and_words(tmp_path):
-    assert issubclass(validators.CommonPasswordBlocklistValidator,
-                      password_validation.CommonPasswordValidator)
+    assert issubclass(
+        validators.CommonPasswordBlocklistValidator, password_validation.CommonPasswordValidator
+    )
     own_list = tmp_path / "list.txt"
     own_list.write_text("una clave de otra lista\n", encoding="utf-8")
     configured = validators.CommonPasswordBlocklistValidator(password_list_path=own_list)
@@ -146,9 +150,14 @@ def test_pw3_common_password_reason_is_shown_in_spanish(reset_page, user):
 
 def test_pw3_change_password_page_refuses_a_listed_password(user):
     browser = _signed_in()
-    response = browser.post("/cuenta/contrasena/", {
-        "current_password": PASSWORD, "new_password1": LISTED, "new_password2": LISTED,
-    })
+    response = browser.post(
+        "/cuenta/contrasena/",
+        {
+            "current_password": PASSWORD,
+            "new_password1": LISTED,
+            "new_password2": LISTED,
+        },
+    )
     assert response.status_code == 200
     assert _es(LISTED_REASON) in response.content.decode()
     assert User.objects.get(pk=user.pk).check_password(PASSWORD)
@@ -157,8 +166,14 @@ def test_pw3_change_password_page_refuses_a_listed_password(user):
 def test_pw3_createuser_refuses_a_listed_password(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{LISTED}\n"))
     with pytest.raises(CommandError) as refused:
-        call_command("createuser", "--username", "operador.dos", "--email", "op2@example.com",
-                     stdout=io.StringIO())
+        call_command(
+            "createuser",
+            "--username",
+            "operador.dos",
+            "--email",
+            "op2@example.com",
+            stdout=io.StringIO(),
+        )
     assert str(refused.value) in {LISTED_REASON, _es(LISTED_REASON)}
     assert not User.objects.filter(username="operador.dos").exists()
 
@@ -179,18 +194,24 @@ def test_pw3_context_words_are_found_case_and_accent_insensitively(user):
 
 
 def test_pw3_long_passphrase_mentioning_a_context_word_is_accepted(user):
-    for password in ("Gabriela sube al Monserrate cada domingo", "secop-demo-clave-2026",
-                     "el portal SECOP II abre a las siete de la mañana"):
+    for password in (
+        "Gabriela sube al Monserrate cada domingo",
+        "secop-demo-clave-2026",
+        "el portal SECOP II abre a las siete de la mañana",
+    ):
         assert validators.context_kinds_in(password, user) == [], password
         assert _refusals(password, user) == [], password
 
 
-@pytest.mark.parametrize("password,kind,spanish", [
-    ("gongoragabriela2026", "username", "se basa principalmente en su nombre de usuario"),
-    ("Gabriela@Example.com", "email", "se basa principalmente en su dirección de correo"),
-    ("SECOP II SECOP II 2026", "site", "se basa principalmente en el nombre del sitio"),
-    ("Góngora Góngora 1985", "name", "se basa principalmente en su nombre, que"),
-])
+@pytest.mark.parametrize(
+    "password,kind,spanish",
+    [
+        ("gongoragabriela2026", "username", "se basa principalmente en su nombre de usuario"),
+        ("Gabriela@Example.com", "email", "se basa principalmente en su dirección de correo"),
+        ("SECOP II SECOP II 2026", "site", "se basa principalmente en el nombre del sitio"),
+        ("Góngora Góngora 1985", "name", "se basa principalmente en su nombre, que"),
+    ],
+)
 def test_pw3_context_word_refusal_says_which_word(reset_page, user, password, kind, spanish):
     response = _choose(reset_page, password)
     assert response.status_code == 200
@@ -201,12 +222,16 @@ def test_pw3_context_word_refusal_says_which_word(reset_page, user, password, ki
 
 
 # --- Strength -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("password,spanish", [
-    (WEAK_REPEAT, "Las repeticiones como &quot;aaa&quot; son fáciles de adivinar."),
-    (WEAK_SEQUENCE, "Las secuencias como &quot;abc&quot; o &quot;6543&quot; son fáciles"),
-])
-def test_pw3_weak_long_password_is_refused_with_spanish_feedback(reset_page, user, password,
-                                                                  spanish):
+@pytest.mark.parametrize(
+    "password,spanish",
+    [
+        (WEAK_REPEAT, "Las repeticiones como &quot;aaa&quot; son fáciles de adivinar."),
+        (WEAK_SEQUENCE, "Las secuencias como &quot;abc&quot; o &quot;6543&quot; son fáciles"),
+    ],
+)
+def test_pw3_weak_long_password_is_refused_with_spanish_feedback(
+    reset_page, user, password, spanish
+):
     assert len(password) >= 15 and password not in _blocklist().passwords
     assert validators.password_strength(password).score < 3
     response = _choose(reset_page, password)
@@ -263,17 +288,24 @@ def test_pw3_zxcvbn_sees_at_most_100_characters_within_its_work_budget(user, zxc
     seen_phrase, seen_adversarial = zxcvbn_calls
     assert seen_phrase == phrase[:100]
     assert adversarial.startswith(seen_adversarial) and 10 <= len(seen_adversarial) < 100
-    readings = len(strength.enumerate_l33t_subs(
-        strength.relevant_l33t_subtable(adversarial[:100], strength.L33T_TABLE)))
+    readings = len(
+        strength.enumerate_l33t_subs(
+            strength.relevant_l33t_subtable(adversarial[:100], strength.L33T_TABLE)
+        )
+    )
     assert (2 + readings) * len(seen_adversarial) ** 2 <= strength.ZXCVBN_WORK_BUDGET
 
 
 def test_pw3_zxcvbn_feedback_table_covers_everything_zxcvbn_can_say():
     tree = ast.parse(inspect.getsource(zxcvbn.feedback))
     said = {
-        node.args[0].value for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
-        and node.args and isinstance(node.args[0], ast.Constant)
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
     }
     assert len(said) >= 25
     assert said <= strength.ZXCVBN_FEEDBACK
@@ -281,8 +313,13 @@ def test_pw3_zxcvbn_feedback_table_covers_everything_zxcvbn_can_say():
 
 def test_pw3_every_new_message_has_a_spanish_translation():
     """Fails until pw3_translations.po.tmp is merged into the catalog."""
-    messages = [*strength.ZXCVBN_FEEDBACK, *validators.CONTEXT_MESSAGES.values(),
-                *validators.SCORE_LABELS, "This password would be easy to guess.", LISTED_REASON]
+    messages = [
+        *strength.ZXCVBN_FEEDBACK,
+        *validators.CONTEXT_MESSAGES.values(),
+        *validators.SCORE_LABELS,
+        "This password would be easy to guess.",
+        LISTED_REASON,
+    ]
     missing = [message for message in messages if _es(message) == message]
     assert missing == []
 
@@ -311,15 +348,21 @@ def test_pw3_meter_returns_score_verdict_and_reasons(client, user):
     assert weak["messages"][0] == _es("This password would be easy to guess.")
     assert _es('Repeats like "aaa" are easy to guess.') in weak["messages"]
     listed = _meter(client, LISTED).json()
-    assert listed == {"score": 0, "ok": False, "label": _es("Strength: very weak."),
-                      "messages": [_es(LISTED_REASON)]}
+    assert listed == {
+        "score": 0,
+        "ok": False,
+        "label": _es("Strength: very weak."),
+        "messages": [_es(LISTED_REASON)],
+    }
 
 
 def test_pw3_meter_messages_are_in_spanish(client, user):
     body = _meter(client, WEAK_REPEAT).json()  # needs the merged catalog
     assert body["label"] == "Seguridad: muy débil."
-    assert body["messages"][:2] == ["Esta contraseña sería fácil de adivinar.",
-                                    'Las repeticiones como "aaa" son fáciles de adivinar.']
+    assert body["messages"][:2] == [
+        "Esta contraseña sería fácil de adivinar.",
+        'Las repeticiones como "aaa" son fáciles de adivinar.',
+    ]
 
 
 def test_pw3_meter_uses_the_username_shown_on_the_reset_page(client, user):
@@ -338,8 +381,11 @@ def test_pw3_meter_uses_the_signed_in_users_own_context(user):
 
 def test_pw3_meter_never_compares_with_the_current_password(user, monkeypatch):
     browser = _signed_in()
-    monkeypatch.setattr(User, "check_password",
-                        lambda self, raw: pytest.fail("the meter checked the current password"))
+    monkeypatch.setattr(
+        User,
+        "check_password",
+        lambda self, raw: pytest.fail("the meter checked the current password"),
+    )
     body = _meter(browser, PASSWORD).json()
     assert body["ok"] is True  # the form, not the meter, says it must differ (PW4)
 
@@ -358,10 +404,14 @@ def test_pw3_meter_requires_the_csrf_token():
     assert answered.status_code == 200 and answered.json()["ok"] is True
 
 
-def test_pw3_meter_refuses_over_1024_characters_without_evaluating(client, monkeypatch,
-                                                                   zxcvbn_calls):
-    monkeypatch.setattr(validators.CommonPasswordBlocklistValidator, "validate",
-                        lambda *args: pytest.fail("the list was consulted"))
+def test_pw3_meter_refuses_over_1024_characters_without_evaluating(
+    client, monkeypatch, zxcvbn_calls
+):
+    monkeypatch.setattr(
+        validators.CommonPasswordBlocklistValidator,
+        "validate",
+        lambda *args: pytest.fail("the list was consulted"),
+    )
     response = _meter(client, "a" * 1025)
     assert response.status_code == 400
     body = response.json()
@@ -381,15 +431,16 @@ def test_pw3_meter_never_logs_the_password(client, user, caplog):
         _meter(client, secret + "x" * 1024)
         client.get(METER, {"password": secret})
     assert "Nadie debe ver" not in caplog.text
-    assert all("Nadie debe ver" not in json.dumps(getattr(r, "args", None), default=str)
-               for r in caplog.records)
+    assert all(
+        "Nadie debe ver" not in json.dumps(getattr(r, "args", None), default=str)
+        for r in caplog.records
+    )
 
 
 def test_pw3_meter_is_rate_limited_when_a_rule_is_configured(client, settings):
     settings.PORTERO_RATE_LIMITS = {
         **settings.PORTERO_RATE_LIMITS,
-        "meter_per_ip_test": {"action": "password_meter", "scope": "ip", "limit": 2,
-                              "period": 60},
+        "meter_per_ip_test": {"action": "password_meter", "scope": "ip", "limit": 2, "period": 60},
     }
     assert [_meter(client, GOOD).status_code for _ in range(3)] == [200, 200, 429]
 

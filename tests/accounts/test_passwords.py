@@ -60,7 +60,8 @@ def test_pw1_over_1024_characters_refused_before_any_hashing(reset_page, user, h
 
 def test_pw2_no_composition_rules(reset_page, user):
     assert _choose(reset_page, "solo letras minusculas sin numeros")["Location"] == (
-        "/restablecer/listo/")
+        "/restablecer/listo/"
+    )
 
 
 def test_pw2_password_is_nfc_normalised_and_never_changed_otherwise(reset_page, user):
@@ -101,8 +102,9 @@ def test_pw5_stored_as_argon2id_with_at_least_the_floor_parameters(user):
 def test_pw5_raised_parameters_rehash_on_next_sign_in(user):
     before = user.password
     with override_settings(PORTERO_ARGON2_MEMORY_KIB=24576, PORTERO_ARGON2_TIME_COST=3):
-        response = Client().post("/ingresar/", {"username": "gongoragabriela",
-                                                "password": PASSWORD})
+        response = Client().post(
+            "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}
+        )
         assert response.status_code == 302
     after = User.objects.get(pk=user.pk).password
     assert after != before and "m=24576,t=3,p=1" in after
@@ -112,26 +114,44 @@ def test_pw5_raised_parameters_rehash_on_next_sign_in(user):
 def test_pw1_same_policy_for_change_password(user):
     browser = Client()
     browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
-    response = browser.post("/cuenta/contrasena/", {
-        "current_password": PASSWORD, "new_password1": "corta", "new_password2": "corta",
-    })
+    response = browser.post(
+        "/cuenta/contrasena/",
+        {
+            "current_password": PASSWORD,
+            "new_password1": "corta",
+            "new_password2": "corta",
+        },
+    )
     assert response.status_code == 200
     assert User.objects.get(pk=user.pk).check_password(PASSWORD)
 
 
 @pytest.mark.parametrize("throttled", [False, True])
-def test_cp1_wrong_or_throttled_current_password_reveals_nothing_about_it(user, settings,
-                                                                           throttled):
+def test_cp1_wrong_or_throttled_current_password_reveals_nothing_about_it(
+    user, settings, throttled
+):
     # Were the new password still compared with the current one, "must be different" would
     # confirm a guess, even while the account is locked against guessing.
     browser = Client()
     browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
     if throttled:
         for _ in range(6):
-            browser.post("/cuenta/contrasena/", {"current_password": "no es la clave 123",
-                                                 "new_password1": "x", "new_password2": "x"})
-    page = browser.post("/cuenta/contrasena/", {
-        "current_password": "no es la clave 123", "new_password1": PASSWORD,
-        "new_password2": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+            browser.post(
+                "/cuenta/contrasena/",
+                {
+                    "current_password": "no es la clave 123",
+                    "new_password1": "x",
+                    "new_password2": "x",
+                },
+            )
+    page = browser.post(
+        "/cuenta/contrasena/",
+        {
+            "current_password": "no es la clave 123",
+            "new_password1": PASSWORD,
+            "new_password2": PASSWORD,
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
     assert "current password is not correct" in page
     assert "different from the current one" not in page

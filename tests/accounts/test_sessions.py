@@ -41,13 +41,20 @@ def test_se1_session_cookie_is_httponly_lax_and_long(user):
 
 
 def test_se1_https_deployments_get_secure_host_prefixed_cookies_and_hsts():
-    code = ("import django; django.setup(); from django.conf import settings as s; "
-            "print(s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_NAME, "
-            "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0)")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_NAME, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0)"
+    )
     result = _run(["-c", code])
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["__Host-portero_session", "True", "__Host-portero_csrf",
-                                     "True", "True"]
+    assert result.stdout.split() == [
+        "__Host-portero_session",
+        "True",
+        "__Host-portero_csrf",
+        "True",
+        "True",
+    ]
 
 
 def test_se2_idle_timeout_is_30_minutes_and_slides(user):
@@ -67,7 +74,8 @@ def test_se2_absolute_timeout_signs_out_after_12_hours(user, clock):
 def test_se2_expired_session_on_the_server_is_refused(user):
     browser, _ = _sign_in()
     Session.objects.filter(session_key=browser.session.session_key).update(
-        expire_date=timezone.now() - timedelta(seconds=1))
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
     assert browser.get("/cuenta/").status_code == 302
 
 
@@ -77,10 +85,12 @@ def test_expired_sessions_and_their_records_are_purged(user):
     old, _ = _sign_in()
     current, _ = _sign_in()
     Session.objects.filter(session_key=old.session.session_key).update(
-        expire_date=timezone.now() - timedelta(seconds=1))
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
     assert sessions_purge_expired() == 1
     assert list(SessionRecord.objects.values_list("session_key", flat=True)) == [
-        current.session.session_key]
+        current.session.session_key
+    ]
 
 
 def test_se1_sign_in_writes_its_session_row_once_with_everything_in_it(user):
@@ -130,9 +140,14 @@ def test_se2_each_signed_in_request_pushes_the_idle_timeout_back(user):
 
 def test_se3_after_a_password_change_this_session_is_still_known(user, mailbox):
     browser, _ = _sign_in()
-    browser.post("/cuenta/contrasena/", {"current_password": PASSWORD,
-                                         "new_password1": NEW_PASSWORD,
-                                         "new_password2": NEW_PASSWORD})
+    browser.post(
+        "/cuenta/contrasena/",
+        {
+            "current_password": PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
     key = browser.session.session_key
     assert list(SessionRecord.objects.values_list("session_key", flat=True)) == [key]
     assert Session.objects.filter(session_key=key).exists()

@@ -30,15 +30,18 @@ def _failure(username: str, password: str) -> tuple[int, str]:
     response = Client().post("/ingresar/", {"username": username, "password": password})
     body = response.content.decode()
     start = body.index('<div class="error-summary"')
-    return response.status_code, body[start:body.index("</div>", start)]
+    return response.status_code, body[start : body.index("</div>", start)]
 
 
-@pytest.mark.parametrize("username,password", [
-    ("nadie.existe", PASSWORD),  # unknown
-    ("inactiva", PASSWORD),  # disabled, right password
-    ("importada", PASSWORD),  # no password yet
-    ("NADIE", "x"),
-])
+@pytest.mark.parametrize(
+    "username,password",
+    [
+        ("nadie.existe", PASSWORD),  # unknown
+        ("inactiva", PASSWORD),  # disabled, right password
+        ("importada", PASSWORD),  # no password yet
+        ("NADIE", "x"),
+    ],
+)
 def test_li1_every_failure_looks_like_a_wrong_password(population, username, password):
     assert _failure(username, password) == _failure("gongoragabriela", "contraseña equivocada")
 
@@ -66,15 +69,19 @@ def test_sign_in_is_case_insensitive_and_rotates_the_session(population):
     assert "gongoragabriela" in browser.get("/cuenta/").content.decode()
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/cuenta/contrasena/", "/cuenta/contrasena/"),
-    ("https://evil.test/", "/cuenta/"),
-    ("//evil.test/", "/cuenta/"),
-    ("/\\evil.test", "/cuenta/"),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ("/cuenta/contrasena/", "/cuenta/contrasena/"),
+        ("https://evil.test/", "/cuenta/"),
+        ("//evil.test/", "/cuenta/"),
+        ("/\\evil.test", "/cuenta/"),
+    ],
+)
 def test_li4_next_goes_only_to_paths_on_this_site(population, target, expected):
-    response = Client().post(f"/ingresar/?next={target}",
-                             {"username": "gongoragabriela", "password": PASSWORD})
+    response = Client().post(
+        f"/ingresar/?next={target}", {"username": "gongoragabriela", "password": PASSWORD}
+    )
     assert response["Location"] == expected
 
 
@@ -118,7 +125,7 @@ def test_a_sign_in_stays_within_its_query_budget_in_one_transaction(user):
     assert len(statements) <= SIGN_IN_QUERIES + AFTER_SIGN_IN_READS, statements
     commit = statements.index("COMMIT")
     assert statements.count("BEGIN") == 1 and commit < SIGN_IN_QUERIES, statements
-    assert set(statements[commit + 1:]) <= {"SELECT"}, statements
+    assert set(statements[commit + 1 :]) <= {"SELECT"}, statements
     begin = statements.index("BEGIN")
     assert all(begin < n for n, verb in enumerate(statements) if verb in WRITES), statements
 
@@ -133,8 +140,9 @@ def test_a_failed_sign_in_stays_within_its_query_budget(user, username):
 def test_li1_known_and_unknown_usernames_cost_the_same_queries(user):
     _statements("gongoragabriela", "contraseña equivocada")
     _statements("nadie.existe", "contraseña equivocada")
-    assert (_statements("gongoragabriela", "contraseña equivocada")
-            == _statements("nadie.existe", "contraseña equivocada"))
+    assert _statements("gongoragabriela", "contraseña equivocada") == _statements(
+        "nadie.existe", "contraseña equivocada"
+    )
 
 
 def test_li2_a_success_with_no_failures_to_forget_deletes_nothing(user):
@@ -170,7 +178,8 @@ def test_signing_in_again_in_the_same_browser_keeps_one_session_with_a_new_key(u
     assert browser.session.session_key != first_key  # SE1: a new id at every sign-in
     assert browser.session[flows.SID] == sid  # the same session to the portals
     assert list(SessionRecord.objects.values_list("session_key", flat=True)) == [
-        browser.session.session_key]
+        browser.session.session_key
+    ]
     assert not Session.objects.filter(session_key=first_key).exists()
 
 
@@ -182,5 +191,4 @@ def test_signing_in_as_someone_else_ends_the_first_persons_session(user):
     browser.post("/ingresar/", {"username": other.username, "password": PASSWORD})
     assert browser.get("/cuenta/").context["user"] == other
     assert browser.session[flows.SID] != first_sid
-    assert list(SessionRecord.objects.values_list("user__username", flat=True)) == [
-        "otra.persona"]
+    assert list(SessionRecord.objects.values_list("user__username", flat=True)) == ["otra.persona"]

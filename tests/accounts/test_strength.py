@@ -20,39 +20,177 @@ pytestmark = pytest.mark.django_db
 
 # Reported as accepted, several as "fuerte" or "muy fuerte", before the estimate knew Spanish.
 GUESSABLE = [
-    "contraseña123456789", "micontraseña12345", "Colombia2026Colombia", "teamomucho123456789",
-    "bogota123456789012", "medellin2024medellin", "millonarios123456", "soloparami12345678",
+    "contraseña123456789",
+    "micontraseña12345",
+    "Colombia2026Colombia",
+    "teamomucho123456789",
+    "bogota123456789012",
+    "medellin2024medellin",
+    "millonarios123456",
+    "soloparami12345678",
 ]
 
 # --- How Spanish speakers make passwords: pieces written for this test -------------------------
-WORDS = ["guitarra", "sirena", "unicornio", "girasol", "arcoíris", "dinosaurio", "pantera",
-         "caramelo", "muñeca", "gaviota", "paloma", "canela", "esperanza", "libertad", "victoria",
-         "aguacate", "arepa", "tamal", "sancocho", "vallenato", "cumbia", "pelota", "bicicleta",
-         "escuela", "colegio", "ingeniero", "abogada", "enfermera", "caballo", "conejo", "lucero",
-         "corazón", "mañana", "canción", "ratón", "pingüino", "dragón", "montaña", "jardín",
-         "limón", "café"]
-NAMES = ["valentina", "alejandro", "santiago", "sebastián", "camila", "mariana", "daniela",
-         "juliana", "andrés", "felipe", "natalia", "carolina", "gustavo", "fernando", "yesenia",
-         "marisol", "fabiola", "héctor", "germán", "wilson", "nelson", "edwin", "jairo", "yolanda",
-         "martínez", "rodríguez", "gómez", "hernández", "ramírez", "castro", "vargas", "rojas",
-         "jiménez", "muñoz", "suárez"]
-PLACES = ["barranquilla", "bucaramanga", "manizales", "popayán", "villavicencio", "montería",
-          "sincelejo", "ibagué", "pereira", "santa marta", "riohacha", "valledupar", "quibdó",
-          "cúcuta", "girardot", "zipaquirá", "envigado", "itagüí", "sogamoso", "cartagena",
-          "antioquia", "boyacá", "nariño", "caquetá", "chocó"]
-CLUBS = ["millonarios", "atlético nacional", "santa fe", "junior", "américa de cali",
-         "deportivo cali", "once caldas", "deportes tolima", "independiente medellín",
-         "cúcuta deportivo", "deportivo pasto", "jaguares", "unión magdalena", "águilas doradas"]
-YEARS = ["1985", "1990", "1994", "1998", "2000", "2004", "2010", "2015", "2020", "2024", "2026",
-         "87", "92", "05"]
-DIGIT_RUNS = ["123", "1234", "12345", "123456", "123456789", "000", "111", "777", "007",
-              "987654321", "2468", "321"]
+WORDS = [
+    "guitarra",
+    "sirena",
+    "unicornio",
+    "girasol",
+    "arcoíris",
+    "dinosaurio",
+    "pantera",
+    "caramelo",
+    "muñeca",
+    "gaviota",
+    "paloma",
+    "canela",
+    "esperanza",
+    "libertad",
+    "victoria",
+    "aguacate",
+    "arepa",
+    "tamal",
+    "sancocho",
+    "vallenato",
+    "cumbia",
+    "pelota",
+    "bicicleta",
+    "escuela",
+    "colegio",
+    "ingeniero",
+    "abogada",
+    "enfermera",
+    "caballo",
+    "conejo",
+    "lucero",
+    "corazón",
+    "mañana",
+    "canción",
+    "ratón",
+    "pingüino",
+    "dragón",
+    "montaña",
+    "jardín",
+    "limón",
+    "café",
+]
+NAMES = [
+    "valentina",
+    "alejandro",
+    "santiago",
+    "sebastián",
+    "camila",
+    "mariana",
+    "daniela",
+    "juliana",
+    "andrés",
+    "felipe",
+    "natalia",
+    "carolina",
+    "gustavo",
+    "fernando",
+    "yesenia",
+    "marisol",
+    "fabiola",
+    "héctor",
+    "germán",
+    "wilson",
+    "nelson",
+    "edwin",
+    "jairo",
+    "yolanda",
+    "martínez",
+    "rodríguez",
+    "gómez",
+    "hernández",
+    "ramírez",
+    "castro",
+    "vargas",
+    "rojas",
+    "jiménez",
+    "muñoz",
+    "suárez",
+]
+PLACES = [
+    "barranquilla",
+    "bucaramanga",
+    "manizales",
+    "popayán",
+    "villavicencio",
+    "montería",
+    "sincelejo",
+    "ibagué",
+    "pereira",
+    "santa marta",
+    "riohacha",
+    "valledupar",
+    "quibdó",
+    "cúcuta",
+    "girardot",
+    "zipaquirá",
+    "envigado",
+    "itagüí",
+    "sogamoso",
+    "cartagena",
+    "antioquia",
+    "boyacá",
+    "nariño",
+    "caquetá",
+    "chocó",
+]
+CLUBS = [
+    "millonarios",
+    "atlético nacional",
+    "santa fe",
+    "junior",
+    "américa de cali",
+    "deportivo cali",
+    "once caldas",
+    "deportes tolima",
+    "independiente medellín",
+    "cúcuta deportivo",
+    "deportivo pasto",
+    "jaguares",
+    "unión magdalena",
+    "águilas doradas",
+]
+YEARS = [
+    "1985",
+    "1990",
+    "1994",
+    "1998",
+    "2000",
+    "2004",
+    "2010",
+    "2015",
+    "2020",
+    "2024",
+    "2026",
+    "87",
+    "92",
+    "05",
+]
+DIGIT_RUNS = [
+    "123",
+    "1234",
+    "12345",
+    "123456",
+    "123456789",
+    "000",
+    "111",
+    "777",
+    "007",
+    "987654321",
+    "2468",
+    "321",
+]
 PREFIXES = ["", "", "mi", "teamo", "te amo ", "micontraseña", "mi contraseña "]
 
 
 def _without_accents(text: str) -> str:
-    return "".join(char for char in unicodedata.normalize("NFKD", text)
-                   if not unicodedata.combining(char))
+    return "".join(
+        char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char)
+    )
 
 
 def _dressed_up(base: str, rng: random.Random) -> list[str]:
@@ -82,17 +220,103 @@ def spanish_style_passwords() -> list[str]:
 
 # Words for passphrases, as a person picking random words might.
 PASSPHRASE_WORDS = [
-    "ventana", "tortuga", "cobre", "lluvia", "escalera", "pizarra", "ballena", "cuaderno",
-    "tijeras", "relámpago", "almohada", "bosque", "cebolla", "tambor", "espejo", "nube",
-    "ladrillo", "pájaro", "cometa", "maleta", "puente", "hormiga", "vela", "tornillo", "cereza",
-    "brújula", "candado", "pulpo", "granja", "sombrero", "trompeta", "volcán", "cuchara",
-    "semilla", "farol", "alfombra", "mochila", "tiza", "camello", "olla", "acordeón", "barco",
-    "ciruela", "manguera", "reloj", "ardilla", "botella", "cactus", "delfín", "estufa", "fresa",
-    "gallina", "helado", "iglesia", "jirafa", "lámpara", "manzana", "nariz", "oveja", "pantalón",
-    "queso", "rodilla", "sandía", "teclado", "uva", "vaca", "yuca", "zapato", "abanico",
-    "bufanda", "cangrejo", "dedal", "embudo", "foca", "gorro", "hilo", "imán", "juguete", "lana",
-    "mango", "nuez", "ombligo", "papaya", "rana", "sartén", "tenedor", "uña", "violín",
-    "zanahoria", "carbón", "arena", "martillo", "plátano", "tinta", "cuerda", "anillo", "cesta",
+    "ventana",
+    "tortuga",
+    "cobre",
+    "lluvia",
+    "escalera",
+    "pizarra",
+    "ballena",
+    "cuaderno",
+    "tijeras",
+    "relámpago",
+    "almohada",
+    "bosque",
+    "cebolla",
+    "tambor",
+    "espejo",
+    "nube",
+    "ladrillo",
+    "pájaro",
+    "cometa",
+    "maleta",
+    "puente",
+    "hormiga",
+    "vela",
+    "tornillo",
+    "cereza",
+    "brújula",
+    "candado",
+    "pulpo",
+    "granja",
+    "sombrero",
+    "trompeta",
+    "volcán",
+    "cuchara",
+    "semilla",
+    "farol",
+    "alfombra",
+    "mochila",
+    "tiza",
+    "camello",
+    "olla",
+    "acordeón",
+    "barco",
+    "ciruela",
+    "manguera",
+    "reloj",
+    "ardilla",
+    "botella",
+    "cactus",
+    "delfín",
+    "estufa",
+    "fresa",
+    "gallina",
+    "helado",
+    "iglesia",
+    "jirafa",
+    "lámpara",
+    "manzana",
+    "nariz",
+    "oveja",
+    "pantalón",
+    "queso",
+    "rodilla",
+    "sandía",
+    "teclado",
+    "uva",
+    "vaca",
+    "yuca",
+    "zapato",
+    "abanico",
+    "bufanda",
+    "cangrejo",
+    "dedal",
+    "embudo",
+    "foca",
+    "gorro",
+    "hilo",
+    "imán",
+    "juguete",
+    "lana",
+    "mango",
+    "nuez",
+    "ombligo",
+    "papaya",
+    "rana",
+    "sartén",
+    "tenedor",
+    "uña",
+    "violín",
+    "zanahoria",
+    "carbón",
+    "arena",
+    "martillo",
+    "plátano",
+    "tinta",
+    "cuerda",
+    "anillo",
+    "cesta",
 ]
 
 
@@ -130,8 +354,12 @@ def test_pw3_spanish_style_passwords_of_15_or_more_characters_are_refused():
 def test_pw3_a_word_no_list_has_dressed_up_is_refused():
     for word in ("mondongo", "champeta", "guanabana", "marimonda"):  # in none of the lists
         assert dressed._rank(word) is None, word
-        for password in (f"teamo{word.capitalize()}2024*", f"micontraseña{word}123",
-                         f"{word}2010{word}", f"te amo {word}{word}"):
+        for password in (
+            f"teamo{word.capitalize()}2024*",
+            f"micontraseña{word}123",
+            f"{word}2010{word}",
+            f"te amo {word}{word}",
+        ):
             assert _refusals(password) == ["password_too_weak"], password
 
 
@@ -141,8 +369,13 @@ def test_pw3_stacked_rules_are_priced_as_a_rule_engine_tries_them():
     assert price("*") == 6 and price("~") == 33  # a usual symbol, any other one
     assert price("2010123") == 20 * 12 and price("92*") == 25 * 6  # stacked: multiplied
     assert price("20202468") == 20 * 40  # a run that zxcvbn reads as part of a longer one
-    for password in ("teamoArcoiris92*", "te amo Dinosaurio87*", "mi contraseña Aguacate2004*",
-                     "mi contrasena caramelo2010123", "micontrasenacanela2024321"):
+    for password in (
+        "teamoArcoiris92*",
+        "te amo Dinosaurio87*",
+        "mi contraseña Aguacate2004*",
+        "mi contrasena caramelo2010123",
+        "micontrasenacanela2024321",
+    ):
         assert _refusals(password) == ["password_too_weak"], password
 
 
@@ -180,8 +413,14 @@ def test_pw3_meter_and_server_agree(client: Client):
 
 def test_pw3_accents_are_folded_on_the_lists_and_the_password():
     lists = strength.read_spanish_lists()
-    assert {"commonWords-es-es", "firstnames-es-es", "lastnames-es-es", "places-co",
-            "football-co", "passwords-es"} <= set(lists)
+    assert {
+        "commonWords-es-es",
+        "firstnames-es-es",
+        "lastnames-es-es",
+        "places-co",
+        "football-co",
+        "passwords-es",
+    } <= set(lists)
     for words in lists.values():
         assert all(word == _without_accents(word).lower() for word in words)
     assert "medellin" in lists["places-co"] and "contrasena" in lists["passwords-es"]
@@ -202,11 +441,12 @@ def test_pw3_a_repeated_word_is_recognised_around_digits():
 
 
 def test_pw3_dressed_up_word_says_why(client: Client):
-    body = client.post(METER, {"password": "MiContraseña2026*"},
-                       HTTP_ACCEPT_LANGUAGE="en").json()
+    body = client.post(METER, {"password": "MiContraseña2026*"}, HTTP_ACCEPT_LANGUAGE="en").json()
     assert body["ok"] is False
-    assert body["messages"][:2] == ["This password would be easy to guess.",
-                                    str(strength.DRESSED_WORD_WARNING)]
+    assert body["messages"][:2] == [
+        "This password would be easy to guess.",
+        str(strength.DRESSED_WORD_WARNING),
+    ]
 
 
 def test_pw3_spanish_lists_are_read_once_per_process(monkeypatch):

@@ -19,8 +19,7 @@ WRONG = "esta no es la clave correcta"
 
 
 def _try(password: str, username: str = "gongoragabriela", ip: str = "203.0.113.7"):  # type: ignore[no-untyped-def]
-    return Client(REMOTE_ADDR=ip).post("/ingresar/", {"username": username,
-                                                      "password": password})
+    return Client(REMOTE_ADDR=ip).post("/ingresar/", {"username": username, "password": password})
 
 
 def _page(response) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
@@ -49,15 +48,15 @@ def test_li1_the_wait_is_the_same_for_a_name_no_account_has(user, clock):
     seconds = re.compile(rb"Espere \d+ segundos")
     assert seconds.search(known[1])
     assert seconds.sub(b"", known[1]).replace(b"gongoragabriela", b"?") == seconds.sub(
-        b"", unknown[1]).replace(b"nadie.existe", b"?")
+        b"", unknown[1]
+    ).replace(b"nadie.existe", b"?")
     for n in range(95):
         clock.advance(timedelta(minutes=16))
         for name in ("gongoragabriela", "nadie.existe"):
             _try(WRONG, username=name, ip=f"198.51.100.{n}")
     stopped = _page(_try(PASSWORD, ip="203.0.113.97"))
     other = _page(_try(PASSWORD, username="nadie.existe", ip="203.0.113.96"))
-    assert stopped[1].replace(b"gongoragabriela", b"?") == other[1].replace(b"nadie.existe",
-                                                                            b"?")
+    assert stopped[1].replace(b"gongoragabriela", b"?") == other[1].replace(b"nadie.existe", b"?")
     assert "Elija una nueva contraseña".encode() in stopped[1]
 
 
@@ -89,8 +88,9 @@ def test_li2_a_success_resets_the_count(user, clock):
     assert _try(PASSWORD).status_code == 302
 
 
-def test_li2_hard_stop_at_100_failures_until_a_reset(user, client, mailbox, worker, clock,
-                                                    settings):
+def test_li2_hard_stop_at_100_failures_until_a_reset(
+    user, client, mailbox, worker, clock, settings
+):
     settings.PORTERO_RATE_LIMITS = {}  # one test client address: leave LI3 out of this one
     for _ in range(100):
         _try(WRONG)
@@ -100,8 +100,10 @@ def test_li2_hard_stop_at_100_failures_until_a_reset(user, client, mailbox, work
 
     ask_reset(client, "gongoragabriela")  # a locked user can still recover
     worker.drain()
-    assert set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)[
-        "Location"] == "/restablecer/listo/"
+    assert (
+        set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)["Location"]
+        == "/restablecer/listo/"
+    )
     assert _try(NEW_PASSWORD).status_code == 302
 
 
@@ -127,10 +129,14 @@ def test_cp1_wrong_current_passwords_count_like_failed_sign_ins(user, clock):
     for _ in range(5):
         browser.post("/cuenta/contrasena/", {"current_password": WRONG, **change})
     # Now even the right current password is refused until the delay passes...
-    assert browser.post("/cuenta/contrasena/", {"current_password": PASSWORD,
-                                                **change}).status_code == 200
+    assert (
+        browser.post("/cuenta/contrasena/", {"current_password": PASSWORD, **change}).status_code
+        == 200
+    )
     # ...and signing in elsewhere waits too.
     assert _try(PASSWORD, ip="203.0.113.51").status_code == 200
     clock.advance(timedelta(seconds=31))
-    assert browser.post("/cuenta/contrasena/", {"current_password": PASSWORD,
-                                                **change}).status_code == 302
+    assert (
+        browser.post("/cuenta/contrasena/", {"current_password": PASSWORD, **change}).status_code
+        == 302
+    )

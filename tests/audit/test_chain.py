@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def user(db):  # type: ignore[no-untyped-def]
     """The account without user_create's "account.created" row: these tests count rows."""
-    return User.objects.create_user(username="gongoragabriela", email="gabriela@example.com",
-                                    password=PASSWORD)
+    return User.objects.create_user(
+        username="gongoragabriela", email="gabriela@example.com", password=PASSWORD
+    )
 
 
 def _verify() -> str:
@@ -52,8 +53,9 @@ def test_chain_verifies_when_untouched(trail):
 def test_editing_one_row_in_the_database_is_detected_and_named(trail):
     victim = trail[2]
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET outcome = %s WHERE id = %s",
-                       ["ok-forged", victim.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET outcome = %s WHERE id = %s", ["ok-forged", victim.pk]
+        )
     with pytest.raises(CommandError, match=f"row {victim.pk}: its contents were changed"):
         _verify()
 
@@ -79,8 +81,10 @@ def test_recomputing_a_forged_row_hash_still_breaks_the_next_link(trail):
     victim.outcome = "forged"
     forged_hash = row_digest(victim, victim.prev_hash)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET outcome = %s, row_hash = %s WHERE id = %s",
-                       ["forged", forged_hash, victim.pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET outcome = %s, row_hash = %s WHERE id = %s",
+            ["forged", forged_hash, victim.pk],
+        )
     with pytest.raises(CommandError, match=f"row {trail[2].pk}"):
         _verify()
 
@@ -106,13 +110,22 @@ def test_export_as_json_lines_and_csv(trail, clock):
     assert "exported 6 event(s)" in err.getvalue()
 
     out = io.StringIO()
-    call_command("audit", "export", "--since", "2000-01-01", "--format", "csv", stdout=out,
-                 stderr=io.StringIO())
+    call_command(
+        "audit",
+        "export",
+        "--since",
+        "2000-01-01",
+        "--format",
+        "csv",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert len(rows) == 6 and rows[0]["row_hash"] == trail[0].row_hash
     assert [row["seq"] for row in rows] == ["1", "2", "3", "4", "5", "6"]
-    assert all(later["prev_hash"] == earlier["row_hash"]
-               for earlier, later in itertools.pairwise(rows))
+    assert all(
+        later["prev_hash"] == earlier["row_hash"] for earlier, later in itertools.pairwise(rows)
+    )
 
     future = (clock.now() + timedelta(days=1)).date().isoformat()
     out = io.StringIO()
@@ -120,12 +133,15 @@ def test_export_as_json_lines_and_csv(trail, clock):
     assert out.getvalue() == ""
 
 
-@pytest.mark.parametrize("args,message", [
-    ([], "needs --since"),
-    (["--since", "ayer"], "must be a date"),
-    (["--since", "2026-13-45"], "must be a date"),
-    (["--since", "2026-11-02", "--until", "2026-11-01"], "later than"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([], "needs --since"),
+        (["--since", "ayer"], "must be a date"),
+        (["--since", "2026-13-45"], "must be a date"),
+        (["--since", "2026-11-02", "--until", "2026-11-01"], "later than"),
+    ],
+)
 def test_export_refuses_malformed_ranges_clearly(db, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("audit", "export", *args, stdout=io.StringIO(), stderr=io.StringIO())
@@ -219,16 +235,16 @@ def test_the_workers_batches_are_chained_as_they_are_written(user):
     with transaction.atomic(), appends_batched(sealed=True):
         for _ in range(3):
             event_record(EventType.MAIL_SENT, user=user)
-    assert list(AuditEvent.objects.order_by("pk").values_list("seq", flat=True)) == [
-        None, 1, 2, 3]
+    assert list(AuditEvent.objects.order_by("pk").values_list("seq", flat=True)) == [None, 1, 2, 3]
     assert "3 rows verified" in _verify()
     assert events_seal() == 1
     assert "4 rows verified" in _verify()
 
 
 def test_a_row_placed_after_the_head_is_detected(trail):
-    stray = AuditEvent.objects.create(event="sign_in.ok", outcome="ok", seq=99,
-                                      prev_hash=trail[-1].row_hash, row_hash="f" * 64)
+    stray = AuditEvent.objects.create(
+        event="sign_in.ok", outcome="ok", seq=99, prev_hash=trail[-1].row_hash, row_hash="f" * 64
+    )
     with pytest.raises(CommandError, match=f"row {stray.pk}: is placed after the chain's head"):
         _verify()
 

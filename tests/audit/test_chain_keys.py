@@ -81,22 +81,39 @@ def test_a_malformed_key_file_is_refused_naming_the_line(tmp_path):
 
 
 def _production(**overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PORTERO_", "EMAIL_URL", "DATABASE_URL"))}
-    env.update({"PORTERO_ENV": "production", "PORTERO_SECRET_KEY": "k" * 50,
-                "PORTERO_BASE_URL": "https://cuentas.example.gov.co",
-                "EMAIL_URL": "smtp+starttls://smtp.example.gov.co:587",
-                "DATABASE_URL": "sqlite:///:memory:",
-                "DJANGO_SETTINGS_MODULE": "portero.config.settings", **overrides})
-    return subprocess.run([sys.executable, "-m", "portero.cli", "check"], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PORTERO_", "EMAIL_URL", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "PORTERO_ENV": "production",
+            "PORTERO_SECRET_KEY": "k" * 50,
+            "PORTERO_BASE_URL": "https://cuentas.example.gov.co",
+            "EMAIL_URL": "smtp+starttls://smtp.example.gov.co:587",
+            "DATABASE_URL": "sqlite:///:memory:",
+            "DJANGO_SETTINGS_MODULE": "portero.config.settings",
+            **overrides,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "portero.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_production_requires_the_audit_key_file_with_a_clear_message(tmp_path):
     missing = _production()
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
-    assert ("portero: configuration error: PORTERO_AUDIT_KEY_FILE is required in production"
-            in missing.stderr) and "secrets.token_hex(32)" in missing.stderr
+    assert (
+        "portero: configuration error: PORTERO_AUDIT_KEY_FILE is required in production"
+        in missing.stderr
+    ) and "secrets.token_hex(32)" in missing.stderr
     absent = _production(PORTERO_AUDIT_KEY_FILE=str(tmp_path / "nowhere"))
     assert absent.returncode == 1 and "cannot be read" in absent.stderr
     assert not (tmp_path / "nowhere").exists()  # production never makes one up
@@ -109,13 +126,23 @@ def test_production_requires_the_audit_key_file_with_a_clear_message(tmp_path):
 
 # --- The upgrade from the unkeyed chain (migration 0004) ---------------------------------
 
+
 def _legacy_seal(count: int) -> None:
     """Seal rows as Portero did before the chain was keyed: plain SHA-256, no key id."""
     head, _ = AuditChain.objects.get_or_create(pk=1)
     prev = head.head_hash or "0" * 64
     for event in AuditEvent.objects.filter(seq__isnull=True).order_by("pk")[:count]:
-        fields = [event.created_at.isoformat(), event.event, event.outcome, event.actor,
-                  event.user_id, event.subject, event.ip, event.request_id, event.details]
+        fields = [
+            event.created_at.isoformat(),
+            event.event,
+            event.outcome,
+            event.actor,
+            event.user_id,
+            event.subject,
+            event.ip,
+            event.request_id,
+            event.details,
+        ]
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
         head.head_seq += 1
         event.seq, event.prev_hash = head.head_seq, prev
@@ -159,12 +186,12 @@ def test_the_upgrade_boundary_cannot_be_moved(db):
     _migrate_to_keyed()
     head = AuditChain.objects.get(pk=1)
     _legacy_seal(1)  # a forged unkeyed row, and the boundary moved to cover it
-    AuditChain.objects.filter(pk=1).update(legacy_seq=3, legacy_hash=AuditChain.objects.get(
-        pk=1).head_hash)
+    AuditChain.objects.filter(pk=1).update(
+        legacy_seq=3, legacy_hash=AuditChain.objects.get(pk=1).head_hash
+    )
     with pytest.raises(CommandError, match="sealed before the chain was keyed does not match"):
         _verify()
-    AuditChain.objects.filter(pk=1).update(legacy_seq=head.legacy_seq,
-                                           legacy_hash=head.legacy_hash)
+    AuditChain.objects.filter(pk=1).update(legacy_seq=head.legacy_seq, legacy_hash=head.legacy_hash)
     with pytest.raises(CommandError, match="is not sealed with the audit key"):
         _verify()
 

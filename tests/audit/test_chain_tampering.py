@@ -27,8 +27,17 @@ pytestmark = pytest.mark.django_db
 
 def _attacker_digest(row: AuditEvent, prev_hash: str) -> str:
     """The chain's digest as anyone can compute it from the code: SHA-256, no key."""
-    fields = [row.created_at.isoformat(), row.event, row.outcome, row.actor, row.user_id,
-              row.subject, row.ip, row.request_id, row.details]
+    fields = [
+        row.created_at.isoformat(),
+        row.event,
+        row.outcome,
+        row.actor,
+        row.user_id,
+        row.subject,
+        row.ip,
+        row.request_id,
+        row.details,
+    ]
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{prev_hash}|{canonical}".encode()).hexdigest()
 
@@ -41,8 +50,9 @@ def _verify(*args: str) -> str:
 
 @pytest.fixture
 def trail(db):  # type: ignore[no-untyped-def]
-    User.objects.create_user(username="gongoragabriela", email="gabriela@example.com",
-                             password=PASSWORD)
+    User.objects.create_user(
+        username="gongoragabriela", email="gabriela@example.com", password=PASSWORD
+    )
     for _ in range(3):
         Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
         Client().post("/ingresar/", {"username": "gongoragabriela", "password": "x" * 16})
@@ -57,8 +67,10 @@ def _rehash_from(rows: list[AuditEvent], start: int) -> None:
         for row in rows[start:]:
             row.refresh_from_db()
             row.prev_hash, row.row_hash = prev, _attacker_digest(row, prev)
-            cursor.execute("UPDATE audit_auditevent SET prev_hash = %s, row_hash = %s "
-                           "WHERE id = %s", [row.prev_hash, row.row_hash, row.pk])
+            cursor.execute(
+                "UPDATE audit_auditevent SET prev_hash = %s, row_hash = %s WHERE id = %s",
+                [row.prev_hash, row.row_hash, row.pk],
+            )
             prev = row.row_hash
     AuditChain.objects.filter(pk=1).update(head_hash=prev)
 
@@ -71,13 +83,16 @@ def test_lg_chain_editing_a_row_and_rehashing_every_later_row_is_detected(trail)
 
 
 def test_lg_chain_deleting_the_newest_rows_and_moving_the_head_back_breaks_the_checkpoint(
-        trail, tmp_path: Path):
+    trail, tmp_path: Path
+):
     checkpoints = tmp_path / "checkpoints.jsonl"
     call_command("audit", "checkpoint", "--file", str(checkpoints), stdout=io.StringIO())
     AuditEvent.objects.filter(seq__gt=4).delete()
     AuditChain.objects.filter(pk=1).update(head_seq=4, head_hash=trail[3].row_hash)
     assert "4 rows verified" in _verify()  # without the outside anchor, truncation looks fine
-    with pytest.raises(CommandError, match=r"checkpoint of .* names seq 6, .* the newest rows were removed"):
+    with pytest.raises(
+        CommandError, match=r"checkpoint of .* names seq 6, .* the newest rows were removed"
+    ):
         _verify("--checkpoints", str(checkpoints))
 
 
@@ -106,18 +121,24 @@ def test_lg_chain_a_key_that_is_not_the_servers_cannot_seal_a_rewrite(trail, set
     AuditEvent.objects.update(seq=None, prev_hash="", row_hash="", key_id="")
     assert events_seal() == 6 and "6 rows verified" in _verify()
     settings.PORTERO_AUDIT_KEY_FILE = own
-    with pytest.raises(CommandError, match=f"row {trail[0].pk}: is sealed with audit key "
-                                           f"[0-9a-f]{{16}}, which PORTERO_AUDIT_KEY_FILE does "
-                                           f"not hold"):
+    with pytest.raises(
+        CommandError,
+        match=f"row {trail[0].pk}: is sealed with audit key "
+        f"[0-9a-f]{{16}}, which PORTERO_AUDIT_KEY_FILE does "
+        f"not hold",
+    ):
         _verify()
 
 
 def test_lg_chain_a_rewritten_row_that_matches_no_checkpoint_is_named(trail, tmp_path):
     checkpoints = tmp_path / "checkpoints.jsonl"
-    checkpoints.write_text(json.dumps({"at": "2026-11-30T08:00:00+00:00", "seq": 3,
-                                       "hash": "e" * 64}) + "\n")
-    with pytest.raises(CommandError, match=f"row {trail[2].pk}: does not match the checkpoint "
-                                           f"of 2026-11-30T08:00:00"):
+    checkpoints.write_text(
+        json.dumps({"at": "2026-11-30T08:00:00+00:00", "seq": 3, "hash": "e" * 64}) + "\n"
+    )
+    with pytest.raises(
+        CommandError,
+        match=f"row {trail[2].pk}: does not match the checkpoint of 2026-11-30T08:00:00",
+    ):
         _verify("--checkpoints", str(checkpoints))
 
 
@@ -125,8 +146,13 @@ def test_lg_chain_verify_reads_checkpoints_from_shipped_log_lines(trail, tmp_pat
     caplog.set_level("INFO", logger="portero.audit.checkpoint")
     call_command("audit", "checkpoint", "--file", str(tmp_path / "unused"), stdout=io.StringIO())
     log_copy = tmp_path / "portero.log"
-    log_copy.write_text("".join(f"2026-11-30 08:00:00,000 INFO {r.name} {r.getMessage()}\n"
-                                for r in caplog.records if r.name.endswith("checkpoint")))
+    log_copy.write_text(
+        "".join(
+            f"2026-11-30 08:00:00,000 INFO {r.name} {r.getMessage()}\n"
+            for r in caplog.records
+            if r.name.endswith("checkpoint")
+        )
+    )
     out = _verify("--checkpoints", str(log_copy))
     assert "6 rows verified" in out and "1 checkpoint(s) compared" in out and "seq 6" in out
     log_copy.write_text("not a checkpoint\n")
@@ -135,7 +161,8 @@ def test_lg_chain_verify_reads_checkpoints_from_shipped_log_lines(trail, tmp_pat
 
 
 def test_lg_chain_the_worker_writes_a_checkpoint_on_schedule_when_the_head_moves(
-        trail, worker, settings, clock):
+    trail, worker, settings, clock
+):
     from datetime import timedelta
 
     from portero.audit.checkpoints import checkpoints_read

@@ -38,9 +38,19 @@ def test_lg1_each_security_action_is_one_structured_event(user, client, mailbox,
 
     events = _events(caplog)
     names = [e["event"] for e in events]
-    for expected in ["sign_in.failed", "sign_in.ok", "reset.requested", "reset.issued",
-                     "mail.sent", "reset.link_opened", "password.changed", "reset.completed",
-                     "username_reminder.requested", "username_reminder.issued", "csrf.failed"]:
+    for expected in [
+        "sign_in.failed",
+        "sign_in.ok",
+        "reset.requested",
+        "reset.issued",
+        "mail.sent",
+        "reset.link_opened",
+        "password.changed",
+        "reset.completed",
+        "username_reminder.requested",
+        "username_reminder.issued",
+        "csrf.failed",
+    ]:
         assert expected in names, expected
     for event in events:
         assert {"time", "event", "outcome", "actor", "subject", "ip", "request_id"} <= set(event)
@@ -53,13 +63,13 @@ def test_lg1_each_security_action_is_one_structured_event(user, client, mailbox,
 
 def test_lg1_request_id_is_returned_to_the_client(user, caplog):
     caplog.set_level(logging.INFO, logger="portero.security")
-    response = Client().post("/ingresar/", {"username": "gongoragabriela",
-                                            "password": PASSWORD})
+    response = Client().post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
     assert _events(caplog)[-1]["request_id"] == response["X-Request-ID"]
 
 
-def test_lg2_no_password_token_code_or_session_id_in_the_logs(user, client, mailbox, worker,
-                                                             caplog):
+def test_lg2_no_password_token_code_or_session_id_in_the_logs(
+    user, client, mailbox, worker, caplog
+):
     caplog.set_level(logging.DEBUG)
     canary = "canario secreto del registro 4417"
     Client().post("/ingresar/", {"username": "gongoragabriela", "password": canary})
@@ -76,8 +86,9 @@ def test_lg2_no_password_token_code_or_session_id_in_the_logs(user, client, mail
     signed_in = Client()
     signed_in.post("/ingresar/", {"username": "gongoragabriela", "password": canary})
     logged = caplog.text + " ".join(str(e.details) for e in AuditEvent.objects.all())
-    for secret in filter(None, [canary, token, token.split(".")[1], code,
-                                signed_in.session.session_key]):
+    for secret in filter(
+        None, [canary, token, token.split(".")[1], code, signed_in.session.session_key]
+    ):
         assert secret not in logged, secret
     assert "gabriela@example.com" not in logged
 
@@ -91,7 +102,7 @@ def test_lg3_input_cannot_forge_a_log_line(user, caplog):
     caplog.set_level(logging.INFO, logger="portero.security")
     forged = 'x\r\n{"event": "sign_in.ok", "actor": "user:1"}\n'
     Client(HTTP_USER_AGENT=forged).post("/ingresar/", {"username": forged, "password": "y" * 20})
-    Client().post("/ingresar/", {"username": "a\"b", "password": "z" * 20})
+    Client().post("/ingresar/", {"username": 'a"b', "password": "z" * 20})
     lines = [r.getMessage() for r in caplog.records if r.name == "portero.security"]
     assert all("\n" not in line and "\r" not in line for line in lines)
     assert [json.loads(line)["event"] for line in lines] == ["sign_in.failed", "sign_in.failed"]

@@ -27,8 +27,10 @@ from tests.conftest import SMTPSink
 from tests.processes import PorteroProcess, database_url, free_port, wait_until_serving
 
 ALL_PROFILES = [
-    Profile("es-CO", "desktop"), Profile("es-CO", "mobile"),
-    Profile("en", "desktop"), Profile("en", "mobile"),
+    Profile("es-CO", "desktop"),
+    Profile("es-CO", "mobile"),
+    Profile("en", "desktop"),
+    Profile("en", "mobile"),
 ]
 # Two profiles that still cover both languages and both screens, for the scenarios marked
 # @pytest.mark.profiles("pair"). PORTERO_BROWSER_PROFILES=all runs every scenario in all four.
@@ -41,8 +43,10 @@ PAIRS = {
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "profiles(name): run a browser test in the profiles 'pair', 'other-pair' or "
-        "'all' (the default; PORTERO_BROWSER_PROFILES=all makes every test use all four)")
+        "markers",
+        "profiles(name): run a browser test in the profiles 'pair', 'other-pair' or "
+        "'all' (the default; PORTERO_BROWSER_PROFILES=all makes every test use all four)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -63,8 +67,11 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="package")  # stopped before other packages run: no stray worker
-def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteInfo]:
+def site(
+    django_db_setup: None,
+    smtp_server: tuple[SMTPSink, int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SiteInfo]:
     """Run `portero serve` and `portero worker` against the test database and SMTP server.
 
     PORTERO_ENV=demo rather than development: the pages are the production ones (our own 404,
@@ -74,13 +81,18 @@ def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
     port, var_dir = free_port(), tmp_path_factory.mktemp("portero-browser")
     base = f"http://127.0.0.1:{port}"
     env = {
-        "PORTERO_ENV": "demo", "PORTERO_VAR_DIR": str(var_dir),
-        "PORTERO_SECRET_KEY": settings.SECRET_KEY, "PORTERO_BASE_URL": base,
-        "PORTERO_BIND": f"127.0.0.1:{port}", "DATABASE_URL": database_url(),
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}", "PORTERO_WORKER_POLL_SECONDS": "0.2",
+        "PORTERO_ENV": "demo",
+        "PORTERO_VAR_DIR": str(var_dir),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "PORTERO_BASE_URL": base,
+        "PORTERO_BIND": f"127.0.0.1:{port}",
+        "DATABASE_URL": database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
         # Every journey comes from 127.0.0.1: the limits are tested elsewhere.
         "PORTERO_RATE_LIMITS": "off",
-        "PORTERO_SITE_NAME": "SECOP II", "PORTERO_HELPDESK_NAME": "Mesa de Servicio",
+        "PORTERO_SITE_NAME": "SECOP II",
+        "PORTERO_HELPDESK_NAME": "Mesa de Servicio",
         "PORTERO_HELPDESK_URL": "https://soporte.portero.test/",
         "PORTERO_TERMS_URL": "https://portero.test/terminos",
         "PORTERO_PRIVACY_URL": "https://portero.test/datos-personales",
@@ -93,8 +105,12 @@ def site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
     try:
         assert server.popen is not None
         wait_until_serving(f"{base}/ingresar/", server.popen, server.output)
-        yield SiteInfo(base=base, sink=sink, logs=(server.log, worker.log),
-                       processes=(server.popen, worker.popen))
+        yield SiteInfo(
+            base=base,
+            sink=sink,
+            logs=(server.log, worker.log),
+            processes=(server.popen, worker.popen),
+        )
     finally:
         worker.stop()
         server.stop()
@@ -116,8 +132,9 @@ def browser() -> Iterator[Any]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                  args=CHROMIUM_ARGS)
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
             yield chromium
             chromium.close()
     finally:
@@ -133,8 +150,12 @@ def new_context(browser: Any, site: SiteInfo) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
     def open_context(profile: Profile, *, javascript: bool = True, **options: Any) -> Any:
-        context = browser.new_context(base_url=site.base, java_script_enabled=javascript,
-                                      **profile.context_options(), **options)
+        context = browser.new_context(
+            base_url=site.base,
+            java_script_enabled=javascript,
+            **profile.context_options(),
+            **options,
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context
@@ -175,8 +196,11 @@ def _site_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     info: SiteInfo = request.getfixturevalue("site")
     for process, log in zip(info.processes, info.logs, strict=True):
         if process is not None and process.poll() is not None:
-            pytest.fail(f"{log.stem} exited ({process.returncode}):\n"
-                        f"{log.read_text(errors='replace')[-3000:]}", pytrace=False)
+            pytest.fail(
+                f"{log.stem} exited ({process.returncode}):\n"
+                f"{log.read_text(errors='replace')[-3000:]}",
+                pytrace=False,
+            )
     yield
     deadline = time.monotonic() + 15
     while not _worker_idle() and time.monotonic() < deadline:

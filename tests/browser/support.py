@@ -19,8 +19,14 @@ from tests.conftest import PASSWORD, SMTPSink
 from tests.helpers import text_of
 
 CHROMIUM = os.environ.get("PORTERO_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 IN_CI = os.environ.get("CI", "").lower() in {"true", "1"}
 
 NEW_PASSWORD = "un atardecer violeta sobre el río Magdalena"
@@ -30,53 +36,92 @@ PHONE = {"width": 375, "height": 667}
 # What the pages say, per language.
 TEXT: dict[str, dict[str, str]] = {
     "es-CO": {
-        "sign_in": "Ingresar", "forgot_password": "¿Olvidó su contraseña?",
-        "forgot_username": "¿Olvidó su usuario?", "send": "Enviar correo",
-        "check_email": "Revise su correo electrónico", "username": "Nombre de usuario",
-        "password": "Contraseña", "current_password": "Contraseña actual",
+        "sign_in": "Ingresar",
+        "forgot_password": "¿Olvidó su contraseña?",
+        "forgot_username": "¿Olvidó su usuario?",
+        "send": "Enviar correo",
+        "check_email": "Revise su correo electrónico",
+        "username": "Nombre de usuario",
+        "password": "Contraseña",
+        "current_password": "Contraseña actual",
         "new_password": "Nueva contraseña",
-        "confirm_password": "Confirmar contraseña", "change_password": "Cambiar contraseña",
-        "changed": "Su contraseña fue cambiada", "my_account": "Mi cuenta",
-        "email": "Correo electrónico", "have_code": "¿Tiene un código?",
-        "code": "Código del correo", "continue": "Continuar",
-        "expired": "Este enlace ha expirado", "used": "Este enlace ya fue usado",
-        "invalid": "Este enlace no es válido", "new_email": "Enviarme un nuevo correo",
-        "summary": "Por favor, revise lo siguiente", "not_found": "Página no encontrada",
-        "mismatch": "Las dos contraseñas no coinciden.", "skip": "Saltar al contenido",
-        "switch": "English", "lang": "es-CO",
-        "show": "Mostrar contraseña", "hide": "Ocultar contraseña",
+        "confirm_password": "Confirmar contraseña",
+        "change_password": "Cambiar contraseña",
+        "changed": "Su contraseña fue cambiada",
+        "my_account": "Mi cuenta",
+        "email": "Correo electrónico",
+        "have_code": "¿Tiene un código?",
+        "code": "Código del correo",
+        "continue": "Continuar",
+        "expired": "Este enlace ha expirado",
+        "used": "Este enlace ya fue usado",
+        "invalid": "Este enlace no es válido",
+        "new_email": "Enviarme un nuevo correo",
+        "summary": "Por favor, revise lo siguiente",
+        "not_found": "Página no encontrada",
+        "mismatch": "Las dos contraseñas no coinciden.",
+        "skip": "Saltar al contenido",
+        "switch": "English",
+        "lang": "es-CO",
+        "show": "Mostrar contraseña",
+        "hide": "Ocultar contraseña",
         "terms": "Términos y condiciones",
         "privacy": "Política de tratamiento de datos personales",
         "security": "Seguridad y privacidad",
-        "app_code": "Código de su aplicación de autenticación", "backup_code": "Código de respaldo",
-        "your_password": "Su contraseña", "confirm": "Confirmar",
+        "app_code": "Código de su aplicación de autenticación",
+        "backup_code": "Código de respaldo",
+        "your_password": "Su contraseña",
+        "confirm": "Confirmar",
         "two_step": "Verificación en dos pasos",
-        "set_up_app": "Configurar una aplicación de autenticación", "turn_on": "Activar",
-        "saved": "Ya los guardé", "sign_out": "Cerrar sesión",
+        "set_up_app": "Configurar una aplicación de autenticación",
+        "turn_on": "Activar",
+        "saved": "Ya los guardé",
+        "sign_out": "Cerrar sesión",
         "no_phone": "No tengo mi teléfono: usar un código de respaldo",
         "wrong_code": "Este código no es correcto o ya fue usado",
     },
     "en": {
-        "sign_in": "Sign in", "forgot_password": "Forgot your password?",
-        "forgot_username": "Forgot your username?", "send": "Send e-mail",
-        "check_email": "Check your e-mail", "username": "Username", "password": "Password",
+        "sign_in": "Sign in",
+        "forgot_password": "Forgot your password?",
+        "forgot_username": "Forgot your username?",
+        "send": "Send e-mail",
+        "check_email": "Check your e-mail",
+        "username": "Username",
+        "password": "Password",
         "current_password": "Current password",
-        "new_password": "New password", "confirm_password": "Confirm password",
-        "change_password": "Change password", "changed": "Your password was changed",
-        "my_account": "My account", "email": "E-mail address",
-        "have_code": "Do you have a code?", "code": "Code from the e-mail",
-        "continue": "Continue", "expired": "This link has expired",
-        "used": "This link was already used", "invalid": "This link is not valid",
-        "new_email": "Send me a new e-mail", "summary": "Please check the following",
-        "not_found": "Page not found", "mismatch": "The two passwords do not match.",
-        "skip": "Skip to content", "switch": "Español", "lang": "en",
-        "show": "Show password", "hide": "Hide password", "terms": "Terms and conditions",
-        "privacy": "Personal data processing policy", "security": "Security and privacy",
-        "app_code": "Code from your authenticator app", "backup_code": "Backup code",
-        "your_password": "Your password", "confirm": "Confirm",
+        "new_password": "New password",
+        "confirm_password": "Confirm password",
+        "change_password": "Change password",
+        "changed": "Your password was changed",
+        "my_account": "My account",
+        "email": "E-mail address",
+        "have_code": "Do you have a code?",
+        "code": "Code from the e-mail",
+        "continue": "Continue",
+        "expired": "This link has expired",
+        "used": "This link was already used",
+        "invalid": "This link is not valid",
+        "new_email": "Send me a new e-mail",
+        "summary": "Please check the following",
+        "not_found": "Page not found",
+        "mismatch": "The two passwords do not match.",
+        "skip": "Skip to content",
+        "switch": "Español",
+        "lang": "en",
+        "show": "Show password",
+        "hide": "Hide password",
+        "terms": "Terms and conditions",
+        "privacy": "Personal data processing policy",
+        "security": "Security and privacy",
+        "app_code": "Code from your authenticator app",
+        "backup_code": "Backup code",
+        "your_password": "Your password",
+        "confirm": "Confirm",
         "two_step": "Two-step verification",
-        "set_up_app": "Set up an authenticator app", "turn_on": "Turn on",
-        "saved": "I saved them", "sign_out": "Sign out",
+        "set_up_app": "Set up an authenticator app",
+        "turn_on": "Turn on",
+        "saved": "I saved them",
+        "sign_out": "Sign out",
         "no_phone": "I don't have my phone: use a backup code",
         "wrong_code": "This code is not correct, or it was already used",
     },
@@ -103,8 +148,13 @@ class Profile:
 
     def context_options(self) -> dict[str, Any]:
         if self.device == "mobile":
-            return {"locale": self.language, "viewport": PHONE, "is_mobile": True,
-                    "has_touch": True, "device_scale_factor": 2}
+            return {
+                "locale": self.language,
+                "viewport": PHONE,
+                "is_mobile": True,
+                "has_touch": True,
+                "device_scale_factor": 2,
+            }
         return {"locale": self.language, "viewport": DESKTOP}
 
 
@@ -120,21 +170,27 @@ class SiteInfo:
 
 # --- Accounts and e-mail -------------------------------------------------------------------
 
-def new_account(profile: Profile, *, username: str = "", email: str = "",
-                password: str | None = PASSWORD) -> User:
+
+def new_account(
+    profile: Profile, *, username: str = "", email: str = "", password: str | None = PASSWORD
+) -> User:
     """Create an account in the profile's language, with an address no other test uses."""
     tag = uuid.uuid4().hex[:10]
-    return user_create(username=username or f"proveedor.{tag}",
-                       email=email or f"contacto.{tag}@example.com",
-                       full_name="Proveedora de Prueba S.A.S.",
-                       language=profile.account_language, password=password)
+    return user_create(
+        username=username or f"proveedor.{tag}",
+        email=email or f"contacto.{tag}@example.com",
+        full_name="Proveedora de Prueba S.A.S.",
+        language=profile.account_language,
+        password=password,
+    )
 
 
 RESET_LINK = re.compile(r"https?://\S+/restablecer/[^\s/]+/")
 
 
-def mail_to(sink: SMTPSink, address: str, count: int = 1, *, recovery: bool = True,
-            seconds: float = 20) -> list[EmailMessage]:
+def mail_to(
+    sink: SMTPSink, address: str, count: int = 1, *, recovery: bool = True, seconds: float = 20
+) -> list[EmailMessage]:
     """Wait until `count` messages to `address` reached the SMTP server; return them.
 
     With `recovery`, only messages with a recovery link count (not "password changed" notices or
@@ -143,8 +199,11 @@ def mail_to(sink: SMTPSink, address: str, count: int = 1, *, recovery: bool = Tr
     deadline = time.monotonic() + seconds
     while True:
         with sink.lock:
-            found = [m for m, (_, to) in zip(sink.messages, sink.envelopes, strict=True)
-                     if address in to and (not recovery or RESET_LINK.search(text_of(m)))]
+            found = [
+                m
+                for m, (_, to) in zip(sink.messages, sink.envelopes, strict=True)
+                if address in to and (not recovery or RESET_LINK.search(text_of(m)))
+            ]
         if len(found) >= count or time.monotonic() > deadline:
             assert len(found) >= count, f"{len(found)} of {count} e-mails to {address} arrived"
             return found
@@ -243,6 +302,8 @@ def import_playwright() -> Any:
     except ImportError:
         if IN_CI:
             raise
-        pytest.skip("Playwright for Python is not installed (pip install -e '.[test]')",
-                    allow_module_level=True)
+        pytest.skip(
+            "Playwright for Python is not installed (pip install -e '.[test]')",
+            allow_module_level=True,
+        )
     return api

@@ -72,7 +72,8 @@ class Audit:
 
 
 def test_axe_finds_no_wcag_violation_on_any_page_or_state(
-        new_context: Any, profile: Profile, mail: SMTPSink) -> None:
+    new_context: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t = profile.text
     page = new_context(profile).new_page()
     audit = Audit(page, profile)
@@ -118,11 +119,13 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     audit.check("change password, strength meter")
     audit.submit({"new_password": "corta", "confirm_password": "corta"}, "change_password")
     audit.check("change password, too short")
-    audit.submit({"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD + "!"},
-                 "change_password")
+    audit.submit(
+        {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD + "!"}, "change_password"
+    )
     audit.check("change password, mismatch")
-    audit.submit({"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
-                 "change_password")
+    audit.submit(
+        {"new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}, "change_password"
+    )
     expect(page.get_by_role("heading", level=1)).to_have_text(t["changed"])
     audit.check("password changed")
     page.goto(link_in(message))
@@ -131,8 +134,7 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     page.goto("/recuperar/contrasena/")
     audit.submit({"username": user.username}, "send")
     fresh = mail_to(mail, user.email, count=2)[-1]
-    PasswordReset.objects.filter(user=user).update(
-        expires_at=clock.now() - timedelta(seconds=1))
+    PasswordReset.objects.filter(user=user).update(expires_at=clock.now() - timedelta(seconds=1))
     page.goto(link_in(fresh))
     expect(page.get_by_role("heading", level=1)).to_have_text(t["expired"])
     audit.check("expired link")
@@ -147,16 +149,24 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     audit.submit({"username": user.username, "password": NEW_PASSWORD}, "sign_in")
     expect(page.get_by_role("heading", level=1)).to_have_text(t["my_account"])
     audit.check("my account")
-    for address, state in (("/cuenta/historial/", "access history"),
-                           ("/cuenta/sesiones/", "active sessions"),
-                           ("/cuenta/aplicaciones/", "applications"),
-                           ("/cuenta/notificaciones/", "notification settings")):
+    for address, state in (
+        ("/cuenta/historial/", "access history"),
+        ("/cuenta/sesiones/", "active sessions"),
+        ("/cuenta/aplicaciones/", "applications"),
+        ("/cuenta/notificaciones/", "notification settings"),
+    ):
         page.goto(address)
         audit.check(state)
     page.goto("/cuenta/contrasena/")
     audit.check("change password (signed in)")
-    audit.submit({"current_password": PASSWORD, "new_password": NEW_PASSWORD,
-                  "confirm_password": NEW_PASSWORD + "?"}, "change_password")
+    audit.submit(
+        {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD + "?",
+        },
+        "change_password",
+    )
     audit.check("change password (signed in), errors")
 
     page.context.clear_cookies()  # the form's token no longer matches: the CSRF error page
@@ -164,8 +174,12 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     audit.check("403 expired form")
 
     # The Mesa de Servicio console, whose tables must read on a phone too.
-    agent = user_create(username=f"agente.{user.username}", email="agente@mesa.example",
-                        is_staff=True, password=PASSWORD)
+    agent = user_create(
+        username=f"agente.{user.username}",
+        email="agente@mesa.example",
+        is_staff=True,
+        password=PASSWORD,
+    )
     group, _ = Group.objects.get_or_create(name=AGENT_GROUP)  # these tests empty every table
     group.permissions.add(Permission.objects.get(codename="use_console"))
     agent.groups.add(group)
@@ -196,6 +210,8 @@ def test_axe_finds_no_wcag_violation_on_any_page_or_state(
     audit.check("console queue")
 
     report = "\n".join(audit.problems)
-    print(f"axe-core checked {len(audit.checked)} states for {profile}: "
-          f"{len(audit.problems)} with problems\n{report}")
+    print(
+        f"axe-core checked {len(audit.checked)} states for {profile}: "
+        f"{len(audit.problems)} with problems\n{report}"
+    )
     assert not audit.problems, report

@@ -41,19 +41,30 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.profiles("pai
 REASON = "Caso 4512: llamada de vuelta al número registrado y cédula verificada"
 CANCEL_LINK = re.compile(r"https?://\S+/cuenta/recuperacion-asistida/[^\s/]+/")
 WORDS = {
-    "es-CO": {"start": "Iniciar una recuperación asistida", "not_me": "No fui yo, cancelar",
-              "cancelled": "La recuperación asistida fue cancelada",
-              "too_late": "Esta recuperación asistida ya no se puede cancelar",
-              "waiting": "En espera", "enrol": "Configurar una aplicación de autenticación",
-              "turn_on": "Activar", "code": "Código de su aplicación de autenticación",
-              "removed": "quitó todos los segundos factores",
-              "saved": "Ya los guardé, continuar"},
-    "en": {"start": "Start an assisted recovery", "not_me": "It was not me, cancel",
-           "cancelled": "The assisted recovery was cancelled",
-           "too_late": "This assisted recovery can no longer be cancelled",
-           "waiting": "Waiting", "enrol": "Set up an authenticator app", "turn_on": "Turn on",
-           "code": "Code from your authenticator app",
-           "removed": "removed every second factor", "saved": "I saved them, continue"},
+    "es-CO": {
+        "start": "Iniciar una recuperación asistida",
+        "not_me": "No fui yo, cancelar",
+        "cancelled": "La recuperación asistida fue cancelada",
+        "too_late": "Esta recuperación asistida ya no se puede cancelar",
+        "waiting": "En espera",
+        "enrol": "Configurar una aplicación de autenticación",
+        "turn_on": "Activar",
+        "code": "Código de su aplicación de autenticación",
+        "removed": "quitó todos los segundos factores",
+        "saved": "Ya los guardé, continuar",
+    },
+    "en": {
+        "start": "Start an assisted recovery",
+        "not_me": "It was not me, cancel",
+        "cancelled": "The assisted recovery was cancelled",
+        "too_late": "This assisted recovery can no longer be cancelled",
+        "waiting": "Waiting",
+        "enrol": "Set up an authenticator app",
+        "turn_on": "Turn on",
+        "code": "Code from your authenticator app",
+        "removed": "removed every second factor",
+        "saved": "I saved them, continue",
+    },
 }
 
 
@@ -67,8 +78,13 @@ def _checked(page: Any, where: str, problems: list[str]) -> None:
 
 
 def _supervisor(profile: Profile) -> tuple[User, list[str]]:
-    member = user_create(username=f"supervisora.{profile}", email=f"sup.{profile}@mesa.example",
-                         is_staff=True, password=PASSWORD, language=profile.account_language)
+    member = user_create(
+        username=f"supervisora.{profile}",
+        email=f"sup.{profile}@mesa.example",
+        is_staff=True,
+        password=PASSWORD,
+        language=profile.account_language,
+    )
     group, _ = Group.objects.get_or_create(name=SUPERVISOR_GROUP)  # the tests empty every table
     group.permissions.add(*Permission.objects.filter(codename__in=["use_console", "supervise"]))
     member.groups.add(group)
@@ -94,8 +110,11 @@ def _mail_saying(mail: SMTPSink, address: str, pattern: str, seconds: float = 20
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with mail.lock:
-            texts = [text_of(m) for m, (_, to) in zip(mail.messages, mail.envelopes, strict=True)
-                     if address in to]
+            texts = [
+                text_of(m)
+                for m, (_, to) in zip(mail.messages, mail.envelopes, strict=True)
+                if address in to
+            ]
         found = [text for text in texts if re.search(pattern, text)]
         if found:
             return found[0]
@@ -109,7 +128,8 @@ def _cancel_path(mail: SMTPSink, address: str) -> str:
 
 
 def test_mf4_the_owner_cancels_an_assisted_recovery_with_one_click(
-        new_context: Any, profile: Profile, mail: SMTPSink) -> None:
+    new_context: Any, profile: Profile, mail: SMTPSink
+) -> None:
     words, problems = WORDS[profile.language], list[str]()
     person = new_account(profile)
     with_second_factor(person)
@@ -144,21 +164,24 @@ def test_mf4_the_owner_cancels_an_assisted_recovery_with_one_click(
 
 
 def test_mf4_an_assisted_recovery_completes_after_the_wait_and_asks_for_a_new_factor(
-        new_context: Any, profile: Profile, mail: SMTPSink) -> None:
+    new_context: Any, profile: Profile, mail: SMTPSink
+) -> None:
     words, problems = WORDS[profile.language], list[str]()
     person = new_account(profile)
     with_second_factor(person)
     supervisor, _ = _supervisor(profile)
-    assisted_recovery_start(agent=supervisor, target=person, reason=REASON,
-                            client=ClientInfo.system())
+    assisted_recovery_start(
+        agent=supervisor, target=person, reason=REASON, client=ClientInfo.system()
+    )
     cancel_path = _cancel_path(mail, person.email)
 
     # 73 hours go by. The server and worker processes keep their own clocks, so the recovery
     # is moved into the past instead, and the worker's housekeeping (every 5 minutes in the
     # real worker) runs here.
     waited = timedelta(hours=73)
-    AssistedRecovery.objects.update(started_at=clock.now() - waited,
-                                    due_at=clock.now() - waited + timedelta(hours=72))
+    AssistedRecovery.objects.update(
+        started_at=clock.now() - waited, due_at=clock.now() - waited + timedelta(hours=72)
+    )
     assert assisted_recoveries_complete_due() == 1
     _mail_saying(mail, person.email, words["removed"])  # the notice of the completion
 

@@ -83,8 +83,9 @@ def _deliveries_done() -> bool:
 
 
 @pytest.fixture
-def start_portal(site: SiteInfo, tmp_path: Path,
-                 request: pytest.FixtureRequest) -> Iterator[Callable[..., Portal]]:
+def start_portal(
+    site: SiteInfo, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Portal]]:
     """Register the demo portal and start it as `portero demo` does, on a free port.
 
     Afterwards, the worker's logout tokens reach the portal before it stops and before the
@@ -95,14 +96,17 @@ def start_portal(site: SiteInfo, tmp_path: Path,
     def start(*, consent: bool = False) -> Portal:
         port = free_port()
         credentials = client_add(name=PORTAL_NAME, consent=consent, **portal_registration(port))
-        client = PortalClient(credentials.client_id, str(credentials.client_secret),
-                              secrets.token_urlsafe(50))
-        env = portal_environment(client=client, issuer=site.base, port=port,
-                                 database=tmp_path / "portal.sqlite3")
+        client = PortalClient(
+            credentials.client_id, str(credentials.client_secret), secrets.token_urlsafe(50)
+        )
+        env = portal_environment(
+            client=client, issuer=site.base, port=port, database=tmp_path / "portal.sqlite3"
+        )
         portal = Portal(portal_origin(port), client.client_id, tmp_path / f"portal-{port}.log")
         with portal.log.open("wb") as out:
-            process = subprocess.Popen(portal_command(port), env=child_env(env), stdout=out,
-                                       stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                portal_command(port), env=child_env(env), stdout=out, stderr=subprocess.STDOUT
+            )
         started.append((process, portal))
         wait_until_serving(f"{portal.base}/", process, portal.output)
         return portal
@@ -144,8 +148,16 @@ def expect_signed_in_at_portal(page: Any, portal: Portal) -> None:
     expect(page.get_by_role("button", name="Cerrar sesión")).to_be_visible()
 
 
-def reset_password(page: Any, profile: Profile, mail: SMTPSink, username: str, email: str,
-                   password: str, *, count: int = 1) -> None:
+def reset_password(
+    page: Any,
+    profile: Profile,
+    mail: SMTPSink,
+    username: str,
+    email: str,
+    password: str,
+    *,
+    count: int = 1,
+) -> None:
     """From the sign-in page on screen: "¿Olvidó su contraseña?", the e-mail, a new password."""
     t = profile.text
     page.get_by_role("link", name=t["forgot_password"]).click()
@@ -160,7 +172,8 @@ def reset_password(page: Any, profile: Profile, mail: SMTPSink, username: str, e
 
 
 def test_the_seeds_journey_from_a_portal_ends_signed_in_there_and_a_later_reset_signs_out(
-        new_context: Any, start_portal: Callable[..., Portal], mail: SMTPSink) -> None:
+    new_context: Any, start_portal: Callable[..., Portal], mail: SMTPSink
+) -> None:
     portal = start_portal()
     user = new_account(DESKTOP)
     laptop = new_context(DESKTOP).new_page()
@@ -175,8 +188,9 @@ def test_the_seeds_journey_from_a_portal_ends_signed_in_there_and_a_later_reset_
     # the worker's back-channel logout, the portal's.
     phone = new_context(PHONE).new_page()
     phone.goto("/ingresar/")
-    reset_password(phone, PHONE, mail, user.username, user.email, NEW_PASSWORD + " otra vez",
-                   count=2)
+    reset_password(
+        phone, PHONE, mail, user.username, user.email, NEW_PASSWORD + " otra vez", count=2
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         laptop.reload()
@@ -189,7 +203,8 @@ def test_the_seeds_journey_from_a_portal_ends_signed_in_there_and_a_later_reset_
 
 
 def test_signing_out_of_the_portal_signs_out_of_portero_and_returns_to_the_portal(
-        new_context: Any, start_portal: Callable[..., Portal], site: SiteInfo) -> None:
+    new_context: Any, start_portal: Callable[..., Portal], site: SiteInfo
+) -> None:
     portal = start_portal()
     user = new_account(PHONE)
     page = new_context(PHONE).new_page()
@@ -207,8 +222,8 @@ def test_signing_out_of_the_portal_signs_out_of_portero_and_returns_to_the_porta
 
 @pytest.mark.profiles("pair")
 def test_axe_finds_no_wcag_violation_on_the_federation_pages(
-        new_context: Any, profile: Profile, start_portal: Callable[..., Portal],
-        site: SiteInfo) -> None:
+    new_context: Any, profile: Profile, start_portal: Callable[..., Portal], site: SiteInfo
+) -> None:
     """The consent page, the error page, Mi cuenta > Aplicaciones, and the portal's pages."""
     portal = start_portal(consent=True)
     user = new_account(profile)
@@ -229,7 +244,9 @@ def test_axe_finds_no_wcag_violation_on_the_federation_pages(
     expect(page.get_by_text("No se autorizó el ingreso a este portal.")).to_be_visible()
     check("portal, access denied by the person")
     page.get_by_role("link", name="Volver al inicio").click()
-    page.get_by_role("link", name="Ingresar", exact=True).click()  # still signed in at Portero: consent
+    page.get_by_role(
+        "link", name="Ingresar", exact=True
+    ).click()  # still signed in at Portero: consent
     page.get_by_role("button", name=ALLOW[profile.language], exact=True).click()
     expect_signed_in_at_portal(page, portal)
     check("portal, signed in")
@@ -241,11 +258,20 @@ def test_axe_finds_no_wcag_violation_on_the_federation_pages(
     expect(page.get_by_role("cell", name=portal_cell)).to_be_visible()
     check("applications")
 
-    page.goto(f"{site.base}/o/authorize/?" + urlencode({
-        "response_type": "code", "client_id": portal.client_id, "scope": "openid",
-        "redirect_uri": "https://otro-portal.example/auth/callback/", "state": "s",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        "code_challenge_method": "S256"}))
+    page.goto(
+        f"{site.base}/o/authorize/?"
+        + urlencode(
+            {
+                "response_type": "code",
+                "client_id": portal.client_id,
+                "scope": "openid",
+                "redirect_uri": "https://otro-portal.example/auth/callback/",
+                "state": "s",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+            }
+        )
+    )
     expect(page.locator("code")).to_have_text("invalid_request")  # never sent to that address
     check("federation error")
 
@@ -260,25 +286,36 @@ def test_axe_finds_no_wcag_violation_on_the_federation_pages(
 
 # --- The back-channel logout endpoint refuses what is not a logout token (section 2.6) -----
 
-def _sign(claims: dict[str, Any], key: SigningKey | None, *, kid: str = "",
-          typ: str = "logout+jwt") -> str:
+
+def _sign(
+    claims: dict[str, Any], key: SigningKey | None, *, kid: str = "", typ: str = "logout+jwt"
+) -> str:
     private = key.private if key else jwk.JWK.generate(kty="RSA", size=2048)
-    token = jwcrypto_jwt.JWT(header={"typ": typ, "alg": "RS256",
-                                     "kid": kid or (key.kid if key else "unknown")},
-                             claims=json.dumps(claims))
+    token = jwcrypto_jwt.JWT(
+        header={"typ": typ, "alg": "RS256", "kid": kid or (key.kid if key else "unknown")},
+        claims=json.dumps(claims),
+    )
     token.make_signed_token(private)
     return str(token.serialize())
 
 
 def test_the_portal_answers_a_logout_token_by_section_2_6_of_back_channel_logout(
-        start_portal: Callable[..., Portal], site: SiteInfo) -> None:
+    start_portal: Callable[..., Portal], site: SiteInfo
+) -> None:
     portal = start_portal()
     requests.get(f"{site.base}/o/jwks/", timeout=10).raise_for_status()  # the key file exists
     key = KeyRing(site.logs[0].parent / "oidc-keys.json").active()
     now = int(time.time())
-    good = {"iss": site.base, "aud": portal.client_id, "iat": now, "exp": now + 120,
-            "jti": secrets.token_urlsafe(8), "sub": "alguien", "sid": "una-sesion",
-            "events": {BACKCHANNEL_EVENT: {}}}
+    good = {
+        "iss": site.base,
+        "aud": portal.client_id,
+        "iat": now,
+        "exp": now + 120,
+        "jti": secrets.token_urlsafe(8),
+        "sub": "alguien",
+        "sid": "una-sesion",
+        "events": {BACKCHANNEL_EVENT: {}},
+    }
 
     def without(*names: str) -> dict[str, Any]:
         return {k: v for k, v in good.items() if k not in names}
@@ -299,8 +336,10 @@ def test_the_portal_answers_a_logout_token_by_section_2_6_of_back_channel_logout
         "typed as an ID token": _sign(good, key, typ="JWT"),
     }
     url = f"{portal.base}/auth/backchannel-logout/"
-    answers = {case: requests.post(url, data={"logout_token": token}, timeout=10)
-               for case, token in refused.items()}
+    answers = {
+        case: requests.post(url, data={"logout_token": token}, timeout=10)
+        for case, token in refused.items()
+    }
     wrong = {case: r.status_code for case, r in answers.items() if r.status_code != 400}
     assert wrong == {}, portal.output()
     assert all(r.headers["Cache-Control"] == "no-store" for r in answers.values())

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.profiles("pair")
-def test_errors_are_summarised_at_the_top_and_next_to_each_field(page: Any,
-                                                                profile: Profile) -> None:
+def test_errors_are_summarised_at_the_top_and_next_to_each_field(
+    page: Any, profile: Profile
+) -> None:
     t = profile.text
     page.goto("/recuperar/contrasena/")
     page.get_by_role("button", name=t["send"]).click()
@@ -38,15 +39,17 @@ def test_errors_are_summarised_at_the_top_and_next_to_each_field(page: Any,
     expect(field).to_have_attribute("aria-describedby", "id_username_helptext id_username_error")
     error = page.locator("#id_username_error")
     expect(error).to_be_visible()
-    expect(summary.get_by_role("link")).to_contain_text(error.inner_text().replace("Error:", "")
-                                                        .strip())
+    expect(summary.get_by_role("link")).to_contain_text(
+        error.inner_text().replace("Error:", "").strip()
+    )
     summary.get_by_role("link").click()
     expect(field).to_be_focused()  # the summary's link takes the user to the field
 
 
 @pytest.mark.profiles("other-pair")
-def test_password_errors_are_tied_to_their_fields(page: Any, profile: Profile,
-                                                  mail: SMTPSink) -> None:
+def test_password_errors_are_tied_to_their_fields(
+    page: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t = profile.text
     user = new_account(profile)
     page.goto("/recuperar/contrasena/")

@@ -72,7 +72,8 @@ def sign_in(page: Any, profile: Profile, username: str, password: str) -> None:
 
 
 def test_whole_recovery_journey_with_the_email_from_the_smtp_server(
-        page: Any, profile: Profile, mail: SMTPSink) -> None:
+    page: Any, profile: Profile, mail: SMTPSink
+) -> None:
     user = new_account(profile)
     ask_for_email(page, profile, user.username)
     message = mail_to(mail, user.email)[0]
@@ -90,7 +91,8 @@ def test_whole_recovery_journey_with_the_email_from_the_smtp_server(
 
 @pytest.mark.profiles("other-pair")
 def test_used_and_unknown_links_each_get_their_own_page(
-        page: Any, profile: Profile, mail: SMTPSink) -> None:
+    page: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t = profile.text
     user = new_account(profile)
     ask_for_email(page, profile, user.username)
@@ -107,7 +109,8 @@ def test_used_and_unknown_links_each_get_their_own_page(
 
 @pytest.mark.profiles("pair")
 def test_double_and_triple_click_send_one_request_each_and_every_link_works(
-        page: Any, profile: Profile, mail: SMTPSink) -> None:
+    page: Any, profile: Profile, mail: SMTPSink
+) -> None:
     """The SECOP II guide's traps ("click only once", "only the last e-mail works") are gone."""
     user = new_account(profile)
     posts: list[str] = []
@@ -125,7 +128,8 @@ def test_double_and_triple_click_send_one_request_each_and_every_link_works(
 
 @pytest.mark.profiles("other-pair")
 def test_link_opened_in_a_second_browser_on_another_device(
-        new_context: Any, profile: Profile, mail: SMTPSink) -> None:
+    new_context: Any, profile: Profile, mail: SMTPSink
+) -> None:
     laptop, phone = new_context(profile).new_page(), new_context(profile).new_page()
     user = new_account(profile)
     ask_for_email(laptop, profile, user.username)
@@ -136,7 +140,8 @@ def test_link_opened_in_a_second_browser_on_another_device(
 
 @pytest.mark.profiles("pair")
 def test_one_time_code_from_the_email_leads_to_the_change_password_page(
-        new_context: Any, profile: Profile, mail: SMTPSink) -> None:
+    new_context: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t = profile.text
     laptop = new_context(profile).new_page()
     user = new_account(profile)
@@ -157,7 +162,8 @@ def test_one_time_code_from_the_email_leads_to_the_change_password_page(
 
 @pytest.mark.profiles("other-pair")
 def test_username_reminder_lists_every_username_of_the_address(
-        page: Any, profile: Profile, mail: SMTPSink) -> None:
+    page: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t = profile.text
     first = new_account(profile)
     second = new_account(profile, email=first.email)
@@ -174,14 +180,14 @@ def test_username_reminder_lists_every_username_of_the_address(
 
 @pytest.mark.profiles("pair")
 def test_expired_link_says_so_and_sends_a_new_email_in_one_click(
-        page: Any, profile: Profile, mail: SMTPSink) -> None:
+    page: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t = profile.text
     user = new_account(profile)
     ask_for_email(page, profile, user.username)
     old = mail_to(mail, user.email)[0]
     # The server runs in its own process with its own clock: age the link instead (TK4).
-    PasswordReset.objects.filter(user=user).update(
-        expires_at=clock.now() - timedelta(seconds=1))
+    PasswordReset.objects.filter(user=user).update(expires_at=clock.now() - timedelta(seconds=1))
     page.goto(link_in(old))
     expect(_heading(page)).to_have_text(t["expired"])
     page.get_by_role("button", name=t["new_email"]).click()
@@ -227,8 +233,9 @@ def test_keyboard_only_journey(page: Any, profile: Profile, mail: SMTPSink) -> N
 
 
 @pytest.mark.profiles("pair")
-def test_journey_with_javascript_disabled(new_context: Any, profile: Profile,
-                                          mail: SMTPSink) -> None:
+def test_journey_with_javascript_disabled(
+    new_context: Any, profile: Profile, mail: SMTPSink
+) -> None:
     """Progressive enhancement: without script every step still works, errors included."""
     t = profile.text
     page = new_context(profile, javascript=False).new_page()

@@ -34,21 +34,37 @@ REQUESTS_LINK = re.compile(r"https?://\S+/cuenta/organizaciones/\d+/solicitudes/
 
 WORDS = {
     "es-CO": {
-        "my_organizations": "Mis organizaciones", "register": "Registrar una organización",
-        "entity": "Entidad Estatal", "name": "Nombre", "nit": "NIT", "city": "Ciudad",
-        "register_button": "Registrar", "request": "Solicitar acceso a una organización",
-        "search_field": "NIT o nombre de la organización", "search": "Buscar",
-        "ask": "Solicitar acceso a {name}", "accept": "Aceptar a {name}",
-        "choose": "¿Con cuál cuenta desea ingresar?", "enter": "Ingresar",
+        "my_organizations": "Mis organizaciones",
+        "register": "Registrar una organización",
+        "entity": "Entidad Estatal",
+        "name": "Nombre",
+        "nit": "NIT",
+        "city": "Ciudad",
+        "register_button": "Registrar",
+        "request": "Solicitar acceso a una organización",
+        "search_field": "NIT o nombre de la organización",
+        "search": "Buscar",
+        "ask": "Solicitar acceso a {name}",
+        "accept": "Aceptar a {name}",
+        "choose": "¿Con cuál cuenta desea ingresar?",
+        "enter": "Ingresar",
         "bad_nit": "dígito de verificación",
     },
     "en": {
-        "my_organizations": "My organizations", "register": "Register an organization",
-        "entity": "Public entity", "name": "Name", "nit": "NIT", "city": "City",
-        "register_button": "Register", "request": "Request access to an organization",
-        "search_field": "NIT or name of the organization", "search": "Search",
-        "ask": "Request access to {name}", "accept": "Accept {name}",
-        "choose": "Which account do you want to enter with?", "enter": "Enter",
+        "my_organizations": "My organizations",
+        "register": "Register an organization",
+        "entity": "Public entity",
+        "name": "Name",
+        "nit": "NIT",
+        "city": "City",
+        "register_button": "Register",
+        "request": "Request access to an organization",
+        "search_field": "NIT or name of the organization",
+        "search": "Search",
+        "ask": "Request access to {name}",
+        "accept": "Accept {name}",
+        "choose": "Which account do you want to enter with?",
+        "enter": "Enter",
         "bad_nit": "check digit",
     },
 }
@@ -90,18 +106,29 @@ def _supervisor(profile: Profile) -> tuple[Any, list[str]]:
 
 @pytest.mark.profiles("pair")
 def test_register_ask_accept_from_the_email_and_choose_between_two_organizations(
-        new_context: Any, profile: Profile, mail: SMTPSink) -> None:
+    new_context: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t, w = profile.text, WORDS[profile.language]
     admin, second = new_account(profile), new_account(profile)
     second.full_name = "Segunda Persona"
     second.save()
     # The second person already acts for a supplier (registered by someone else).
     other_admin = new_account(profile)
-    supplier = organization_register(user=other_admin, kind="proveedor", name=SUPPLIER,
-                                     nit=NIT_B, city="Santa Marta", client=SYSTEM).organization
-    membership_decide(actor=other_admin, by=By.ADMINISTRATOR, client=SYSTEM, action="accept",
-                      membership=membership_request(user=second, organization=supplier,
-                                                    client=SYSTEM))
+    supplier = organization_register(
+        user=other_admin,
+        kind="proveedor",
+        name=SUPPLIER,
+        nit=NIT_B,
+        city="Santa Marta",
+        client=SYSTEM,
+    ).organization
+    membership_decide(
+        actor=other_admin,
+        by=By.ADMINISTRATOR,
+        client=SYSTEM,
+        action="accept",
+        membership=membership_request(user=second, organization=supplier, client=SYSTEM),
+    )
 
     # The administrator registers the entity ("Mis organizaciones" > "Registrar").
     page = new_context(profile).new_page()
@@ -152,8 +179,9 @@ def test_register_ask_accept_from_the_email_and_choose_between_two_organizations
     page.goto(link)
     audit.check("access requests, one pending")
     page.get_by_role("button", name=w["accept"].format(name="Segunda Persona")).click()
-    expect(page.get_by_role("button", name=w["accept"].format(name="Segunda Persona"))
-           ).to_have_count(0)
+    expect(
+        page.get_by_role("button", name=w["accept"].format(name="Segunda Persona"))
+    ).to_have_count(0)
     audit.check("access requests, accepted")
     page.goto(f"/cuenta/organizaciones/{entity.pk}/miembros/")
     audit.check("members and history")
@@ -205,6 +233,8 @@ def test_register_ask_accept_from_the_email_and_choose_between_two_organizations
     assert Membership.objects.get(pk=membership.pk).state == MembershipState.CANCELLED
 
     report = "\n".join(audit.problems)
-    print(f"axe-core checked {len(audit.checked)} states for {profile}: "
-          f"{len(audit.problems)} with problems\n{report}")
+    print(
+        f"axe-core checked {len(audit.checked)} states for {profile}: "
+        f"{len(audit.problems)} with problems\n{report}"
+    )
     assert not audit.problems, report

@@ -36,21 +36,40 @@ expect = import_playwright().expect
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WORDS = {
-    "es-CO": {"sign_in": "Ingresar", "passkey_sign_in": "Ingresar con una llave de acceso",
-              "add": "Agregar una llave de acceso", "name": "Nombre de esta llave de acceso",
-              "create": "Crear llave de acceso", "saved": "Ya los guardé",
-              "remove": "Quitar la llave de acceso “Mi celular”", "sign_out": "Cerrar sesión",
-              "my_account": "Mi cuenta", "removed": "La llave de acceso se quitó",
-              "two_step": "Verificación en dos pasos", "unavailable": "no están disponibles",
-              "username": "Nombre de usuario", "password": "Contraseña",
-              "use": "Usar mi llave de acceso"},
-    "en": {"sign_in": "Sign in", "passkey_sign_in": "Sign in with a passkey",
-           "add": "Add a passkey", "name": "Name for this passkey", "create": "Create passkey",
-           "saved": "I saved them", "remove": "Remove the passkey “Mi celular”",
-           "sign_out": "Sign out", "my_account": "My account",
-           "removed": "The passkey was removed", "two_step": "Two-step verification",
-           "unavailable": "not available", "username": "Username", "password": "Password",
-           "use": "Use my passkey"},
+    "es-CO": {
+        "sign_in": "Ingresar",
+        "passkey_sign_in": "Ingresar con una llave de acceso",
+        "add": "Agregar una llave de acceso",
+        "name": "Nombre de esta llave de acceso",
+        "create": "Crear llave de acceso",
+        "saved": "Ya los guardé",
+        "remove": "Quitar la llave de acceso “Mi celular”",
+        "sign_out": "Cerrar sesión",
+        "my_account": "Mi cuenta",
+        "removed": "La llave de acceso se quitó",
+        "two_step": "Verificación en dos pasos",
+        "unavailable": "no están disponibles",
+        "username": "Nombre de usuario",
+        "password": "Contraseña",
+        "use": "Usar mi llave de acceso",
+    },
+    "en": {
+        "sign_in": "Sign in",
+        "passkey_sign_in": "Sign in with a passkey",
+        "add": "Add a passkey",
+        "name": "Name for this passkey",
+        "create": "Create passkey",
+        "saved": "I saved them",
+        "remove": "Remove the passkey “Mi celular”",
+        "sign_out": "Sign out",
+        "my_account": "My account",
+        "removed": "The passkey was removed",
+        "two_step": "Two-step verification",
+        "unavailable": "not available",
+        "username": "Username",
+        "password": "Password",
+        "use": "Use my passkey",
+    },
 }
 
 
@@ -69,18 +88,26 @@ def _no_autofill(page: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def passkey_site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteInfo]:
+def passkey_site(
+    django_db_setup: None,
+    smtp_server: tuple[SMTPSink, int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SiteInfo]:
     """`portero serve` and `portero worker` whose base URL is http://localhost:<port>."""
     sink, smtp_port = smtp_server
     port, var_dir = free_port(), tmp_path_factory.mktemp("portero-passkeys")
     base = f"http://localhost:{port}"
     env = {
-        "PORTERO_ENV": "demo", "PORTERO_VAR_DIR": str(var_dir),
-        "PORTERO_SECRET_KEY": settings.SECRET_KEY, "PORTERO_BASE_URL": base,
-        "PORTERO_BIND": f"127.0.0.1:{port}", "DATABASE_URL": database_url(),
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}", "PORTERO_WORKER_POLL_SECONDS": "0.2",
-        "PORTERO_RATE_LIMITS": "off", "PORTERO_SITE_NAME": "SECOP II",
+        "PORTERO_ENV": "demo",
+        "PORTERO_VAR_DIR": str(var_dir),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "PORTERO_BASE_URL": base,
+        "PORTERO_BIND": f"127.0.0.1:{port}",
+        "DATABASE_URL": database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
+        "PORTERO_RATE_LIMITS": "off",
+        "PORTERO_SITE_NAME": "SECOP II",
         "PORTERO_HELPDESK_NAME": "Mesa de Servicio",
     }
     server = PorteroProcess(("serve",), env, var_dir / "serve.log").start()
@@ -88,16 +115,21 @@ def passkey_site(django_db_setup: None, smtp_server: tuple[SMTPSink, int],
     try:
         assert server.popen is not None
         wait_until_serving(f"http://127.0.0.1:{port}/ingresar/", server.popen, server.output)
-        yield SiteInfo(base=base, sink=sink, logs=(server.log, worker.log),
-                       processes=(server.popen, worker.popen))
+        yield SiteInfo(
+            base=base,
+            sink=sink,
+            logs=(server.log, worker.log),
+            processes=(server.popen, worker.popen),
+        )
     finally:
         worker.stop()
         server.stop()
 
 
 @pytest.fixture
-def passkey_page(browser: Any, passkey_site: SiteInfo, profile: Profile,
-                 request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any, str]]:
+def passkey_page(
+    browser: Any, passkey_site: SiteInfo, profile: Profile, request: pytest.FixtureRequest
+) -> Iterator[tuple[Any, Any, str]]:
     """A page whose browser has a virtual platform authenticator; yields (page, cdp, its id)."""
     context = browser.new_context(base_url=passkey_site.base, **profile.context_options())
     context.set_default_timeout(15_000)
@@ -105,10 +137,19 @@ def passkey_page(browser: Any, passkey_site: SiteInfo, profile: Profile,
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable", {"enableUI": False})
-    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True,
-        "automaticPresenceSimulation": True}})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     yield page, cdp, added["authenticatorId"]
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
@@ -128,7 +169,8 @@ def _audit(page: Any, profile: Profile, state: str, problems: list[str]) -> None
 
 @pytest.mark.profiles("pair")
 def test_register_sign_out_sign_in_with_the_passkey_alone_and_remove_it(
-        passkey_page: tuple[Any, Any, str], profile: Profile, passkey_site: SiteInfo) -> None:
+    passkey_page: tuple[Any, Any, str], profile: Profile, passkey_site: SiteInfo
+) -> None:
     page, cdp, authenticator = passkey_page
     words, problems = WORDS[profile.language], list[str]()
     user = new_account(profile)
@@ -184,15 +226,19 @@ def test_register_sign_out_sign_in_with_the_passkey_alone_and_remove_it(
     expect(page.get_by_text(words["removed"])).to_be_visible()
     _audit(page, profile, "security page after removing the passkey", problems)
     assert not Passkey.objects.filter(user=user).exists()
-    changes = list(AuditEvent.objects.filter(user=user, event__startswith="factor.")
-                   .values_list("event", flat=True).order_by("pk"))
+    changes = list(
+        AuditEvent.objects.filter(user=user, event__startswith="factor.")
+        .values_list("event", flat=True)
+        .order_by("pk")
+    )
     assert changes == ["factor.added", "factor.backup_codes_generated", "factor.removed"]
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.profiles("pair")
 def test_the_second_step_takes_the_passkey_after_the_password(
-        passkey_page: tuple[Any, Any, str], profile: Profile, passkey_site: SiteInfo) -> None:
+    passkey_page: tuple[Any, Any, str], profile: Profile, passkey_site: SiteInfo
+) -> None:
     page, _, _ = passkey_page
     words, problems = WORDS[profile.language], list[str]()
     user = new_account(profile)
@@ -221,7 +267,8 @@ def test_the_second_step_takes_the_passkey_after_the_password(
 
 @pytest.mark.profiles("pair")
 def test_on_an_ip_address_the_pages_say_passkeys_are_unavailable(
-        new_context: Any, profile: Profile) -> None:
+    new_context: Any, profile: Profile
+) -> None:
     """The other browser tests' server runs on http://127.0.0.1: no passkey button, and
     "Mi cuenta" says why instead of failing."""
     words, problems = WORDS[profile.language], list[str]()

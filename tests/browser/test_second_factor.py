@@ -38,7 +38,8 @@ def _password_step(page: Any, profile: Profile, username: str, password: str) ->
 
 @pytest.mark.profiles("pair")
 def test_authenticator_app_sign_in_and_a_reset_that_asks_for_the_factor(
-        page: Any, profile: Profile, mail: SMTPSink) -> None:
+    page: Any, profile: Profile, mail: SMTPSink
+) -> None:
     t = profile.text
     user = new_account(profile)
     _password_step(page, profile, user.username, PASSWORD)

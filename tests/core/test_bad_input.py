@@ -47,13 +47,19 @@ def test_arrays_and_unexpected_fields_are_harmless(user, path, fields):
 
 
 @pytest.mark.parametrize("path", list(FORMS))
-@pytest.mark.parametrize("body,content_type", [
-    ('{"username": ["a"], "password": 5}', "application/json"),
-    ("\x00\x01\x02", "application/octet-stream"),
-    ("username=%ZZ%00&&&==", "application/x-www-form-urlencoded"),
-    ("username=%ED%A0%80&email=%FF%FE&password=%C0", "application/x-www-form-urlencoded"),
-    ("--xx\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nabc", "multipart/form-data; boundary=xx"),
-])
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        ('{"username": ["a"], "password": 5}', "application/json"),
+        ("\x00\x01\x02", "application/octet-stream"),
+        ("username=%ZZ%00&&&==", "application/x-www-form-urlencoded"),
+        ("username=%ED%A0%80&email=%FF%FE&password=%C0", "application/x-www-form-urlencoded"),
+        (
+            '--xx\r\nContent-Disposition: form-data; name="username"\r\n\r\nabc',
+            "multipart/form-data; boundary=xx",
+        ),
+    ],
+)
 def test_wrong_body_types_never_give_a_500(user, path, body, content_type):
     response = Client().post(path, body, content_type=content_type)
     assert response.status_code in {200, 302, 400}
@@ -75,12 +81,18 @@ def test_reset_form_handles_bad_values(user, client, mailbox, worker, value):
 
 def test_change_password_form_handles_bad_values(user):
     browser = Client()
-    browser.post("/ingresar/", {"username": "gongoragabriela",
-                                "password": "una frase larga y secreta 2026"})
+    browser.post(
+        "/ingresar/", {"username": "gongoragabriela", "password": "una frase larga y secreta 2026"}
+    )
     for value in BAD_VALUES:
-        response = browser.post("/cuenta/contrasena/", {
-            "current_password": value, "new_password1": value, "new_password2": value,
-        })
+        response = browser.post(
+            "/cuenta/contrasena/",
+            {
+                "current_password": value,
+                "new_password1": value,
+                "new_password2": value,
+            },
+        )
         assert response.status_code == 200
 
 

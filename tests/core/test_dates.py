@@ -19,8 +19,20 @@ from tests.helpers import html_of, text_of
 
 # 07:38 UTC is 2:38 a. m. in Bogotá (UTC-5, no daylight saving).
 MOMENT = datetime(2026, 11, 30, 7, 38, tzinfo=UTC)
-SPANISH_MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-                  "septiembre", "octubre", "noviembre", "diciembre"]
+SPANISH_MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
 
 
 def test_spanish_dates_have_de_a_lower_case_month_and_a_m():
@@ -53,7 +65,7 @@ def test_a_naive_time_is_taken_as_utc_and_shown_in_bogota():
 def test_nothing_or_an_unknown_style_gives_an_empty_string_not_an_error():
     assert format_datetime(None) == ""
     assert format_datetime(MOMENT, "no-such-style") == ""
-    assert Template('{% load dates %}{{ v|bogota }}').render(Context({"v": "30/11"})) == ""
+    assert Template("{% load dates %}{{ v|bogota }}").render(Context({"v": "30/11"})) == ""
 
 
 def test_the_filter_is_the_helper_in_bogota_whatever_the_active_time_zone(settings):
@@ -69,13 +81,20 @@ def _moved_to(clock, moment: datetime) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("language", "expected"), [
-    ("es-co", "30 de noviembre de 2026, 2:38 a. m."),
-    ("en", "November 30, 2026, 2:38 a.m."),
-])
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("es-co", "30 de noviembre de 2026, 2:38 a. m."),
+        ("en", "November 30, 2026, 2:38 a.m."),
+    ],
+)
 def test_emails_write_the_date_in_their_language(clock, mailbox, worker, language, expected):
-    user = user_create(username="gongoragabriela", email="gabriela@example.com",
-                       password=PASSWORD, language=language)
+    user = user_create(
+        username="gongoragabriela",
+        email="gabriela@example.com",
+        password=PASSWORD,
+        language=language,
+    )
     _moved_to(clock, MOMENT)
     user_set_password(user=user, password=NEW_PASSWORD, client=ClientInfo.system(), via="cli")
     worker.drain()

@@ -16,12 +16,16 @@ def _boom(request):  # type: ignore[no-untyped-def]
 def _database_gone(request):  # type: ignore[no-untyped-def]
     from django.db import OperationalError
 
-    raise OperationalError('connection to server at "10.0.0.5", port 5432 failed: '
-                           "Connection refused")
+    raise OperationalError(
+        'connection to server at "10.0.0.5", port 5432 failed: Connection refused'
+    )
 
 
-urlpatterns = [path("boom/", _boom), path("db/", _database_gone),
-               path("", include("portero.config.urls"))]
+urlpatterns = [
+    path("boom/", _boom),
+    path("db/", _database_gone),
+    path("", include("portero.config.urls")),
+]
 handler500 = "portero.core.errors.server_error"
 
 
@@ -100,8 +104,19 @@ def test_accept_language_english_is_honoured():
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])
-@pytest.mark.parametrize("path", ["/", "/ingresar/", "/recuperar/contrasena/", "/cuenta/",
-                                  "/mesa/", "/o/authorize/", "/salud/vivo", "/idioma/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/ingresar/",
+        "/recuperar/contrasena/",
+        "/cuenta/",
+        "/mesa/",
+        "/o/authorize/",
+        "/salud/vivo",
+        "/idioma/",
+    ],
+)
 def test_hb3_put_delete_patch_without_a_csrf_token_get_405_not_403(method, path):
     """Issue 15, defect 8: as a browser does it (CSRF enforced, no token), not 403."""
     response = getattr(Client(enforce_csrf_checks=True), method)(path)
@@ -111,8 +126,7 @@ def test_hb3_put_delete_patch_without_a_csrf_token_get_405_not_403(method, path)
 
 
 def test_hb3_a_post_without_a_csrf_token_is_still_refused_with_403():
-    response = Client(enforce_csrf_checks=True).post("/recuperar/contrasena/",
-                                                     {"username": "a"})
+    response = Client(enforce_csrf_checks=True).post("/recuperar/contrasena/", {"username": "a"})
     assert response.status_code == 403
 
 
@@ -130,8 +144,11 @@ def test_hb3_every_page_says_which_methods_it_takes():
             elif isinstance(entry, URLPattern):
                 yield prefix + str(entry.pattern), entry.callback
 
-    unknown = [route for route, view in patterns(get_resolver())
-               if view_methods(view) is None and not getattr(view, "csrf_exempt", False)]
+    unknown = [
+        route
+        for route, view in patterns(get_resolver())
+        if view_methods(view) is None and not getattr(view, "csrf_exempt", False)
+    ]
     assert unknown == []
 
 
@@ -157,8 +174,15 @@ def test_a_503_is_logged_as_one_line_without_its_traceback():
         raise RuntimeError("connection refused")
     except RuntimeError:
         exc_info = sys.exc_info()
-    record = logging.LogRecord("django.request", logging.ERROR, __file__, 1,
-                               "Service Unavailable: %s", ("/ingresar/",), exc_info)
+    record = logging.LogRecord(
+        "django.request",
+        logging.ERROR,
+        __file__,
+        1,
+        "Service Unavailable: %s",
+        ("/ingresar/",),
+        exc_info,
+    )
     record.status_code = 503
     RedactFilter().filter(record)
     assert record.exc_info is None and record.getMessage() == "Service Unavailable: /ingresar/"

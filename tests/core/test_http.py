@@ -12,9 +12,17 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_PAGES = ["/ingresar/", "/recuperar/contrasena/", "/recuperar/contrasena/enviado/",
-                "/recuperar/usuario/", "/recuperar/usuario/enviado/", "/restablecer/codigo/",
-                "/restablecer/", "/restablecer/listo/", "/no-existe/"]
+PUBLIC_PAGES = [
+    "/ingresar/",
+    "/recuperar/contrasena/",
+    "/recuperar/contrasena/enviado/",
+    "/recuperar/usuario/",
+    "/recuperar/usuario/enviado/",
+    "/restablecer/codigo/",
+    "/restablecer/",
+    "/restablecer/listo/",
+    "/no-existe/",
+]
 
 
 def test_li4_credentials_in_the_query_string_never_sign_in(user):
@@ -25,22 +33,35 @@ def test_li4_credentials_in_the_query_string_never_sign_in(user):
 
 def test_li4_sign_in_form_needs_its_csrf_token(user):
     response = Client(enforce_csrf_checks=True).post(
-        "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+        "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}
+    )
     assert response.status_code == 403
 
 
 def test_li4_password_field_is_never_echoed_back(user):
-    html = Client().post("/ingresar/", {"username": "gongoragabriela",
-                                        "password": "clave equivocada larga"}).content.decode()
+    html = (
+        Client()
+        .post("/ingresar/", {"username": "gongoragabriela", "password": "clave equivocada larga"})
+        .content.decode()
+    )
     assert "clave equivocada larga" not in html
     assert 'value="gongoragabriela"' in html  # the username is kept for the next try
 
 
-@pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/x", "/\\evil.test",
-                                    "javascript:alert(1)", "http:/evil.test"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.test/",
+        "//evil.test/x",
+        "/\\evil.test",
+        "javascript:alert(1)",
+        "http:/evil.test",
+    ],
+)
 def test_li4_next_redirects_only_to_paths_on_this_site(user, target):
-    response = Client().post(f"/ingresar/?next={target}",
-                             {"username": "gongoragabriela", "password": PASSWORD})
+    response = Client().post(
+        f"/ingresar/?next={target}", {"username": "gongoragabriela", "password": PASSWORD}
+    )
     assert response["Location"] == "/cuenta/"
 
 
@@ -56,8 +77,10 @@ def test_hb1_security_headers_on_every_page(path):
 
 
 def test_hb1_hsts_is_sent_when_the_base_url_is_https():
-    code = ("import django; django.setup(); from django.conf import settings as s; "
-            "print(s.SECURE_HSTS_SECONDS)")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_SECONDS)"
+    )
     assert int(_run(["-c", code]).stdout.strip()) >= 31536000
     plain = _run(["-c", code], PORTERO_ENV="development", PORTERO_BASE_URL="http://127.0.0.1:8000")
     assert plain.stdout.strip() == "0"
@@ -70,9 +93,12 @@ def test_hb4_no_third_party_origin_on_any_page(path):
     loaded = [s for s in sources if not s.startswith(("/", "#"))]
     # Only the configured help-desk and legal links, and the GOV.CO bar's link to the state
     # portal, may point elsewhere; nothing is loaded from anywhere but Portero.
-    assert all(s.startswith(("https://soporte.portero.test", "https://portero.test/",
-                             "https://www.gov.co/"))
-               for s in loaded), loaded
+    assert all(
+        s.startswith(
+            ("https://soporte.portero.test", "https://portero.test/", "https://www.gov.co/")
+        )
+        for s in loaded
+    ), loaded
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html)
 
 

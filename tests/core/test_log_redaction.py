@@ -11,20 +11,32 @@ TOKEN = "Q" * 22 + "." + "z9_-" * 10 + "abc"
 
 
 def test_lg2_a_token_is_replaced_wherever_it_appears():
-    for text in (f"/restablecer/{TOKEN}/", f"/restablecer/{TOKEN}", f"x {TOKEN}/x/ y",
-                 f"/restablecer/{TOKEN.replace('.', '%2e')}/"):
+    for text in (
+        f"/restablecer/{TOKEN}/",
+        f"/restablecer/{TOKEN}",
+        f"x {TOKEN}/x/ y",
+        f"/restablecer/{TOKEN.replace('.', '%2e')}/",
+    ):
         assert "[token]" in redact(text) and TOKEN[:22] not in redact(text)
 
 
 def test_lg3_control_characters_cannot_start_a_line_of_their_own():
-    assert redact("/ingresar/\n10.6.6.6 \"POST /mesa/\" 302\x00") == (
-        '/ingresar/\\x0a10.6.6.6 "POST /mesa/" 302\\x00')
+    assert redact('/ingresar/\n10.6.6.6 "POST /mesa/" 302\x00') == (
+        '/ingresar/\\x0a10.6.6.6 "POST /mesa/" 302\\x00'
+    )
     assert redact(None) == "-"
 
 
 def test_the_filter_redacts_messages_and_their_arguments(caplog):
-    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1,
-                               "Not Found: %s", (f"/restablecer/{TOKEN}/x/\r\nforged",), None)
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "Not Found: %s",
+        (f"/restablecer/{TOKEN}/x/\r\nforged",),
+        None,
+    )
     assert RedactFilter().filter(record)
     assert record.getMessage() == "Not Found: /restablecer/[token]/x/\\x0d\\x0aforged"
 

@@ -120,23 +120,40 @@ def test_sliding_window_does_not_reset_at_the_hour(counters, user, clock):
 
 def test_rules_come_from_one_table_with_reasons(settings):
     names = set(settings.PORTERO_RATE_LIMITS)
-    assert {"reset_per_account_hour", "reset_per_ip_hour", "sign_in_failures_per_ip",
-            "code_guesses_per_account_hour"} <= names
+    assert {
+        "reset_per_account_hour",
+        "reset_per_ip_hour",
+        "sign_in_failures_per_ip",
+        "code_guesses_per_account_hour",
+    } <= names
     assert all(rule["reason"] for rule in settings.PORTERO_RATE_LIMITS.values())
     assert [r.name for r in ratelimit.rules_for("password_reset")] == [
-        "reset_per_account_hour", "reset_per_account_day", "reset_per_ip_hour"]
+        "reset_per_account_hour",
+        "reset_per_account_day",
+        "reset_per_ip_hour",
+    ]
 
 
 def test_limits_can_be_changed_or_switched_off_from_the_environment():
-    code = ("import django; django.setup(); from django.conf import settings as s; "
-            "r = s.PORTERO_RATE_LIMITS; print(r['reset_per_account_hour']['limit'], "
-            "'reset_per_ip_hour' in r)")
-    changed = _run(["-c", code], PORTERO_RATE_LIMIT_RESET_PER_ACCOUNT_HOUR="3/30m",
-                   PORTERO_RATE_LIMIT_RESET_PER_IP_HOUR="off")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "r = s.PORTERO_RATE_LIMITS; print(r['reset_per_account_hour']['limit'], "
+        "'reset_per_ip_hour' in r)"
+    )
+    changed = _run(
+        ["-c", code],
+        PORTERO_RATE_LIMIT_RESET_PER_ACCOUNT_HOUR="3/30m",
+        PORTERO_RATE_LIMIT_RESET_PER_IP_HOUR="off",
+    )
     assert changed.stdout.split() == ["3", "False"], changed.stderr
-    everything_off = _run(["-c", "import django; django.setup(); from django.conf import "
-                           "settings as s; print(len(s.PORTERO_RATE_LIMITS))"],
-                          PORTERO_RATE_LIMITS="off")
+    everything_off = _run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import "
+            "settings as s; print(len(s.PORTERO_RATE_LIMITS))",
+        ],
+        PORTERO_RATE_LIMITS="off",
+    )
     assert everything_off.stdout.strip() == "0"
     bad = _run(["-c", code], PORTERO_RATE_LIMIT_RESET_PER_ACCOUNT_HOUR="five")
     assert "PORTERO_RATE_LIMIT_RESET_PER_ACCOUNT_HOUR" in bad.stderr

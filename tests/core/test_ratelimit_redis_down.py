@@ -35,8 +35,20 @@ class ThrowawayRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -70,7 +82,8 @@ def _ask(username: str) -> int:
 
 
 def test_fr2_redis_down_counts_in_the_database_never_unlimited_never_an_error(
-        own_redis, user, mailbox, worker, clock, caplog):
+    own_redis, user, mailbox, worker, clock, caplog
+):
     for _ in range(3):
         assert _ask("gongoragabriela") == 302
     worker.drain()
@@ -101,11 +114,14 @@ def test_li3_sign_in_with_redis_down_is_answered_and_still_throttled(own_redis, 
     own_redis.stop()
     for number in range(30):
         failed = Client(REMOTE_ADDR="198.51.100.9").post(
-            "/ingresar/", {"username": f"usuario.{number}", "password": "x" * 16})
+            "/ingresar/", {"username": f"usuario.{number}", "password": "x" * 16}
+        )
         assert failed.status_code == 200
     refused = Client(REMOTE_ADDR="198.51.100.9").post(
-        "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+        "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}
+    )
     assert "Demasiados ingresos fallidos desde su red" in refused.content.decode()
     elsewhere = Client(REMOTE_ADDR="198.51.100.10").post(
-        "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+        "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}
+    )
     assert elsewhere.status_code == 302

@@ -29,8 +29,9 @@ def test_there_is_a_favicon():
 def test_a_refused_request_is_one_log_line(user, caplog):
     caplog.set_level(logging.WARNING, logger="django.request")
     browser = Client()
-    browser.post("/ingresar/", {"username": user.username,
-                                "password": "una frase larga y secreta 2026"})
+    browser.post(
+        "/ingresar/", {"username": user.username, "password": "una frase larga y secreta 2026"}
+    )
     assert browser.get("/mesa/").status_code == 403
     handler = logging.getLogger().handlers[0]
     lines = [handler.format(r) for r in caplog.records if r.name == "django.request"]

@@ -35,10 +35,17 @@ def test_the_portal_imports_nothing_of_portero_but_itself():
     """It knows Portero only over HTTP, as any outside portal would."""
     sources = sorted(PORTAL_DIR.rglob("*.py"))
     assert len(sources) >= 6  # settings, urls, views, wsgi, models, oidc...
-    outside = [f"{source.relative_to(PORTAL_DIR)}: {module} (level {level})"
-               for source in sources for module, level in _imported_modules(source)
-               if level > 1 or (level == 0 and module.split(".")[0] == "portero"
-                                and not module.startswith("portero.demo.portal"))]
+    outside = [
+        f"{source.relative_to(PORTAL_DIR)}: {module} (level {level})"
+        for source in sources
+        for module, level in _imported_modules(source)
+        if level > 1
+        or (
+            level == 0
+            and module.split(".")[0] == "portero"
+            and not module.startswith("portero.demo.portal")
+        )
+    ]
     assert outside == []
 
 
@@ -52,8 +59,10 @@ def test_the_portal_is_registered_once_and_its_credentials_kept_for_the_owner_on
     assert application.client_id == first.client_id
     assert application.redirect_uris == "http://127.0.0.1:8001/auth/callback/"
     assert application.post_logout_redirect_uris == "http://127.0.0.1:8001/"
-    assert (application.portero_profile.backchannel_logout_uri
-            == "http://127.0.0.1:8001/auth/backchannel-logout/")
+    assert (
+        application.portero_profile.backchannel_logout_uri
+        == "http://127.0.0.1:8001/auth/backchannel-logout/"
+    )
     assert check_password(first.client_secret, application.client_secret)
 
 
@@ -75,8 +84,9 @@ def test_another_port_registers_the_portal_again_with_its_addresses(tmp_path):
     first = portal_client_ensure(path=path, port=8001)
     second = portal_client_ensure(path=path, port=9001)
     assert second.client_id != first.client_id
-    assert list(Application.objects.filter(name=PORTAL_NAME).values_list(
-        "redirect_uris", flat=True)) == ["http://127.0.0.1:9001/auth/callback/"]
+    assert list(
+        Application.objects.filter(name=PORTAL_NAME).values_list("redirect_uris", flat=True)
+    ) == ["http://127.0.0.1:9001/auth/callback/"]
 
 
 def test_the_portal_runs_in_one_gunicorn_process_on_loopback():

@@ -27,8 +27,12 @@ def pipe_output(process: subprocess.Popen[str]) -> Callable[[], str]:
 def portero_process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     """Start `portero ARGS` in its own process group; stop it with SIGINT, then check it ended."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "portero.cli", *args], env=child_env(env), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", "portero.cli", *args],
+        env=child_env(env),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         yield process
@@ -53,8 +57,9 @@ class Browser:
         )
 
     def get(self, path: str) -> tuple[str, str]:
-        request = urllib.request.Request(self.base + path,
-                                         headers={"Accept-Language": self.language})
+        request = urllib.request.Request(
+            self.base + path, headers={"Accept-Language": self.language}
+        )
         with self.opener.open(request, timeout=30) as response:
             return response.geturl(), response.read().decode()
 
@@ -64,7 +69,8 @@ class Browser:
         assert token, f"no form on {path}"
         body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token.group(1)}).encode()
         request = urllib.request.Request(
-            self.base + path, data=body,
+            self.base + path,
+            data=body,
             headers={"Accept-Language": self.language, "Referer": self.base + path},
         )
         with self.opener.open(request, timeout=30) as response:

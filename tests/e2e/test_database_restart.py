@@ -33,11 +33,14 @@ class FormClient:
         self.port, self.token = port, ""
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, body: dict[str, str] | None = None
-                ) -> tuple[int, dict[str, str], str]:
+    def request(
+        self, method: str, path: str, body: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
-        headers = {"Accept-Language": "es-CO", "Cookie": "; ".join(
-            f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {
+            "Accept-Language": "es-CO",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+        }
         data = None
         if body is not None:
             data = urllib.parse.urlencode({**body, "csrfmiddlewaretoken": self.token})
@@ -87,9 +90,11 @@ class Load(threading.Thread):
     def run(self) -> None:
         self.client.open_form("/recuperar/contrasena/")
         while not self.stop.is_set():
-            for method, path, body in (("GET", "/ingresar/", None),
-                                       ("POST", "/recuperar/contrasena/", {"username": "nadie"}),
-                                       ("GET", "/salud/listo", None)):
+            for method, path, body in (
+                ("GET", "/ingresar/", None),
+                ("POST", "/recuperar/contrasena/", {"username": "nadie"}),
+                ("GET", "/salud/listo", None),
+            ):
                 try:
                     status, headers, text = self.client.request(method, path, body)
                 except (OSError, http.client.HTTPException) as problem:
@@ -101,13 +106,20 @@ class Load(threading.Thread):
 
 
 def _portero(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "portero.cli", *args], env=child_env(env),
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "portero.cli", *args],
+        env=child_env(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_database_down_gets_503_the_worker_waits_and_all_recovers_without_a_restart(
-        tmp_path: Path, smtp_server: tuple[SMTPSink, int]):
+    tmp_path: Path, smtp_server: tuple[SMTPSink, int]
+):
     sink, smtp_port = smtp_server
     sink.clear()
     cluster = ThrowawayCluster(require_postgres_bin()).create()
@@ -117,20 +129,35 @@ def test_database_down_gets_503_the_worker_waits_and_all_recovers_without_a_rest
     audit_key.chmod(0o600)
     # Production settings, as deployed (no debug pages); plain HTTP on loopback, as the TLS
     # proxy in front would speak to it.
-    env = {"PORTERO_ENV": "production", "PORTERO_VAR_DIR": str(tmp_path),
-           "PORTERO_SECRET_KEY": settings.SECRET_KEY, "PORTERO_AUDIT_KEY_FILE": str(audit_key),
-           "PORTERO_BASE_URL": f"https://127.0.0.1:{web}", "PORTERO_EXTRA_HOSTS": "127.0.0.1",
-           "PORTERO_BIND": f"127.0.0.1:{web}", "DATABASE_URL": cluster.url(),
-           "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}", "PORTERO_WORKER_POLL_SECONDS": "0.2",
-           "PORTERO_WORKER_NICE": "0", "PORTERO_WEB_WORKERS": "2",
-           "PORTERO_RATE_LIMITS": "off"}  # the load comes from one address
+    env = {
+        "PORTERO_ENV": "production",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "PORTERO_AUDIT_KEY_FILE": str(audit_key),
+        "PORTERO_BASE_URL": f"https://127.0.0.1:{web}",
+        "PORTERO_EXTRA_HOSTS": "127.0.0.1",
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "DATABASE_URL": cluster.url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
+        "PORTERO_WORKER_NICE": "0",
+        "PORTERO_WEB_WORKERS": "2",
+        "PORTERO_RATE_LIMITS": "off",
+    }  # the load comes from one address
     serve = PorteroProcess(("serve",), env, tmp_path / "serve.log")
     worker = PorteroProcess(("worker",), env, tmp_path / "worker.log")
     load = Load(web)
     try:
         _portero(env, "migrate", "--no-input")
-        _portero(env, "createuser", "--username", "gongoragabriela",
-                 "--email", "gabriela@example.com", "--no-password")
+        _portero(
+            env,
+            "createuser",
+            "--username",
+            "gongoragabriela",
+            "--email",
+            "gabriela@example.com",
+            "--no-password",
+        )
         serve.start()
         worker.start()
         assert serve.popen and worker.popen
@@ -153,8 +180,11 @@ def test_database_down_gets_503_the_worker_waits_and_all_recovers_without_a_rest
         assert worker.popen.poll() is None, worker.output()
 
         cluster.start()
-        _wait_for(lambda: person.request("GET", "/salud/listo")[0] == 200, 30,
-                  "ready again without a restart")
+        _wait_for(
+            lambda: person.request("GET", "/salud/listo")[0] == 200,
+            30,
+            "ready again without a restart",
+        )
         assert person.forgot_password("gongoragabriela")[0] == 302
         _wait_for(lambda: len(sink.messages) == 2, 30, "the worker resumed and mailed it")
         served_after = load.statuses[200]

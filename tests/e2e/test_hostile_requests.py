@@ -27,9 +27,12 @@ MALFORMED = [
     b"GET /o/authorize/?client_id=%00&redirect_uri=%ff HTTP/1.1\r\nHost: {host}\r\n\r\n",
 ]
 TOKEN_VARIANTS = [
-    f"GET /restablecer/{TOKEN}/ HTTP/1.1", f"GET /restablecer/{TOKEN} HTTP/1.1",
-    f"GET /restablecer/{TOKEN}/x/ HTTP/1.1", f"OPTIONS /restablecer/{TOKEN}/ HTTP/1.1",
-    f"POST /restablecer/{TOKEN}/ HTTP/1.1", f"PUT /restablecer/{TOKEN}/ HTTP/1.1",
+    f"GET /restablecer/{TOKEN}/ HTTP/1.1",
+    f"GET /restablecer/{TOKEN} HTTP/1.1",
+    f"GET /restablecer/{TOKEN}/x/ HTTP/1.1",
+    f"OPTIONS /restablecer/{TOKEN}/ HTTP/1.1",
+    f"POST /restablecer/{TOKEN}/ HTTP/1.1",
+    f"PUT /restablecer/{TOKEN}/ HTTP/1.1",
     f"GET /restablecer/{TOKEN.replace('.', '%2E')}/ HTTP/1.1",
 ]
 
@@ -52,11 +55,17 @@ def _exchange(port: int, raw: bytes) -> bytes:
 @pytest.fixture
 def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     web = free_port()
-    env = {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-           "PORTERO_BASE_URL": f"http://127.0.0.1:{web}", "PORTERO_BIND": f"127.0.0.1:{web}",
-           "PORTERO_WEB_WORKERS": "1", "EMAIL_URL": "smtp://127.0.0.1:1"}
-    subprocess.run([sys.executable, "-m", "portero.cli", "migrate", "-v0"], env=child_env(env),
-                   check=True)
+    env = {
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_BASE_URL": f"http://127.0.0.1:{web}",
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "PORTERO_WEB_WORKERS": "1",
+        "EMAIL_URL": "smtp://127.0.0.1:1",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "portero.cli", "migrate", "-v0"], env=child_env(env), check=True
+    )
     with portero_process("serve", env=env) as process:
         wait_until_serving(f"http://127.0.0.1:{web}/ingresar/", process, pipe_output(process))
         yield web, process
@@ -89,7 +98,8 @@ def test_proxies_trusted_for_addresses_are_trusted_for_https_too(settings):
 
     settings.PORTERO_TRUSTED_PROXIES = ["10.0.0.1/8", "192.168.1.5"]  # as client_ip reads them
     assert server_options(bind="x", workers=1)["forwarded_allow_ips"] == (
-        "10.0.0.0/8,192.168.1.5/32")  # normalised: gunicorn refuses host bits in a network
+        "10.0.0.0/8,192.168.1.5/32"
+    )  # normalised: gunicorn refuses host bits in a network
     settings.PORTERO_TRUSTED_PROXIES = []
     assert server_options(bind="x", workers=1)["forwarded_allow_ips"] == "127.0.0.1,::1"
 
@@ -105,20 +115,30 @@ def test_a_request_after_the_database_dropped_its_connections_is_served(tmp_path
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no server to drop connections")
     web = free_port()
-    env = {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-           "PORTERO_BASE_URL": f"http://127.0.0.1:{web}", "PORTERO_BIND": f"127.0.0.1:{web}",
-           "PORTERO_WEB_WORKERS": "1", "EMAIL_URL": "smtp://127.0.0.1:1",
-           "DATABASE_URL": database_url(), "PGAPPNAME": "portero-dropped"}
+    env = {
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_BASE_URL": f"http://127.0.0.1:{web}",
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "PORTERO_WEB_WORKERS": "1",
+        "EMAIL_URL": "smtp://127.0.0.1:1",
+        "DATABASE_URL": database_url(),
+        "PGAPPNAME": "portero-dropped",
+    }
     with portero_process("serve", env=env) as process:
         url = f"http://127.0.0.1:{web}/ingresar/"
         wait_until_serving(url, process, pipe_output(process))
-        reads = (f"GET /o/authorize/?client_id=nadie&response_type=code HTTP/1.1\r\n"
-                 f"Host: 127.0.0.1:{web}\r\nConnection: close\r\n\r\n").encode()
+        reads = (
+            f"GET /o/authorize/?client_id=nadie&response_type=code HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{web}\r\nConnection: close\r\n\r\n"
+        ).encode()
         assert int(_exchange(web, reads).split()[1]) < 500  # the worker now holds a connection
         with connection.cursor() as cursor:
             # Only this server's connections: other processes of the run share the database.
-            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                           "WHERE application_name = 'portero-dropped'")
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'portero-dropped'"
+            )
             assert cursor.fetchone()[0] >= 1
         for _ in range(3):
             answer = _exchange(web, reads)

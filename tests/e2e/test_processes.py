@@ -29,29 +29,40 @@ def _wait_for(predicate, seconds: float = 30):  # type: ignore[no-untyped-def]
 
 # The e-mail speaks the account's language (Spanish for the demo users); the pages speak the
 # browser's.
-@pytest.mark.parametrize("language,subject,new_password_label", [
-    ("es-CO", "SECOP II – Recuperación de Contraseña", "Nueva contraseña"),
-    ("en", "SECOP II – Recuperación de Contraseña", "New password"),
-])
-def test_demo_journey_from_sign_in_to_new_password(tmp_path: Path, language, subject,
-                                                   new_password_label):
+@pytest.mark.parametrize(
+    "language,subject,new_password_label",
+    [
+        ("es-CO", "SECOP II – Recuperación de Contraseña", "Nueva contraseña"),
+        ("en", "SECOP II – Recuperación de Contraseña", "New password"),
+    ],
+)
+def test_demo_journey_from_sign_in_to_new_password(
+    tmp_path: Path, language, subject, new_password_label
+):
     web, smtp = free_port(), free_port()
     base = f"http://127.0.0.1:{web}"
-    env = {"PORTERO_VAR_DIR": str(tmp_path), "PORTERO_BIND": f"127.0.0.1:{web}",
-           "PORTERO_BASE_URL": base, "PORTERO_DEMO_SMTP_PORT": str(smtp),
-           "PORTERO_DEMO_PORTAL_PORT": str(free_port()), "PORTERO_WORKER_POLL_SECONDS": "0.2"}
+    env = {
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "PORTERO_BASE_URL": base,
+        "PORTERO_DEMO_SMTP_PORT": str(smtp),
+        "PORTERO_DEMO_PORTAL_PORT": str(free_port()),
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
+    }
     with portero_process("demo", env=env) as demo:
         wait_until_serving(f"{base}/ingresar/", demo, pipe_output(demo))
         browser = Browser(base, language)
-        _, signed_in = browser.submit("/ingresar/", {"username": "gongoragabriela",
-                                                     "password": "secop-demo-clave-2026"})
+        _, signed_in = browser.submit(
+            "/ingresar/", {"username": "gongoragabriela", "password": "secop-demo-clave-2026"}
+        )
         assert "gongoragabriela" in signed_in
 
         reader = Browser(base, language)  # reading mail on another device
         url, _ = reader.submit("/recuperar/contrasena/", {"username": "gongoragabriela"})
         assert url.endswith("/recuperar/contrasena/enviado/")
-        inbox = _wait_for(lambda: re.findall(r'href="/demo/correo/([^"/]+)/"',
-                                             reader.get("/demo/correo/")[1]))
+        inbox = _wait_for(
+            lambda: re.findall(r'href="/demo/correo/([^"/]+)/"', reader.get("/demo/correo/")[1])
+        )
         _, message = reader.get(f"/demo/correo/{inbox[0]}/")
         assert subject in message
         link = re.search(rf'href="{re.escape(base)}(/restablecer/[^"]+)"', message)
@@ -62,7 +73,8 @@ def test_demo_journey_from_sign_in_to_new_password(tmp_path: Path, language, sub
         assert url.endswith("/restablecer/listo/")
 
         url, home = Browser(base, language).submit(
-            "/ingresar/", {"username": "gongoragabriela", "password": NEW})
+            "/ingresar/", {"username": "gongoragabriela", "password": NEW}
+        )
         assert url.endswith("/cuenta/") and "gongoragabriela" in home
         assert browser.get("/cuenta/")[0].endswith("/ingresar/?next=/cuenta/")  # SE3
     assert demo.returncode == 0  # Ctrl-C is the normal way to stop the demo
@@ -75,13 +87,17 @@ def test_serve_and_worker_against_the_configured_database_and_smtp(tmp_path, mai
     """The production pair, pointed by DATABASE_URL and EMAIL_URL at the test's services."""
     web = free_port()
     base = f"http://127.0.0.1:{web}"
-    env = {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-           "PORTERO_SECRET_KEY": settings.SECRET_KEY, "PORTERO_BASE_URL": base,
-           "PORTERO_BIND": f"127.0.0.1:{web}", "DATABASE_URL": database_url(),
-           "EMAIL_URL": f"smtp://127.0.0.1:{settings.EMAIL_PORT}",
-           "PORTERO_WORKER_POLL_SECONDS": "0.2"}
-    with portero_process("serve", env=env) as server, portero_process("worker",
-                                                                     env=env) as worker:
+    env = {
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "PORTERO_BASE_URL": base,
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "DATABASE_URL": database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{settings.EMAIL_PORT}",
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
+    }
+    with portero_process("serve", env=env) as server, portero_process("worker", env=env) as worker:
         wait_until_serving(f"{base}/ingresar/", server, pipe_output(server))
         browser = Browser(base)
         browser.submit("/recuperar/contrasena/", {"username": "gongoragabriela"})

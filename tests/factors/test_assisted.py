@@ -47,8 +47,9 @@ ROLE_PERMISSIONS = {AGENT_GROUP: ["use_console"], SUPERVISOR_GROUP: ["use_consol
 
 
 def _staff(username: str, group: str) -> User:
-    member = user_create(username=username, email=f"{username}@mesa.example", is_staff=True,
-                         password=STAFF_PASSWORD)
+    member = user_create(
+        username=username, email=f"{username}@mesa.example", is_staff=True, password=STAFF_PASSWORD
+    )
     # Made again if need be: tests with real transactions empty every table, the roles too.
     role, _ = Group.objects.get_or_create(name=group)
     role.permissions.add(*Permission.objects.filter(codename__in=ROLE_PERMISSIONS[group]))
@@ -60,8 +61,9 @@ def _console(member: User) -> Client:
     """Signed in with the password and a second factor, as the console needs (MF6)."""
     browser = Client()
     codes, _ = with_second_factor(member)
-    assert sign_in_with_factor(browser, member.username, STAFF_PASSWORD,
-                               codes[0]).status_code == 302
+    assert (
+        sign_in_with_factor(browser, member.username, STAFF_PASSWORD, codes[0]).status_code == 302
+    )
     return browser
 
 
@@ -94,8 +96,9 @@ def _events(name: str) -> list[AuditEvent]:
 
 
 def _started(supervisor: User, target: User) -> AssistedRecovery:
-    return assisted.assisted_recovery_start(agent=supervisor, target=target, reason=REASON,
-                                            client=ClientInfo.system())
+    return assisted.assisted_recovery_start(
+        agent=supervisor, target=target, reason=REASON, client=ClientInfo.system()
+    )
 
 
 # --- Who may start it ----------------------------------------------------------------------
@@ -149,7 +152,9 @@ def test_mf4_an_account_without_a_factor_or_address_is_refused(supervisor, user)
 
 def test_mf4_at_most_one_pending_per_account(supervisor, protected):
     _started(supervisor, protected)
-    with pytest.raises(assisted.AssistedRefused, match="Ya hay una recuperación asistida en espera"):
+    with pytest.raises(
+        assisted.AssistedRefused, match="Ya hay una recuperación asistida en espera"
+    ):
         _started(supervisor, protected)
     assert AssistedRecovery.objects.count() == 1
     assert len(_events("assisted_recovery.started")) == 1
@@ -159,7 +164,8 @@ def test_mf4_at_most_one_pending_per_account(supervisor, protected):
 
 
 def test_mf4_start_is_audited_and_emails_the_owner_at_once_with_a_cancel_link(
-        supervisor, protected, mailbox, worker):
+    supervisor, protected, mailbox, worker
+):
     console = _console(supervisor)
     assert _start(console, protected).status_code == 302
     recovery = AssistedRecovery.objects.get()
@@ -181,12 +187,14 @@ def test_mf4_start_is_audited_and_emails_the_owner_at_once_with_a_cancel_link(
     assert "(hora de Colombia)" in body
     assert REASON not in body  # the help desk's notes stay in the help desk
     token = _cancel_path(mailbox).rstrip("/").rsplit("/", 1)[1]
-    assert recovery.selector in token and token not in str(OutboundEmail.objects.get(
-        kind=EmailKind.ASSISTED_RECOVERY).context)
+    assert recovery.selector in token and token not in str(
+        OutboundEmail.objects.get(kind=EmailKind.ASSISTED_RECOVERY).context
+    )
 
 
-def test_mf4_get_of_the_cancel_link_never_cancels_and_post_does(supervisor, protected,
-                                                               mailbox, worker, client):
+def test_mf4_get_of_the_cancel_link_never_cancels_and_post_does(
+    supervisor, protected, mailbox, worker, client
+):
     _started(supervisor, protected)
     worker.drain()
     path = _cancel_path(mailbox)
@@ -214,8 +222,7 @@ def test_mf4_get_of_the_cancel_link_never_cancels_and_post_does(supervisor, prot
     assert len(_events("assisted_recovery.cancelled")) == 1
 
 
-def test_mf4_a_cancelled_recovery_never_completes(supervisor, protected, mailbox, worker,
-                                                   client):
+def test_mf4_a_cancelled_recovery_never_completes(supervisor, protected, mailbox, worker, client):
     _started(supervisor, protected)
     worker.drain()
     client.post(_cancel_path(mailbox))
@@ -229,11 +236,15 @@ def test_mf4_a_cancelled_recovery_never_completes(supervisor, protected, mailbox
 
 
 def test_mf4_a_forged_or_cut_cancel_link_shows_an_error_and_changes_nothing(
-        supervisor, protected, mailbox, worker, client):
+    supervisor, protected, mailbox, worker, client
+):
     recovery = _started(supervisor, protected)
     token = assisted.cancel_token(recovery)
-    for bad in (token[:-1] + ("A" if token[-1] != "A" else "B"), token[:30],
-                f"{recovery.selector}.{'x' * 43}"):
+    for bad in (
+        token[:-1] + ("A" if token[-1] != "A" else "B"),
+        token[:30],
+        f"{recovery.selector}.{'x' * 43}",
+    ):
         assert client.get(f"/cuenta/recuperacion-asistida/{bad}/").status_code == 404
         client.post(f"/cuenta/recuperacion-asistida/{bad}/")
     assert AssistedRecovery.objects.get().state == AssistedRecoveryState.PENDING
@@ -253,8 +264,10 @@ def test_mf4_the_notice_is_in_the_accounts_language(supervisor, protected, mailb
 def test_mf4_a_supervisor_cancels_from_the_console(supervisor, protected, mailbox, worker):
     _started(supervisor, protected)
     console = _console(supervisor)
-    response = console.post(f"/mesa/usuario/{protected.pk}/recuperacion-asistida/cancelar/",
-                            {"reason": "La persona encontró su teléfono"})
+    response = console.post(
+        f"/mesa/usuario/{protected.pk}/recuperacion-asistida/cancelar/",
+        {"reason": "La persona encontró su teléfono"},
+    )
     assert response.status_code == 302
     recovery = AssistedRecovery.objects.get()
     assert recovery.state == AssistedRecoveryState.CANCELLED
@@ -270,9 +283,11 @@ def test_mf4_a_supervisor_cancels_from_the_console(supervisor, protected, mailbo
 
 
 def test_mf4_completion_after_the_wait_removes_factors_and_asks_for_enrolment(
-        supervisor, protected, mailbox, worker):
-    Passkey.objects.create(user=protected, name="Teléfono", credential_id=b"id-1",
-                           credential=b"cred")
+    supervisor, protected, mailbox, worker
+):
+    Passkey.objects.create(
+        user=protected, name="Teléfono", credential_id=b"id-1", credential=b"cred"
+    )
     _started(supervisor, protected)
     worker.drain()
     mailbox.clear()
@@ -289,8 +304,11 @@ def test_mf4_completion_after_the_wait_removes_factors_and_asks_for_enrolment(
     assert not BackupCode.objects.filter(user=protected).exists()
     completed = _events("assisted_recovery.completed")
     assert len(completed) == 1 and completed[0].actor == "system"
-    assert completed[0].details["removed"] == {"authenticator_apps": 1, "passkeys": 1,
-                                               "backup_codes": 10}
+    assert completed[0].details["removed"] == {
+        "authenticator_apps": 1,
+        "passkeys": 1,
+        "backup_codes": 10,
+    }
     removed = {e.details["method"] for e in _events("factor.removed")}
     assert removed == {"totp", "passkey"}
     notice = [m for m in mailbox.messages if m["To"] == protected.email]
@@ -306,10 +324,18 @@ def test_mf4_completion_after_the_wait_removes_factors_and_asks_for_enrolment(
     if enrol.status_code == 302:  # fresh proof just given by the sign-in, normally
         person.post("/cuenta/confirmar/", {"password": PASSWORD})
         enrol = person.get("/cuenta/seguridad/aplicacion/")
-    secret = re.search(r'id="secret"><code>([A-Z2-7 ]+)</code>',  # type: ignore[union-attr]
-                       enrol.content.decode()).group(1).replace(" ", "")
-    person.post("/cuenta/seguridad/aplicacion/",
-                {"method": "app", "code": pyotp.TOTP(secret).at(clock.now())})
+    secret = (
+        re.search(
+            r'id="secret"><code>([A-Z2-7 ]+)</code>',  # type: ignore[union-attr]
+            enrol.content.decode(),
+        )
+        .group(1)
+        .replace(" ", "")
+    )
+    person.post(
+        "/cuenta/seguridad/aplicacion/",
+        {"method": "app", "code": pyotp.TOTP(secret).at(clock.now())},
+    )
     assert person.post("/cuenta/seguridad/continuar/")["Location"] == "/cuenta/"
     assert not AssistedRecovery.objects.get().enrolment_pending
 
@@ -318,8 +344,9 @@ def test_mf4_completion_ends_the_sessions(supervisor, protected, worker, mailbox
     holder = Client()
     # A signed-in session of the account (whoever holds it), made directly: the codes are lost.
     holder.force_login(protected)
-    SessionRecord.objects.create(session_key=holder.session.session_key, sid="sid-1",
-                                 user=protected)
+    SessionRecord.objects.create(
+        session_key=holder.session.session_key, sid="sid-1", user=protected
+    )
     assert holder.get("/cuenta/").status_code == 200
     _started(supervisor, protected)
     clock.advance(timedelta(hours=73))
@@ -338,8 +365,12 @@ def test_mf4_completion_happens_once_however_often_workers_run(supervisor, prote
     assert assisted_recoveries_complete_due() == 0
     worker.drain()
     assert len(_events("assisted_recovery.completed")) == 1
-    assert OutboundEmail.objects.filter(kind=EmailKind.FACTOR_CHANGED,
-                                        context__change="factors_reset").count() == 1
+    assert (
+        OutboundEmail.objects.filter(
+            kind=EmailKind.FACTOR_CHANGED, context__change="factors_reset"
+        ).count()
+        == 1
+    )
     # Once completed, the link only says so.
     page = Client().get(f"/cuenta/recuperacion-asistida/{assisted.cancel_token(recovery)}/")
     assert "ya no se puede cancelar" in page.content.decode()
@@ -360,7 +391,8 @@ def test_mf4_a_new_factor_ends_the_question_at_sign_in(supervisor, protected, wo
 
 
 def test_mf4_the_console_shows_state_who_when_reason_and_due_time_in_bogota(
-        supervisor, protected, settings):
+    supervisor, protected, settings
+):
     settings.TIME_ZONE = "America/Bogota"
     recovery = _started(supervisor, protected)
     console = _console(supervisor)
@@ -372,7 +404,7 @@ def test_mf4_the_console_shows_state_who_when_reason_and_due_time_in_bogota(
     assert f"{due:%-I}:{due:%M}" in page
     assert "Cancelar la recuperación asistida" in page
     queue = console.get("/mesa/cola/").content.decode()
-    assert f'/mesa/usuario/{protected.pk}/#assisted' in queue
+    assert f"/mesa/usuario/{protected.pk}/#assisted" in queue
     console.cookies["portero_language"] = "en"
     english = console.get(f"/mesa/usuario/{protected.pk}/").content.decode()
     assert "Assisted recovery" in english and "Waiting" in english
@@ -388,7 +420,8 @@ def _race(recovery: AssistedRecovery) -> dict[str, bool]:
     token = assisted.cancel_token(recovery)
     calls = {
         "cancel": lambda: assisted.assisted_recovery_cancel_by_owner(
-            token=token, client=ClientInfo.system())[1],
+            token=token, client=ClientInfo.system()
+        )[1],
         "worker_a": lambda: assisted.assisted_recovery_complete(recovery_id=recovery.pk),
         "worker_b": lambda: assisted.assisted_recovery_complete(recovery_id=recovery.pk),
     }
@@ -430,6 +463,7 @@ def test_mf4_a_cancel_racing_the_completion_exactly_one_wins(supervisor, protect
         clock.reset()
         if not cancelled:
             with_second_factor(protected)  # set up again, for the next round
-    moves = AuditEvent.objects.filter(event__in=["assisted_recovery.cancelled",
-                                                 "assisted_recovery.completed"])
+    moves = AuditEvent.objects.filter(
+        event__in=["assisted_recovery.cancelled", "assisted_recovery.completed"]
+    )
     assert moves.count() == 3

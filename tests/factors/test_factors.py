@@ -32,8 +32,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _signed_in(client: Client, username: str = "gongoragabriela") -> Client:
-    assert client.post("/ingresar/", {"username": username, "password": PASSWORD}
-                       ).status_code == 302
+    assert (
+        client.post("/ingresar/", {"username": username, "password": PASSWORD}).status_code == 302
+    )
     return client
 
 
@@ -46,8 +47,10 @@ def _enrol(client: Client) -> str:
     page = client.get("/cuenta/seguridad/aplicacion/").content.decode()
     secret = _secret_on(page)
     assert "<svg" in page and "<title>" in page  # the QR code, inline, with a text alternative
-    response = client.post("/cuenta/seguridad/aplicacion/",
-                           {"method": "app", "code": pyotp.TOTP(secret).at(clock.now())})
+    response = client.post(
+        "/cuenta/seguridad/aplicacion/",
+        {"method": "app", "code": pyotp.TOTP(secret).at(clock.now())},
+    )
     assert response.status_code == 302, response.content[:300]
     return secret
 
@@ -57,13 +60,16 @@ def test_mf1_enrolment_shows_qr_and_grouped_secret_and_counts_only_after_a_code(
     page = client.get("/cuenta/seguridad/aplicacion/").content.decode()
     secret = _secret_on(page)
     grouped = re.search(r'id="secret"><code>([^<]+)</code>', page).group(1)  # type: ignore[union-attr]
-    assert len(secret) == 32 and grouped == " ".join(secret[i:i + 4] for i in range(0, 32, 4))
+    assert len(secret) == 32 and grouped == " ".join(secret[i : i + 4] for i in range(0, 32, 4))
     assert not AuthenticatorApp.objects.filter(user=user, confirmed_at__isnull=False).exists()
     wrong = client.post("/cuenta/seguridad/aplicacion/", {"method": "app", "code": "000000"})
     assert wrong.status_code == 200 and "no es correcto" in wrong.content.decode()
-    assert client.post("/cuenta/seguridad/aplicacion/",
-                       {"method": "app", "code": pyotp.TOTP(secret).now()}
-                       )["Location"] == "/cuenta/seguridad/codigos/"
+    assert (
+        client.post(
+            "/cuenta/seguridad/aplicacion/", {"method": "app", "code": pyotp.TOTP(secret).now()}
+        )["Location"]
+        == "/cuenta/seguridad/codigos/"
+    )
     codes_page = client.get("/cuenta/seguridad/codigos/").content.decode()
     codes = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", codes_page)
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -71,8 +77,11 @@ def test_mf1_enrolment_shows_qr_and_grouped_secret_and_counts_only_after_a_code(
     again = client.get("/cuenta/seguridad/codigos/").content.decode()
     assert not any(code in again for code in codes) and "10" in again
     assert secret not in client.get("/cuenta/seguridad/").content.decode()
-    assert all(code.replace("-", "") not in row.digest
-               for code in codes for row in BackupCode.objects.filter(user=user))
+    assert all(
+        code.replace("-", "") not in row.digest
+        for code in codes
+        for row in BackupCode.objects.filter(user=user)
+    )
 
 
 def test_mf1_a_code_is_never_accepted_twice_and_drift_is_one_step(user):
@@ -84,10 +93,18 @@ def test_mf1_a_code_is_never_accepted_twice_and_drift_is_one_step(user):
     replay = sign_in_with_factor(Client(), "gongoragabriela", PASSWORD, code)
     assert replay.status_code == 200 and "ya fue usado" in replay.content.decode()
     # The next step's code works once (one step of drift), two steps ahead does not.
-    assert sign_in_with_factor(Client(), "gongoragabriela", PASSWORD,
-                               totp.at(now + timedelta(seconds=60))).status_code == 200
-    assert sign_in_with_factor(Client(), "gongoragabriela", PASSWORD,
-                               totp.at(now + timedelta(seconds=30))).status_code == 302
+    assert (
+        sign_in_with_factor(
+            Client(), "gongoragabriela", PASSWORD, totp.at(now + timedelta(seconds=60))
+        ).status_code
+        == 200
+    )
+    assert (
+        sign_in_with_factor(
+            Client(), "gongoragabriela", PASSWORD, totp.at(now + timedelta(seconds=30))
+        ).status_code
+        == 302
+    )
 
 
 def test_mf3_password_alone_does_not_sign_in_an_account_with_a_factor(user, client):
@@ -102,8 +119,9 @@ def test_mf3_password_alone_does_not_sign_in_an_account_with_a_factor(user, clie
 
 def test_second_step_signs_in_with_amr_and_a_backup_code_works_once(user, client):
     codes, _ = with_second_factor(user)
-    assert sign_in_with_factor(client, "gongoragabriela", PASSWORD, codes[0]
-                               )["Location"] == "/cuenta/"
+    assert (
+        sign_in_with_factor(client, "gongoragabriela", PASSWORD, codes[0])["Location"] == "/cuenta/"
+    )
     assert client.session[AMR] == ["pwd", "otp", "mfa"]
     again = sign_in_with_factor(Client(), "gongoragabriela", PASSWORD, codes[0])
     assert again.status_code == 200
@@ -125,10 +143,13 @@ def test_mf2_guesses_are_throttled_per_account_and_the_right_code_then_waits(use
     browser = Client()
     browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
     for _ in range(10):
-        assert browser.post("/ingresar/verificacion/",
-                            {"method": "app", "code": "000000"}).status_code == 200
-    right = browser.post("/ingresar/verificacion/",
-                         {"method": "app", "code": pyotp.TOTP(secret).now()})
+        assert (
+            browser.post("/ingresar/verificacion/", {"method": "app", "code": "000000"}).status_code
+            == 200
+        )
+    right = browser.post(
+        "/ingresar/verificacion/", {"method": "app", "code": pyotp.TOTP(secret).now()}
+    )
     assert right.status_code == 200 and "Espere una hora" in right.content.decode()
     assert AuditEvent.objects.filter(event="factor.throttled").exists()
     assert AuditEvent.objects.filter(event="factor.rejected").count() == 10
@@ -154,16 +175,25 @@ def test_mf3_fc5_a_reset_link_alone_never_sets_the_password(user, client, mailbo
     assert user.check_password(PASSWORD)
     wrong = client.post("/restablecer/", {"method": "app", "code": "123456"})
     assert wrong.status_code == 200 and "no es correcto" in wrong.content.decode()
-    assert client.post("/restablecer/", {"method": "app", "code": pyotp.TOTP(secret).now()}
-                       )["Location"] == "/restablecer/"
-    done = client.post("/restablecer/", {"new_password1": NEW_PASSWORD,
-                                         "new_password2": NEW_PASSWORD})
+    assert (
+        client.post("/restablecer/", {"method": "app", "code": pyotp.TOTP(secret).now()})[
+            "Location"
+        ]
+        == "/restablecer/"
+    )
+    done = client.post(
+        "/restablecer/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert done["Location"] == "/restablecer/listo/"
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     # The new password alone still does not sign in: the factor stays (no bypass, MF3).
-    assert Client().post("/ingresar/", {"username": "gongoragabriela", "password": NEW_PASSWORD}
-                         )["Location"] == "/ingresar/verificacion/"
+    assert (
+        Client().post("/ingresar/", {"username": "gongoragabriela", "password": NEW_PASSWORD})[
+            "Location"
+        ]
+        == "/ingresar/verificacion/"
+    )
 
 
 def test_mf3_fc5_the_emailed_code_alone_never_sets_the_password(user, client, mailbox, worker):
@@ -171,35 +201,47 @@ def test_mf3_fc5_the_emailed_code_alone_never_sets_the_password(user, client, ma
     ask_reset(client, "gongoragabriela")
     worker.drain()
     code = re.search(r"\b(\d{4} \d{4})\b", text_of(mailbox.messages[-1])).group(1)  # type: ignore[union-attr]
-    assert client.post("/restablecer/codigo/", {"username": "gongoragabriela", "code": code}
-                       )["Location"] == "/restablecer/"
-    refused = client.post("/restablecer/", {"new_password1": NEW_PASSWORD,
-                                            "new_password2": NEW_PASSWORD})
+    assert (
+        client.post("/restablecer/codigo/", {"username": "gongoragabriela", "code": code})[
+            "Location"
+        ]
+        == "/restablecer/"
+    )
+    refused = client.post(
+        "/restablecer/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert refused.status_code == 200
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     # A backup code proves the factor (MF3 allows it); the proof holds for this reset only.
     client.post("/restablecer/", {"method": "backup", "code": codes[2]})
-    assert client.post("/restablecer/", {"new_password1": NEW_PASSWORD,
-                                         "new_password2": NEW_PASSWORD}
-                       )["Location"] == "/restablecer/listo/"
+    assert (
+        client.post(
+            "/restablecer/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        )["Location"]
+        == "/restablecer/listo/"
+    )
 
 
 def test_mf3_the_flow_refuses_a_reset_without_a_factor_whatever_the_view_does(user, worker):
     from portero.core.client import ClientInfo
+
     flow = importlib.import_module("portero.recovery.flows.password_reset")
 
     with_second_factor(user)
     flow.request_password_reset(
-        username="gongoragabriela", client=ClientInfo(ip=None, user_agent="", language="es-co"))
+        username="gongoragabriela", client=ClientInfo(ip=None, user_agent="", language="es-co")
+    )
     worker.drain()
     from portero.recovery.models import PasswordReset
 
     reset = PasswordReset.objects.get()
     with pytest.raises(flow.SecondFactorRequired):
         flow.complete_password_reset(
-            selector=reset.selector, password=NEW_PASSWORD,
-            client=ClientInfo(ip=None, user_agent="", language="es-co"))
+            selector=reset.selector,
+            password=NEW_PASSWORD,
+            client=ClientInfo(ip=None, user_agent="", language="es-co"),
+        )
     reset.refresh_from_db()
     assert reset.used_at is None
 
@@ -219,8 +261,10 @@ def test_mf5_changes_need_a_fresh_proof_and_send_a_notice(user, client, mailbox,
     wrong = client.post(asked["Location"], {"password": "no es la clave"})
     assert wrong.status_code == 200
     assert client.get("/cuenta/seguridad/aplicacion/").status_code == 302  # still asked
-    assert client.post(asked["Location"], {"password": PASSWORD}
-                       )["Location"] == "/cuenta/seguridad/aplicacion/"
+    assert (
+        client.post(asked["Location"], {"password": PASSWORD})["Location"]
+        == "/cuenta/seguridad/aplicacion/"
+    )
     _enrol(client)
     worker.drain()
     notice = [m for m in mailbox.messages if "aplicación de autenticación" in text_of(m)]
@@ -228,14 +272,17 @@ def test_mf5_changes_need_a_fresh_proof_and_send_a_notice(user, client, mailbox,
     # Removing it: again a fresh proof once 5 minutes have passed, and another notice.
     clock.advance(timedelta(minutes=6))
     assert client.post("/cuenta/seguridad/aplicacion/quitar/")["Location"].startswith(
-        "/cuenta/confirmar/")
+        "/cuenta/confirmar/"
+    )
     assert AuthenticatorApp.objects.filter(user=user).exists()
     client.post("/cuenta/confirmar/?next=/cuenta/seguridad/", {"password": PASSWORD})
     client.post("/cuenta/seguridad/aplicacion/quitar/")
     assert not AuthenticatorApp.objects.filter(user=user).exists()
     assert not BackupCode.objects.filter(user=user).exists()  # nothing left to back up
-    changes = [email.context["change"] for email in
-               OutboundEmail.objects.filter(kind=EmailKind.FACTOR_CHANGED).order_by("pk")]
+    changes = [
+        email.context["change"]
+        for email in OutboundEmail.objects.filter(kind=EmailKind.FACTOR_CHANGED).order_by("pk")
+    ]
     assert changes == ["totp_added", "backup_codes_generated", "totp_removed"]
     events = set(AuditEvent.objects.values_list("event", flat=True))
     assert {"factor.added", "factor.removed", "factor.backup_codes_generated"} <= events
@@ -249,15 +296,15 @@ def test_mf5_new_backup_codes_replace_the_old_ones(user, client):
     fresh = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", page)
     assert len(fresh) == 10 and not set(fresh) & set(codes)
     assert sign_in_with_factor(Client(), "gongoragabriela", PASSWORD, codes[1]).status_code == 200
-    assert sign_in_with_factor(Client(), "gongoragabriela", PASSWORD, fresh[0]
-                               ).status_code == 302
+    assert sign_in_with_factor(Client(), "gongoragabriela", PASSWORD, fresh[0]).status_code == 302
 
 
 def _agent(username: str = "agente.mfa"):  # type: ignore[no-untyped-def]
     from portero.accounts.services import user_create
 
-    agent = user_create(username=username, email=f"{username}@mesa.example", is_staff=True,
-                        password=PASSWORD)
+    agent = user_create(
+        username=username, email=f"{username}@mesa.example", is_staff=True, password=PASSWORD
+    )
     agent.groups.add(Group.objects.get(name=AGENT_GROUP))
     return agent
 
@@ -279,8 +326,10 @@ def test_mf6_a_password_only_session_of_an_agent_with_a_factor_must_step_up(clie
     assert plain.get("/mesa/").status_code == 200
     settings.PORTERO_MFA_REQUIRED = "roles"
     assert plain.get("/mesa/?q=x")["Location"] == "/ingresar/verificacion/"
-    assert plain.post("/ingresar/verificacion/", {"method": "backup", "code": codes[1]}
-                      )["Location"] == "/mesa/?q=x"
+    assert (
+        plain.post("/ingresar/verificacion/", {"method": "backup", "code": codes[1]})["Location"]
+        == "/mesa/?q=x"
+    )
     assert plain.get("/mesa/").status_code == 200
 
 
@@ -297,8 +346,7 @@ def test_mfa_required_all_asks_everyone_to_enrol_after_sign_in(user, client, set
     assert client.post("/cuenta/seguridad/continuar/")["Location"] == "/cuenta/"
 
 
-def test_another_person_with_a_factor_signing_in_on_a_signed_in_browser_replaces_them(
-        user, client):
+def test_another_person_with_a_factor_signing_in_on_a_signed_in_browser_replaces_them(user, client):
     from portero.accounts.models import SessionRecord
     from portero.accounts.services import user_create
 
@@ -309,12 +357,13 @@ def test_another_person_with_a_factor_signing_in_on_a_signed_in_browser_replaces
     assert SessionRecord.objects.filter(session_key=first_key, user=user).exists()
     client.post("/ingresar/", {"username": "otra.persona", "password": PASSWORD})
     assert client.session.session_key == first_key  # still hers until the second step
-    assert client.post("/ingresar/verificacion/", {"method": "backup", "code": codes[0]}
-                       )["Location"] == "/cuenta/"
+    assert (
+        client.post("/ingresar/verificacion/", {"method": "backup", "code": codes[0]})["Location"]
+        == "/cuenta/"
+    )
     assert client.session["_auth_user_id"] == str(other.pk)
     assert not SessionRecord.objects.filter(user=user).exists()
-    assert SessionRecord.objects.filter(user=other,
-                                        session_key=client.session.session_key).exists()
+    assert SessionRecord.objects.filter(user=other, session_key=client.session.session_key).exists()
 
 
 def test_factor_events_read_in_the_owners_history(user, client):
@@ -322,6 +371,9 @@ def test_factor_events_read_in_the_owners_history(user, client):
     sign_in_with_factor(client, "gongoragabriela", PASSWORD, codes[0])
     sign_in_with_factor(Client(), "gongoragabriela", PASSWORD, "000000")
     page = client.get("/cuenta/historial/").content.decode()
-    for label in ("Se generaron códigos de respaldo nuevos", "Se usó un código de respaldo",
-                  "Código o llave de acceso incorrectos en el segundo factor"):
+    for label in (
+        "Se generaron códigos de respaldo nuevos",
+        "Se usó un código de respaldo",
+        "Código o llave de acceso incorrectos en el segundo factor",
+    ):
         assert label in page, label

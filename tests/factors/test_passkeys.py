@@ -36,8 +36,9 @@ REFUSED = "No pudimos ingresar con esa llave de acceso"
 
 
 def _signed_in(client: Client, username: str = "gongoragabriela") -> Client:
-    assert client.post("/ingresar/", {"username": username, "password": PASSWORD}
-                       ).status_code == 302
+    assert (
+        client.post("/ingresar/", {"username": username, "password": PASSWORD}).status_code == 302
+    )
     return client
 
 
@@ -65,14 +66,15 @@ def _options(client: Client, purpose: str) -> dict:
 
 def _sign_in(client: Client, device: SoftPasskey, **how) -> object:
     """The sign-in page's button: options for anyone, the device's answer posted."""
-    return client.post("/ingresar/llave/", {"credential": device.get(_options(client, "sign_in"),
-                                                                     **how)})
+    return client.post(
+        "/ingresar/llave/", {"credential": device.get(_options(client, "sign_in"), **how)}
+    )
 
 
 # --- Registration (MF1, MF5) ---------------------------------------------------------------
 
-def test_mf1_registration_options_require_verification_and_a_discoverable_credential(
-        user, client):
+
+def test_mf1_registration_options_require_verification_and_a_discoverable_credential(user, client):
     _signed_in(client)
     options = client.post(ADD_OPTIONS).json()["publicKey"]
     assert options["rp"] == {"id": "cuentas.portero.test", "name": "SECOP II"}
@@ -103,9 +105,11 @@ def test_mf1_a_passkey_is_added_named_listed_and_told_to_the_owner(user, client)
     assert passkey.name == "Mi celular" and bytes(passkey.credential_id) == device.credential_id
     security = client.get("/cuenta/seguridad/").content.decode()
     assert "Mi celular" in security and "Aún no se ha usado." in security
-    assert "Quitar<span class=\"visually-hidden\"> la llave de acceso “Mi celular”" in security
-    changes = [email.context["change"] for email in
-               OutboundEmail.objects.filter(kind=EmailKind.FACTOR_CHANGED).order_by("pk")]
+    assert 'Quitar<span class="visually-hidden"> la llave de acceso “Mi celular”' in security
+    changes = [
+        email.context["change"]
+        for email in OutboundEmail.objects.filter(kind=EmailKind.FACTOR_CHANGED).order_by("pk")
+    ]
     assert changes == ["passkey_added", "backup_codes_generated"]
     added = AuditEvent.objects.get(event="factor.added")
     assert added.details["method"] == "passkey" and added.details["name"] == "Mi celular"
@@ -119,7 +123,8 @@ def test_mf1_the_same_device_is_not_registered_twice(user, client):
     _register(client, device)
     options = client.post(ADD_OPTIONS).json()["publicKey"]
     assert [d["id"] for d in options["excludeCredentials"]] == [
-        websafe_encode(device.credential_id)]
+        websafe_encode(device.credential_id)
+    ]
     with pytest.raises(ValueError, match="InvalidStateError"):
         device.create({"publicKey": options})
 
@@ -190,8 +195,11 @@ def test_mf5_adding_and_removing_a_passkey_need_a_fresh_proof(user, client):
     assert client.post(remove)["Location"] == "/cuenta/seguridad/"
     assert not Passkey.objects.exists()
     assert not BackupCode.objects.filter(user=user).exists()  # nothing left to back up
-    changes = list(OutboundEmail.objects.filter(kind=EmailKind.FACTOR_CHANGED)
-                   .order_by("pk").values_list("context__change", flat=True))
+    changes = list(
+        OutboundEmail.objects.filter(kind=EmailKind.FACTOR_CHANGED)
+        .order_by("pk")
+        .values_list("context__change", flat=True)
+    )
     assert changes[-1] == "passkey_removed"
 
 
@@ -204,6 +212,7 @@ def test_mf5_someone_elses_passkey_cannot_be_removed(user, client):
 
 
 # --- Sign-in without a username -------------------------------------------------------------
+
 
 def test_sign_in_page_offers_a_passkey_button_and_autofill_and_works_without_script(client):
     page = client.get("/ingresar/").content.decode()
@@ -240,8 +249,12 @@ def test_a_passkey_sign_in_continues_to_the_portal_waiting(user, client):
     assert _sign_in(client, device)["Location"] == "/o/authorize/?client_id=portal"
     other = Client()
     answer = device.get(_options(other, "sign_in"))
-    assert other.post("/ingresar/llave/", {"credential": answer, "next": "/cuenta/sesiones/"}
-                      )["Location"] == "/cuenta/sesiones/"
+    assert (
+        other.post("/ingresar/llave/", {"credential": answer, "next": "/cuenta/sesiones/"})[
+            "Location"
+        ]
+        == "/cuenta/sesiones/"
+    )
 
 
 SIGN_IN_REFUSALS = {
@@ -300,8 +313,13 @@ def test_mf2_known_and_unknown_passkeys_are_refused_alike(user):
         browser = Client()
         answer = credential.get(_options(browser, "sign_in"), verified=False)
         response = browser.post("/ingresar/llave/", {"credential": answer})
-        answers.append((response.status_code, response["Location"],
-                        browser.get("/ingresar/").content.decode().count(REFUSED)))
+        answers.append(
+            (
+                response.status_code,
+                response["Location"],
+                browser.get("/ingresar/").content.decode().count(REFUSED),
+            )
+        )
     assert answers[0] == answers[1] == (302, "/ingresar/", 1)
 
 
@@ -332,13 +350,21 @@ def test_mf2_passkey_failures_are_throttled_per_account_like_codes(user):
 
 
 def test_mf2_garbage_is_refused_and_counted(user, client):
-    for garbage in ("", "null", "[]", "{}", '{"rawId": "%%%"}', "x" * 20_000,
-                    json.dumps({"rawId": "AA", "response": {"clientDataJSON": "e30"}})):
+    for garbage in (
+        "",
+        "null",
+        "[]",
+        "{}",
+        '{"rawId": "%%%"}',
+        "x" * 20_000,
+        json.dumps({"rawId": "AA", "response": {"clientDataJSON": "e30"}}),
+    ):
         assert client.post("/ingresar/llave/", {"credential": garbage}).status_code == 302
     assert AuditEvent.objects.filter(event="factor.rejected").count() == 7
 
 
 # --- The second step, step-up, fresh proof, reset -------------------------------------------
+
 
 def test_second_step_with_a_passkey_after_the_password(user, client):
     device = _with_passkey(user)
@@ -347,10 +373,10 @@ def test_second_step_with_a_passkey_after_the_password(user, client):
     page = client.get("/ingresar/verificacion/").content.decode()
     assert "Usar mi llave de acceso" in page and 'action="/ingresar/verificacion/llave/"' in page
     options = _options(client, "second_step")["publicKey"]
-    assert [d["id"] for d in options["allowCredentials"]] == [
-        websafe_encode(device.credential_id)]
-    response = client.post("/ingresar/verificacion/llave/",
-                           {"credential": device.get({"publicKey": options})})
+    assert [d["id"] for d in options["allowCredentials"]] == [websafe_encode(device.credential_id)]
+    response = client.post(
+        "/ingresar/verificacion/llave/", {"credential": device.get({"publicKey": options})}
+    )
     assert response["Location"] == "/cuenta/"
     assert client.session[AMR] == ["pwd", "hwk", "user", "mfa"]
 
@@ -362,8 +388,7 @@ def test_second_step_refuses_another_accounts_passkey(user, client):
     client.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
     options = _options(client, "second_step")
     options["publicKey"]["allowCredentials"] = []  # a browser that offers any passkey
-    response = client.post("/ingresar/verificacion/llave/",
-                           {"credential": theirs.get(options)})
+    response = client.post("/ingresar/verificacion/llave/", {"credential": theirs.get(options)})
     assert response["Location"] == "/ingresar/verificacion/"
     assert "_auth_user_id" not in client.session
 
@@ -385,8 +410,9 @@ def test_step_up_with_a_passkey_keeps_the_session(user, client):
     session[STEP_UP] = {"destination": "/cuenta/sesiones/", "at": clock.now().timestamp()}
     session.save()
     key = client.session.session_key
-    response = client.post("/ingresar/verificacion/llave/",
-                           {"credential": device.get(_options(client, "second_step"))})
+    response = client.post(
+        "/ingresar/verificacion/llave/", {"credential": device.get(_options(client, "second_step"))}
+    )
     assert response["Location"] == "/cuenta/sesiones/"
     assert client.session.session_key == key
     assert client.session[AMR] == ["pwd", "hwk", "user", "mfa"]
@@ -401,12 +427,16 @@ def test_mf5_a_passkey_is_a_fresh_proof(user, client):
     assert "Confirmar con mi llave de acceso" in confirm.decode()
     assert asked.status_code == 200  # the codes page itself asks only when making new ones
     assert client.get(ADD)["Location"].startswith("/cuenta/confirmar/")
-    response = client.post("/cuenta/confirmar/llave/", {
-        "credential": device.get(_options(client, "proof")), "next": ADD})
+    response = client.post(
+        "/cuenta/confirmar/llave/",
+        {"credential": device.get(_options(client, "proof")), "next": ADD},
+    )
     assert response["Location"] == ADD
     assert client.get(ADD).status_code == 200
-    wrong = client.post("/cuenta/confirmar/llave/", {
-        "credential": device.get(_options(client, "proof"), verified=False), "next": ADD})
+    wrong = client.post(
+        "/cuenta/confirmar/llave/",
+        {"credential": device.get(_options(client, "proof"), verified=False), "next": ADD},
+    )
     assert wrong["Location"].startswith("/cuenta/confirmar/?next=")
 
 
@@ -416,19 +446,22 @@ def test_mf3_fc5_a_reset_takes_a_passkey_as_its_factor(user, client, mailbox, wo
     worker.drain()
     client.get(link_in(mailbox.messages[-1]))
     # The new password alone is refused: the passkey comes first (MF3).
-    refused = client.post("/restablecer/", {"new_password1": NEW_PASSWORD,
-                                            "new_password2": NEW_PASSWORD})
+    refused = client.post(
+        "/restablecer/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     page = refused.content.decode()
     assert refused.status_code == 200 and "Usar mi llave de acceso" in page
     assert 'data-passkey-purpose="reset"' in page
-    wrong = client.post("/restablecer/", {
-        "credential": device.get(_options(client, "reset"), verified=False)})
+    wrong = client.post(
+        "/restablecer/", {"credential": device.get(_options(client, "reset"), verified=False)}
+    )
     assert wrong["Location"] == "/restablecer/"
     assert "Usar mi llave de acceso" in client.get("/restablecer/").content.decode()
     right = client.post("/restablecer/", {"credential": device.get(_options(client, "reset"))})
     assert right["Location"] == "/restablecer/"
-    done = client.post("/restablecer/", {"new_password1": NEW_PASSWORD,
-                                         "new_password2": NEW_PASSWORD})
+    done = client.post(
+        "/restablecer/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert done["Location"] == "/restablecer/listo/"
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
@@ -447,14 +480,18 @@ def test_mf3_a_reset_refuses_a_passkey_of_another_account(user, client, mailbox,
 
 # --- Where passkeys cannot work -----------------------------------------------------------
 
-@pytest.mark.parametrize(("base", "works"), [
-    ("https://cuentas.portero.test", True),
-    ("http://localhost:8000", True),
-    ("http://127.0.0.1:8000", False),  # an RP ID is a domain, never an address
-    ("https://[::1]:8443", False),
-    ("https://10.0.0.5", False),
-    ("http://cuentas.portero.test", False),  # not a secure context
-])
+
+@pytest.mark.parametrize(
+    ("base", "works"),
+    [
+        ("https://cuentas.portero.test", True),
+        ("http://localhost:8000", True),
+        ("http://127.0.0.1:8000", False),  # an RP ID is a domain, never an address
+        ("https://[::1]:8443", False),
+        ("https://10.0.0.5", False),
+        ("http://cuentas.portero.test", False),  # not a secure context
+    ],
+)
 def test_passkeys_are_available_only_on_a_named_secure_origin(settings, base, works):
     settings.PORTERO_BASE_URL = base
     assert passkeys.available() is works

@@ -44,16 +44,26 @@ class Portal:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def authorize_params(self, **extra: str) -> dict[str, str]:
-        params = {"response_type": "code", "client_id": self.client_id,
-                  "redirect_uri": self.redirect_uri, "scope": "openid profile email",
-                  "state": self.state, "nonce": self.nonce, "code_challenge": self.challenge,
-                  "code_challenge_method": "S256"}
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": "openid profile email",
+            "state": self.state,
+            "nonce": self.nonce,
+            "code_challenge": self.challenge,
+            "code_challenge_method": "S256",
+        }
         return {**params, **extra}
 
     def token_form(self, code: str, **extra: str) -> dict[str, str]:
-        form = {"grant_type": "authorization_code", "code": code,
-                "redirect_uri": self.redirect_uri, "code_verifier": self.verifier,
-                "client_id": self.client_id}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": self.verifier,
+            "client_id": self.client_id,
+        }
         if self.client_secret:
             form["client_secret"] = self.client_secret
         return {**form, **extra}
@@ -63,8 +73,9 @@ def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def sign_in(client: Client, username: str = "gongoragabriela", password: str = PASSWORD,
-            **extra: str) -> Any:
+def sign_in(
+    client: Client, username: str = "gongoragabriela", password: str = PASSWORD, **extra: str
+) -> Any:
     return client.post("/ingresar/", {"username": username, "password": password, **extra})
 
 
@@ -86,17 +97,22 @@ def verify_id_token(id_token: str, portal: Portal) -> dict[str, Any]:
     """Check the signature against the published JWKS, as a portal does; return the claims."""
     keys = KeySet.import_key_set(Client().get("/o/jwks/").json())
     token = jwt.decode(id_token, keys, algorithms=["RS256"])
-    jwt.JWTClaimsRegistry(iss={"essential": True, "value": "https://cuentas.portero.test"},
-                          aud={"essential": True, "value": portal.client_id},
-                          exp={"essential": True}).validate(token.claims)
+    jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": "https://cuentas.portero.test"},
+        aud={"essential": True, "value": portal.client_id},
+        exp={"essential": True},
+    ).validate(token.claims)
     return dict(token.claims)
 
 
 @pytest.fixture
 def portal(db: None) -> Portal:
-    credentials = client_add(name="Portal de contratación", redirect_uris=[REDIRECT],
-                             post_logout_redirect_uris=[AFTER_LOGOUT],
-                             backchannel_logout_uri=BACKCHANNEL)
+    credentials = client_add(
+        name="Portal de contratación",
+        redirect_uris=[REDIRECT],
+        post_logout_redirect_uris=[AFTER_LOGOUT],
+        backchannel_logout_uri=BACKCHANNEL,
+    )
     return Portal(credentials.client_id, credentials.client_secret)
 
 
@@ -147,9 +163,12 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def local_portal(db: None, receiver: Receiver) -> Portal:
     """A portal whose back-channel logout endpoint really listens (on loopback)."""
-    credentials = client_add(name="Portal de contratación", redirect_uris=[REDIRECT],
-                             post_logout_redirect_uris=[AFTER_LOGOUT],
-                             backchannel_logout_uri=receiver.uri)
+    credentials = client_add(
+        name="Portal de contratación",
+        redirect_uris=[REDIRECT],
+        post_logout_redirect_uris=[AFTER_LOGOUT],
+        backchannel_logout_uri=receiver.uri,
+    )
     return Portal(credentials.client_id, credentials.client_secret)
 
 

@@ -23,9 +23,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def third_party(db: None) -> Portal:
-    credentials = client_add(name="Observatorio ciudadano", redirect_uris=[REDIRECT],
-                             post_logout_redirect_uris=[], backchannel_logout_uri=BACKCHANNEL,
-                             consent=True)
+    credentials = client_add(
+        name="Observatorio ciudadano",
+        redirect_uris=[REDIRECT],
+        post_logout_redirect_uris=[],
+        backchannel_logout_uri=BACKCHANNEL,
+        consent=True,
+    )
     return Portal(credentials.client_id, credentials.client_secret)
 
 
@@ -65,8 +69,7 @@ def test_prompt_none_without_consent_answers_consent_required(third_party, brows
     assert query["error"] == "consent_required" and query["state"] == third_party.state
 
 
-def test_oi7_applications_page_lists_portals_and_revoking_ends_their_access(portal, browser,
-                                                                           user):
+def test_oi7_applications_page_lists_portals_and_revoking_ends_their_access(portal, browser, user):
     redeem(portal, get_code(browser, portal))
     page = browser.get("/cuenta/aplicaciones/")
     assert "Portal de contratación" in page.content.decode()
@@ -76,7 +79,9 @@ def test_oi7_applications_page_lists_portals_and_revoking_ends_their_access(port
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
     assert LogoutDelivery.objects.get().application.client_id == portal.client_id
     assert AuditEvent.objects.filter(event="federation.application_revoked", user=user).exists()
-    assert "Ninguna aplicación tiene acceso" in browser.get("/cuenta/aplicaciones/").content.decode()
+    assert (
+        "Ninguna aplicación tiene acceso" in browser.get("/cuenta/aplicaciones/").content.decode()
+    )
 
 
 def test_applications_page_needs_a_session(db):
@@ -88,8 +93,9 @@ def test_revoking_needs_a_post_and_touches_only_ones_own_tokens(portal, browser,
     from tests.federation.conftest import sign_in
 
     redeem(portal, get_code(browser, portal))
-    user_create(username="otra.persona", email="otra@example.com",
-                password="una frase larga y secreta 2026")
+    user_create(
+        username="otra.persona", email="otra@example.com", password="una frase larga y secreta 2026"
+    )
     other = Client()
     sign_in(other, username="otra.persona")
     assert other.get(f"/cuenta/aplicaciones/{portal.client_id}/revocar/").status_code == 405
@@ -103,18 +109,24 @@ def test_history_says_which_portal_was_entered(portal, browser):
     assert "Ingresó a Portal de contratación" in history
 
 
-def test_oi7_a_consent_on_file_is_listed_and_can_be_taken_back_after_sign_out(third_party,
-                                                                             browser, user):
+def test_oi7_a_consent_on_file_is_listed_and_can_be_taken_back_after_sign_out(
+    third_party, browser, user
+):
     page = browser.get("/o/authorize/", third_party.authorize_params())
     form = {field: value for field, value in page.context["form"].initial.items() if value}
-    redeem(third_party, query_of(browser.post("/o/authorize/", {**form, "allow": "Authorize"})
-                                 ["Location"])["code"])
+    redeem(
+        third_party,
+        query_of(browser.post("/o/authorize/", {**form, "allow": "Authorize"})["Location"])["code"],
+    )
     browser.post("/salir/")
     from tests.federation.conftest import sign_in
+
     sign_in(browser)
     assert "Observatorio ciudadano" in browser.get("/cuenta/aplicaciones/").content.decode()
     browser.post(f"/cuenta/aplicaciones/{third_party.client_id}/revocar/")
-    assert browser.get("/o/authorize/", third_party.authorize_params()).status_code == 200  # asked again
+    assert (
+        browser.get("/o/authorize/", third_party.authorize_params()).status_code == 200
+    )  # asked again
 
 
 def test_taking_back_from_a_portal_that_holds_nothing_records_nothing(portal, browser, user):

@@ -22,11 +22,20 @@ def portero(*args: str) -> str:
 
 
 def test_client_add_prints_the_credentials_once_as_json():
-    out = portero("client", "add", "--name", "Portal de contratación",
-                  "--redirect-uri", "https://portal.example/cb",
-                  "--redirect-uri", "https://portal.example/cb2",
-                  "--post-logout-redirect-uri", "https://portal.example/",
-                  "--backchannel-logout-uri", "https://portal.example/logout")
+    out = portero(
+        "client",
+        "add",
+        "--name",
+        "Portal de contratación",
+        "--redirect-uri",
+        "https://portal.example/cb",
+        "--redirect-uri",
+        "https://portal.example/cb2",
+        "--post-logout-redirect-uri",
+        "https://portal.example/",
+        "--backchannel-logout-uri",
+        "https://portal.example/logout",
+    )
     data = json.loads(out)
     assert set(data) == {"client_id", "client_secret"}
     app = Application.objects.get(client_id=data["client_id"])
@@ -37,16 +46,27 @@ def test_client_add_prints_the_credentials_once_as_json():
 
 
 def test_client_add_public_prints_no_secret_and_consent_is_remembered():
-    data = json.loads(portero("client", "add", "--name", "App", "--public", "--consent",
-                              "--redirect-uri", "http://127.0.0.1:9000/cb"))
+    data = json.loads(
+        portero(
+            "client",
+            "add",
+            "--name",
+            "App",
+            "--public",
+            "--consent",
+            "--redirect-uri",
+            "http://127.0.0.1:9000/cb",
+        )
+    )
     assert set(data) == {"client_id"}
     listed = json.loads(portero("client", "list"))
     assert listed[0]["public"] and listed[0]["consent"]
 
 
 def test_client_rotate_secret_prints_a_new_one_and_remove_removes():
-    first = json.loads(portero("client", "add", "--name", "P", "--redirect-uri",
-                               "https://p.example/cb"))
+    first = json.loads(
+        portero("client", "add", "--name", "P", "--redirect-uri", "https://p.example/cb")
+    )
     second = json.loads(portero("client", "rotate-secret", first["client_id"]))
     assert second["client_id"] == first["client_id"]
     assert second["client_secret"] != first["client_secret"]
@@ -54,13 +74,16 @@ def test_client_rotate_secret_prints_a_new_one_and_remove_removes():
     assert not Application.objects.exists()
 
 
-@pytest.mark.parametrize("args", [
-    ["client", "add", "--name", "P", "--redirect-uri", "http://p.example/cb"],
-    ["client", "add", "--name", "P", "--redirect-uri", "https://p.example/cb#x"],
-    ["client", "add", "--name", " ", "--redirect-uri", "https://p.example/cb"],
-    ["client", "remove", "nobody"],
-    ["client", "rotate-secret", "nobody"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["client", "add", "--name", "P", "--redirect-uri", "http://p.example/cb"],
+        ["client", "add", "--name", "P", "--redirect-uri", "https://p.example/cb#x"],
+        ["client", "add", "--name", " ", "--redirect-uri", "https://p.example/cb"],
+        ["client", "remove", "nobody"],
+        ["client", "rotate-secret", "nobody"],
+    ],
+)
 def test_client_commands_refuse_bad_input_with_a_message(args):
     with pytest.raises(CommandError):
         portero(*args)

@@ -20,8 +20,9 @@ STAFF_PASSWORD = "clave de la mesa de servicio 77"
 
 @pytest.fixture
 def console(db: None) -> Client:
-    agent = user_create(username="agente.uno", email="agente@mesa.example", is_staff=True,
-                        password=STAFF_PASSWORD)
+    agent = user_create(
+        username="agente.uno", email="agente@mesa.example", is_staff=True, password=STAFF_PASSWORD
+    )
     agent.groups.add(Group.objects.get(name=AGENT_GROUP))
     codes, _ = with_second_factor(agent)  # the console needs one (MF6)
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
@@ -30,7 +31,8 @@ def console(db: None) -> Client:
 
 
 def test_oi6_the_help_desk_sees_a_portal_that_did_not_take_the_sign_out_and_resends_it(
-        local_portal, browser, receiver, worker, console, user):
+    local_portal, browser, receiver, worker, console, user
+):
     redeem(local_portal, get_code(browser, local_portal))
     receiver.status = 503
     browser.post("/salir/")
@@ -53,15 +55,16 @@ def test_oi6_the_help_desk_sees_a_portal_that_did_not_take_the_sign_out_and_rese
     assert AuditEvent.objects.filter(event="helpdesk.logout_resent", user=user).exists()
 
 
-def test_people_without_a_console_role_cannot_resend(local_portal, browser, user, receiver,
-                                                     worker):
+def test_people_without_a_console_role_cannot_resend(local_portal, browser, user, receiver, worker):
     redeem(local_portal, get_code(browser, local_portal))
     receiver.status = 400
     browser.post("/salir/")
     worker.drain()
     delivery = LogoutDelivery.objects.get()
     other = Client()
-    other.post("/ingresar/", {"username": user.username, "password": "una frase larga y secreta 2026"})
+    other.post(
+        "/ingresar/", {"username": user.username, "password": "una frase larga y secreta 2026"}
+    )
     response = other.post(f"/mesa/usuario/{user.pk}/cierre/{delivery.pk}/", {"reason": "x"})
     assert response.status_code == 403
     assert LogoutDelivery.objects.get().status == DeliveryStatus.FAILED

@@ -36,18 +36,30 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def public_portal(db: None) -> Portal:
-    return Portal(client_add(name="App", redirect_uris=[REDIRECT], post_logout_redirect_uris=[],
-                             public=True).client_id, None)
+    return Portal(
+        client_add(
+            name="App", redirect_uris=[REDIRECT], post_logout_redirect_uris=[], public=True
+        ).client_id,
+        None,
+    )
 
 
-@pytest.mark.parametrize("grant", ["password", "client_credentials",
-                                   "urn:ietf:params:oauth:grant-type:device_code", "", "x"])
+@pytest.mark.parametrize(
+    "grant",
+    ["password", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code", "", "x"],
+)
 def test_oi1_only_the_code_and_refresh_grants_exist(public_portal, user, grant):
     """The password grant would check passwords outside the sign-in throttles (LI2, LI3)."""
     for password in ("wrong password 123456", PASSWORD):
-        response = Client().post("/o/token/", {
-            "grant_type": grant, "username": user.username, "password": password,
-            "client_id": public_portal.client_id})
+        response = Client().post(
+            "/o/token/",
+            {
+                "grant_type": grant,
+                "username": user.username,
+                "password": password,
+                "client_id": public_portal.client_id,
+            },
+        )
         assert response.status_code == 400
         assert response.json() == {"error": "unsupported_grant_type"}
 
@@ -80,16 +92,20 @@ def test_prompt_none_with_a_too_old_sign_in_answers_login_required(portal, brows
     assert query_of(response["Location"])["error"] == "login_required"
 
 
-@pytest.mark.parametrize("extra", [{"response_mode": "fragment"}, {"request": "eyJ"},
-                                   {"request_uri": "https://evil.example/r"}])
+@pytest.mark.parametrize(
+    "extra",
+    [{"response_mode": "fragment"}, {"request": "eyJ"}, {"request_uri": "https://evil.example/r"}],
+)
 def test_unsupported_request_features_are_refused_not_ignored(portal, browser, extra):
     response = browser.get("/o/authorize/", portal.authorize_params(**extra))
     assert response.status_code == 400 and "Location" not in response
 
 
 def test_logout_with_an_unknown_client_gets_the_error_page(browser):
-    for response in (browser.get("/o/logout/", {"client_id": "nope"}),
-                     browser.post("/o/logout/", {"client_id": "nope"})):
+    for response in (
+        browser.get("/o/logout/", {"client_id": "nope"}),
+        browser.post("/o/logout/", {"client_id": "nope"}),
+    ):
         assert response.status_code == 400
     assert browser.get("/cuenta/").status_code == 200
 
@@ -104,8 +120,9 @@ def test_oi6_an_old_id_token_cannot_end_a_newer_session_without_asking(portal, b
     old = redeem(portal, get_code(browser, portal)).json()["id_token"]
     browser.post("/salir/")
     sign_in(browser)
-    response = browser.get("/o/logout/", {"id_token_hint": old,
-                                          "post_logout_redirect_uri": AFTER_LOGOUT})
+    response = browser.get(
+        "/o/logout/", {"id_token_hint": old, "post_logout_redirect_uri": AFTER_LOGOUT}
+    )
     assert response.status_code == 200  # the confirmation page
     assert browser.get("/cuenta/").status_code == 200
 
@@ -130,8 +147,12 @@ def test_oi3_a_used_code_replayed_by_another_client_still_revokes(portal, browse
     first = redeem(portal, code).json()
     thief = Portal(other.client_id, other.client_secret, verifier=portal.verifier)
     assert redeem(thief, code).json()["error"] == "invalid_grant"
-    assert Client().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {first['access_token']}"
-                        ).status_code == 401
+    assert (
+        Client()
+        .get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {first['access_token']}")
+        .status_code
+        == 401
+    )
 
 
 def test_a_session_from_before_portals_must_sign_in_again(portal, browser):
@@ -148,24 +169,37 @@ def test_a_session_from_before_portals_must_sign_in_again(portal, browser):
 def test_se2_no_refresh_after_the_session_lapsed_even_before_the_purge(portal, browser):
     tokens = redeem(portal, get_code(browser, portal)).json()
     Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))  # idle
-    refreshed = Client().post("/o/token/", {
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-        "client_id": portal.client_id, "client_secret": portal.client_secret})
+    refreshed = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": portal.client_id,
+            "client_secret": portal.client_secret,
+        },
+    )
     assert refreshed.status_code == 400
 
 
 def test_se2_no_refresh_past_the_absolute_session_lifetime(portal, browser, clock, settings):
     tokens = redeem(portal, get_code(browser, portal)).json()
     clock.advance(timedelta(hours=settings.PORTERO_SESSION_MAX_HOURS, minutes=1))
-    refreshed = Client().post("/o/token/", {
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-        "client_id": portal.client_id, "client_secret": portal.client_secret})
+    refreshed = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": portal.client_id,
+            "client_secret": portal.client_secret,
+        },
+    )
     assert refreshed.status_code == 400
 
 
 def test_prompt_consent_asks_again_even_with_consent_on_file(db, browser):
-    asking = client_add(name="Terceros", redirect_uris=[REDIRECT], post_logout_redirect_uris=[],
-                        consent=True)
+    asking = client_add(
+        name="Terceros", redirect_uris=[REDIRECT], post_logout_redirect_uris=[], consent=True
+    )
     third = Portal(asking.client_id, asking.client_secret)
     page = browser.get("/o/authorize/", third.authorize_params())
     form = {k: v for k, v in page.context["form"].initial.items() if v}
@@ -175,6 +209,7 @@ def test_prompt_consent_asks_again_even_with_consent_on_file(db, browser):
 
 
 # --- a portal's back-channel endpoint that misbehaves -------------------------------------
+
 
 def _serve(answer: bytes, trickle: bool = False) -> Iterator[str]:
     """A raw TCP server on loopback that answers every connection with `answer`."""
@@ -214,16 +249,23 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def _queue_one(uri: str, browser: Client) -> LogoutDelivery:
-    registered = client_add(name="Portal raro", redirect_uris=[REDIRECT],
-                            post_logout_redirect_uris=[], backchannel_logout_uri=uri)
+    registered = client_add(
+        name="Portal raro",
+        redirect_uris=[REDIRECT],
+        post_logout_redirect_uris=[],
+        backchannel_logout_uri=uri,
+    )
     portal = Portal(registered.client_id, registered.client_secret)
     assert redeem(portal, get_code(browser, portal)).status_code == 200
     browser.post("/salir/")
     return LogoutDelivery.objects.get()
 
 
-@pytest.mark.parametrize("endpoint", [(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/x\r\n"
-                                       b"Content-Length: 0\r\n\r\n",)], indirect=True)
+@pytest.mark.parametrize(
+    "endpoint",
+    [(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/x\r\nContent-Length: 0\r\n\r\n",)],
+    indirect=True,
+)
 def test_oi6_a_redirect_is_not_a_delivery(endpoint, browser, settings):
     delivery = _queue_one(endpoint, browser)
     logouts_deliver_due()
@@ -239,8 +281,9 @@ def test_oi6_a_garbage_answer_is_retried_and_the_worker_goes_on(endpoint, browse
     assert delivery.status == DeliveryStatus.RETRYING and delivery.last_error
 
 
-@pytest.mark.parametrize("endpoint", [(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-                                       True)], indirect=True)
+@pytest.mark.parametrize(
+    "endpoint", [(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", True)], indirect=True
+)
 def test_oi6_a_trickling_portal_cannot_hold_the_worker(endpoint, browser, settings):
     settings.PORTERO_LOGOUT_TIMEOUT_SECONDS = 1
     delivery = _queue_one(endpoint, browser)

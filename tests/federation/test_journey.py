@@ -57,8 +57,9 @@ def test_activation_from_a_portal_lands_back_in_the_portal(portal, mailbox, work
     ask_reset(browser, "proveedor.nuevo")
     worker.drain()
     set_password(browser, link_in(mailbox.messages[0]), NEW_PASSWORD)
-    signed_in = browser.post("/ingresar/", {"username": "proveedor.nuevo",
-                                            "password": NEW_PASSWORD})
+    signed_in = browser.post(
+        "/ingresar/", {"username": "proveedor.nuevo", "password": NEW_PASSWORD}
+    )
     assert finish_at_portal(browser, signed_in, portal)["preferred_username"] == "proveedor.nuevo"
 
 
@@ -72,7 +73,8 @@ def test_username_reminder_from_a_portal_lands_back_in_the_portal(portal, user, 
 
 
 def test_on_another_device_the_journey_ends_on_portero_with_a_clear_message(
-        portal, user, mailbox, worker):
+    portal, user, mailbox, worker
+):
     start_at_portal(Client(), portal)
     phone = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
     ask_reset(phone, user.username)
@@ -94,8 +96,9 @@ def test_a_pending_sign_in_goes_stale_after_two_hours(portal, user, clock):
 
 def test_an_unregistered_redirect_is_not_kept_nor_allowed_as_a_form_target(portal):
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
-    response = browser.get("/o/authorize/", portal.authorize_params(
-        redirect_uri="https://evil.example/cb"))
+    response = browser.get(
+        "/o/authorize/", portal.authorize_params(redirect_uri="https://evil.example/cb")
+    )
     page = browser.get(response["Location"])
     assert "evil.example" not in page["Content-Security-Policy"]
     assert "Ingrese para continuar" not in page.content.decode()

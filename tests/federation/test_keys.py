@@ -34,7 +34,8 @@ def kid_of(token: str) -> str:
 
 
 def test_oi8_a_new_key_is_published_before_it_signs_and_old_tokens_keep_verifying(
-        portal, browser, clock):
+    portal, browser, clock
+):
     before = redeem(portal, get_code(browser, portal)).json()["id_token"]
     old_kid = keyring().active().kid
     call_command("keys", "rotate")

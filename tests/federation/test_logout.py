@@ -46,7 +46,8 @@ def logout_claims(token: str, portal: Portal) -> dict[str, object]:
 
 
 def test_oi6_signing_out_sends_a_signed_logout_token_through_the_worker(
-        local_portal, browser, receiver, worker):
+    local_portal, browser, receiver, worker
+):
     tokens = signed_in_portal(browser, local_portal)
     sid = verify_id_token(tokens["id_token"], local_portal)["sid"]
 
@@ -74,14 +75,21 @@ def test_oi6_the_session_refresh_tokens_are_revoked_at_once(local_portal, browse
     browser.post("/salir/")
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
     assert not AccessToken.objects.exists()
-    refreshed = Client().post("/o/token/", {
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-        "client_id": local_portal.client_id, "client_secret": local_portal.client_secret})
+    refreshed = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": local_portal.client_id,
+            "client_secret": local_portal.client_secret,
+        },
+    )
     assert refreshed.status_code == 400
 
 
 def test_oi6_a_password_reset_elsewhere_signs_the_person_out_of_the_portal(
-        local_portal, browser, receiver, mailbox, worker, user):
+    local_portal, browser, receiver, mailbox, worker, user
+):
     signed_in_portal(browser, local_portal)
     other_browser = Client()
     ask_reset(other_browser, user.username)
@@ -98,9 +106,14 @@ def test_oi6_every_way_a_session_ends_reaches_the_portal(local_portal, browser, 
     here = Client()
     sign_in(here)
     if end == "change_password":
-        here.post("/cuenta/contrasena/", {"current_password": PASSWORD,
-                                          "new_password1": NEW_PASSWORD,
-                                          "new_password2": NEW_PASSWORD})
+        here.post(
+            "/cuenta/contrasena/",
+            {
+                "current_password": PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+        )
     elif end == "other_sessions":
         here.post("/cuenta/sesiones/")
     elif end == "helpdesk":
@@ -114,8 +127,12 @@ def test_oi6_every_way_a_session_ends_reaches_the_portal(local_portal, browser, 
 
 
 def test_oi6_only_portals_that_got_tokens_in_that_session_are_told(local_portal, browser, receiver):
-    other = client_add(name="Sin tokens", redirect_uris=["https://otro.example/cb"],
-                       post_logout_redirect_uris=[], backchannel_logout_uri=receiver.uri)
+    other = client_add(
+        name="Sin tokens",
+        redirect_uris=["https://otro.example/cb"],
+        post_logout_redirect_uris=[],
+        backchannel_logout_uri=receiver.uri,
+    )
     assert other.client_id
     get_code(browser, local_portal)  # a code never redeemed gives no tokens: nothing to end
     signed_in_elsewhere = Client()
@@ -126,7 +143,8 @@ def test_oi6_only_portals_that_got_tokens_in_that_session_are_told(local_portal,
 
 
 def test_oi6_a_portal_that_is_down_is_retried_with_backoff_and_the_help_desk_sees_it(
-        local_portal, browser, receiver, worker, clock):
+    local_portal, browser, receiver, worker, clock
+):
     signed_in_portal(browser, local_portal)
     receiver.status = 503
     browser.post("/salir/")
@@ -147,7 +165,8 @@ def test_oi6_a_portal_that_is_down_is_retried_with_backoff_and_the_help_desk_see
 
 
 def test_oi6_a_refused_logout_token_fails_visibly_and_can_be_sent_again(
-        local_portal, browser, receiver, worker):
+    local_portal, browser, receiver, worker
+):
     signed_in_portal(browser, local_portal)
     receiver.status = 400
     browser.post("/salir/")
@@ -163,7 +182,8 @@ def test_oi6_a_refused_logout_token_fails_visibly_and_can_be_sent_again(
 
 
 def test_oi6_an_unreachable_portal_gives_up_after_the_retry_window(
-        local_portal, browser, worker, clock, receiver):
+    local_portal, browser, worker, clock, receiver
+):
     signed_in_portal(browser, local_portal)
     receiver.status = 500
     browser.post("/salir/")
@@ -175,13 +195,22 @@ def test_oi6_an_unreachable_portal_gives_up_after_the_retry_window(
 
 
 def test_rp_initiated_logout_signs_out_and_returns_to_the_portal_with_state(
-        local_portal, browser, receiver, worker):
+    local_portal, browser, receiver, worker
+):
     tokens = signed_in_portal(browser, local_portal)
-    response = browser.get("/o/logout/", {"id_token_hint": tokens["id_token"],
-                                          "post_logout_redirect_uri": AFTER_LOGOUT,
-                                          "state": "xyz"})
+    response = browser.get(
+        "/o/logout/",
+        {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": AFTER_LOGOUT,
+            "state": "xyz",
+        },
+    )
     assert response.status_code == 302
-    assert response["Location"].startswith(AFTER_LOGOUT) and query_of(response["Location"])["state"] == "xyz"
+    assert (
+        response["Location"].startswith(AFTER_LOGOUT)
+        and query_of(response["Location"])["state"] == "xyz"
+    )
     assert browser.get("/cuenta/").status_code == 302
     worker.drain()
     assert len(receiver.tokens) == 1  # every portal of the session is told, this one too
@@ -200,8 +229,9 @@ def test_logout_of_a_session_without_portals_queues_nothing(user, browser):
 
 
 @pytest.mark.parametrize("how", ["help_desk", "database"])
-def test_a_disabled_account_gets_no_tokens_from_a_code_it_already_had(local_portal, browser,
-                                                                      user, how):
+def test_a_disabled_account_gets_no_tokens_from_a_code_it_already_had(
+    local_portal, browser, user, how
+):
     code = get_code(browser, local_portal)
     if how == "help_desk":
         user_set_active(user=user, active=False)
@@ -213,14 +243,21 @@ def test_a_disabled_account_gets_no_tokens_from_a_code_it_already_had(local_port
 def test_a_disabled_account_cannot_refresh(local_portal, browser, user):
     tokens = signed_in_portal(browser, local_portal)
     User.objects.filter(pk=user.pk).update(is_active=False)
-    refreshed = Client().post("/o/token/", {
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-        "client_id": local_portal.client_id, "client_secret": local_portal.client_secret})
+    refreshed = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": local_portal.client_id,
+            "client_secret": local_portal.client_secret,
+        },
+    )
     assert refreshed.status_code == 400
 
 
-def test_finished_history_is_purged_after_the_retention_period(local_portal, browser, worker,
-                                                              clock, settings):
+def test_finished_history_is_purged_after_the_retention_period(
+    local_portal, browser, worker, clock, settings
+):
     from portero.federation.housekeeping import federation_history_purge
     from portero.federation.models import Authorization
 
@@ -237,18 +274,26 @@ def test_finished_history_is_purged_after_the_retention_period(local_portal, bro
 
 
 def test_rp_initiated_logout_after_the_session_ended_still_returns_to_the_portal(
-        local_portal, browser):
+    local_portal, browser
+):
     tokens = signed_in_portal(browser, local_portal)
     browser.post("/salir/")  # signed out at Portero first; the portal's session lives on
-    response = browser.get("/o/logout/", {"id_token_hint": tokens["id_token"],
-                                          "post_logout_redirect_uri": AFTER_LOGOUT,
-                                          "state": "s1"})
+    response = browser.get(
+        "/o/logout/",
+        {
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": AFTER_LOGOUT,
+            "state": "s1",
+        },
+    )
     assert response.status_code == 302 and response["Location"].startswith(AFTER_LOGOUT)
     assert query_of(response["Location"])["state"] == "s1"
 
 
 def test_a_refused_logout_request_says_sign_out_not_sign_in(local_portal, browser):
-    response = browser.get("/o/logout/", {"client_id": local_portal.client_id,
-                                          "post_logout_redirect_uri": "https://evil.example/"})
+    response = browser.get(
+        "/o/logout/",
+        {"client_id": local_portal.client_id, "post_logout_redirect_uri": "https://evil.example/"},
+    )
     assert response.status_code == 400
     assert "Esta solicitud de cierre de sesión no se puede completar" in response.content.decode()

@@ -37,9 +37,17 @@ def test_discovery_advertises_the_code_flow_s256_and_back_channel_logout(db):
     assert data["response_types_supported"] == ["code"]
     assert data["code_challenge_methods_supported"] == ["S256"]
     assert data["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert data["backchannel_logout_supported"] is data["backchannel_logout_session_supported"] is True
-    for endpoint in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-                     "end_session_endpoint", "revocation_endpoint"):
+    assert (
+        data["backchannel_logout_supported"] is data["backchannel_logout_session_supported"] is True
+    )
+    for endpoint in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+        "revocation_endpoint",
+    ):
         assert data[endpoint].startswith("https://cuentas.portero.test/o/"), endpoint
 
 
@@ -60,15 +68,18 @@ def test_oi4_id_token_is_signed_and_carries_every_required_claim(portal, browser
 
 
 def test_oi4_sub_is_the_same_for_every_sign_in_and_every_portal(portal, browser, user):
-    other = client_add(name="Otro portal", redirect_uris=["https://otro.example/cb"],
-                       post_logout_redirect_uris=[])
+    other = client_add(
+        name="Otro portal", redirect_uris=["https://otro.example/cb"], post_logout_redirect_uris=[]
+    )
     second = Portal(other.client_id, other.client_secret, redirect_uri="https://otro.example/cb")
-    first_sub = verify_id_token(redeem(portal, get_code(browser, portal)).json()["id_token"],
-                                portal)["sub"]
+    first_sub = verify_id_token(
+        redeem(portal, get_code(browser, portal)).json()["id_token"], portal
+    )["sub"]
     again = Client()
     sign_in(again)
-    second_sub = verify_id_token(redeem(second, get_code(again, second)).json()["id_token"],
-                                 second)["sub"]
+    second_sub = verify_id_token(
+        redeem(second, get_code(again, second)).json()["id_token"], second
+    )["sub"]
     assert first_sub == second_sub == Subject.objects.get(user=user).sub
 
 
@@ -97,10 +108,13 @@ def test_email_is_verified_once_a_link_sent_to_it_was_used(portal, client, user,
     assert verify_id_token(tokens["id_token"], portal)["email_verified"] is True
 
 
-@pytest.mark.parametrize("change", [
-    {"code_challenge_method": "plain"},
-    {"code_challenge": "", "code_challenge_method": ""},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"code_challenge_method": "plain"},
+        {"code_challenge": "", "code_challenge_method": ""},
+    ],
+)
 def test_oi1_authorization_without_s256_pkce_is_refused(portal, browser, change):
     params = portal.authorize_params(**change)
     if change.get("code_challenge") == "":
@@ -129,8 +143,9 @@ def test_oi1_a_wrong_or_missing_verifier_gets_no_token(portal, browser):
 
 
 def test_oi1_a_public_client_needs_pkce_too(db, browser):
-    public = client_add(name="App pública", redirect_uris=[REDIRECT], post_logout_redirect_uris=[],
-                        public=True)
+    public = client_add(
+        name="App pública", redirect_uris=[REDIRECT], post_logout_redirect_uris=[], public=True
+    )
     assert public.client_secret is None
     portal = Portal(public.client_id, None)
     params = {k: v for k, v in portal.authorize_params().items() if not k.startswith("code_chal")}
@@ -140,12 +155,19 @@ def test_oi1_a_public_client_needs_pkce_too(db, browser):
     assert verify_id_token(tokens["id_token"], portal)["aud"] == portal.client_id
 
 
-@pytest.mark.parametrize("redirect_uri", [
-    "https://evil.example/cb", REDIRECT + "/", REDIRECT + "?x=1", REDIRECT.upper(),
-    REDIRECT.replace("https", "http"),
-])
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example/cb",
+        REDIRECT + "/",
+        REDIRECT + "?x=1",
+        REDIRECT.upper(),
+        REDIRECT.replace("https", "http"),
+    ],
+)
 def test_oi2_an_unregistered_redirect_uri_gets_portero_error_page_never_a_redirect(
-        portal, browser, redirect_uri):
+    portal, browser, redirect_uri
+):
     response = browser.get("/o/authorize/", portal.authorize_params(redirect_uri=redirect_uri))
     assert response.status_code == 400
     assert "Location" not in response
@@ -159,8 +181,10 @@ def test_oi2_an_unknown_client_gets_portero_error_page(portal, browser):
 
 def test_oi2_an_unregistered_post_logout_redirect_is_refused(portal, browser):
     tokens = redeem(portal, get_code(browser, portal)).json()
-    response = browser.get("/o/logout/", {"id_token_hint": tokens["id_token"],
-                                          "post_logout_redirect_uri": "https://evil.example/"})
+    response = browser.get(
+        "/o/logout/",
+        {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://evil.example/"},
+    )
     assert response.status_code == 400 and "Location" not in response
     assert browser.get("/cuenta/").status_code == 200  # still signed in
 
@@ -169,8 +193,12 @@ def test_oi2_client_registration_requires_https_outside_loopback(db):
     from portero.federation.clients import ClientError
 
     with pytest.raises(ClientError, match="https"):
-        client_add(name="x", redirect_uris=["http://portal.example/cb"], post_logout_redirect_uris=[])
-    client_add(name="local", redirect_uris=["http://127.0.0.1:8001/cb"], post_logout_redirect_uris=[])
+        client_add(
+            name="x", redirect_uris=["http://portal.example/cb"], post_logout_redirect_uris=[]
+        )
+    client_add(
+        name="local", redirect_uris=["http://127.0.0.1:8001/cb"], post_logout_redirect_uris=[]
+    )
 
 
 def test_oi3_a_code_works_once_and_its_second_use_revokes_what_the_first_gave(portal, browser):
@@ -181,9 +209,15 @@ def test_oi3_a_code_works_once_and_its_second_use_revokes_what_the_first_gave(po
     second = redeem(portal, code)
     assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
     assert userinfo(first["access_token"]).status_code == 401
-    refreshed = Client().post("/o/token/", {
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-        "client_id": portal.client_id, "client_secret": portal.client_secret})
+    refreshed = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": portal.client_id,
+            "client_secret": portal.client_secret,
+        },
+    )
     assert refreshed.status_code == 400
 
 
@@ -235,6 +269,7 @@ def test_secrets_also_work_with_http_basic(portal, browser):
 def _forged(header: dict[str, object], claims: dict[str, object]) -> str:
     def part(data: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
     return f"{part(header)}.{part(claims)}."
 
 
@@ -249,8 +284,10 @@ def test_userinfo_refuses_tampered_unsigned_and_id_tokens(portal, browser):
 
 
 def test_logout_refuses_an_unsigned_id_token_hint(portal, browser):
-    unsigned = _forged({"alg": "none"}, {"iss": "https://cuentas.portero.test",
-                                         "aud": portal.client_id, "jti": "x"})
+    unsigned = _forged(
+        {"alg": "none"},
+        {"iss": "https://cuentas.portero.test", "aud": portal.client_id, "jti": "x"},
+    )
     response = browser.get("/o/logout/", {"id_token_hint": unsigned})
     assert response.status_code == 400
     assert browser.get("/cuenta/").status_code == 200
@@ -258,12 +295,17 @@ def test_logout_refuses_an_unsigned_id_token_hint(portal, browser):
 
 def test_refresh_rotates_and_a_replayed_refresh_token_revokes_the_family(portal, browser):
     first = redeem(portal, get_code(browser, portal)).json()
-    form = {"grant_type": "refresh_token", "client_id": portal.client_id,
-            "client_secret": portal.client_secret}
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": portal.client_id,
+        "client_secret": portal.client_secret,
+    }
     second = Client().post("/o/token/", {**form, "refresh_token": first["refresh_token"]}).json()
     assert second["refresh_token"] != first["refresh_token"]
-    assert verify_id_token(second["id_token"], portal)["sid"] == verify_id_token(
-        first["id_token"], portal)["sid"]
+    assert (
+        verify_id_token(second["id_token"], portal)["sid"]
+        == verify_id_token(first["id_token"], portal)["sid"]
+    )
 
     replay = Client().post("/o/token/", {**form, "refresh_token": first["refresh_token"]})
     assert replay.status_code == 400
@@ -273,9 +315,14 @@ def test_refresh_rotates_and_a_replayed_refresh_token_revokes_the_family(portal,
 
 def test_revocation_endpoint_revokes_a_refresh_token(portal, browser):
     tokens = redeem(portal, get_code(browser, portal)).json()
-    response = Client().post("/o/revoke_token/", {
-        "token": tokens["refresh_token"], "client_id": portal.client_id,
-        "client_secret": portal.client_secret})
+    response = Client().post(
+        "/o/revoke_token/",
+        {
+            "token": tokens["refresh_token"],
+            "client_id": portal.client_id,
+            "client_secret": portal.client_secret,
+        },
+    )
     assert response.status_code == 200
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
     assert not AccessToken.objects.exists()
@@ -293,11 +340,15 @@ def test_prompt_none_with_a_session_signs_in_silently(portal, browser):
 
 
 def test_single_sign_on_a_second_portal_needs_no_password(portal, browser):
-    other = client_add(name="Gestión contractual", redirect_uris=["https://gestion.example/cb"],
-                       post_logout_redirect_uris=[])
+    other = client_add(
+        name="Gestión contractual",
+        redirect_uris=["https://gestion.example/cb"],
+        post_logout_redirect_uris=[],
+    )
     second = Portal(other.client_id, other.client_secret, redirect_uri="https://gestion.example/cb")
-    first_sid = verify_id_token(redeem(portal, get_code(browser, portal)).json()["id_token"],
-                                portal)["sid"]
+    first_sid = verify_id_token(
+        redeem(portal, get_code(browser, portal)).json()["id_token"], portal
+    )["sid"]
     claims = verify_id_token(redeem(second, get_code(browser, second)).json()["id_token"], second)
     assert claims["sid"] == first_sid
 

@@ -41,26 +41,32 @@ def test_acr_values_asks_a_password_only_session_to_step_up_then_goes_on(user, p
 def test_acr_values_without_a_factor_returns_what_was_done(user, portal):
     """`acr` is a voluntary claim: with no factor to ask for, the portal learns the truth."""
     browser = Client()
-    assert browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}
-                        ).status_code == 302
+    assert (
+        browser.post(
+            "/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
     code = get_code(browser, portal, acr_values=MFA)
     claims = verify_id_token(redeem(portal, code).json()["id_token"], portal)
     assert claims["acr"] == "urn:portero:acr:pwd"
 
 
 def test_prompt_none_with_acr_values_and_no_second_factor_in_session_says_login_required(
-        user, portal):
+    user, portal
+):
     with_second_factor(user)
     browser = Client()
     browser.force_login(user)
     session = browser.session
     session["portero_sid"], session["portero_amr"] = "sid-2", ["pwd"]
     session.save()
-    answer = browser.get("/o/authorize/", portal.authorize_params(acr_values=MFA,
-                                                                    prompt="none"))
+    answer = browser.get("/o/authorize/", portal.authorize_params(acr_values=MFA, prompt="none"))
     assert query_of(answer["Location"])["error"] == "login_required"
 
 
 def test_discovery_lists_both_acr_values(db):
-    assert Client().get("/.well-known/openid-configuration").json()[
-        "acr_values_supported"] == ["urn:portero:acr:pwd", MFA]
+    assert Client().get("/.well-known/openid-configuration").json()["acr_values_supported"] == [
+        "urn:portero:acr:pwd",
+        MFA,
+    ]

@@ -34,8 +34,9 @@ STAFF_PASSWORD = "clave de la mesa de servicio 77"
 
 
 def _staff(username: str, group: str | None = None, *, superuser: bool = False) -> User:
-    member = user_create(username=username, email=f"{username}@mesa.example", is_staff=True,
-                         password=STAFF_PASSWORD)
+    member = user_create(
+        username=username, email=f"{username}@mesa.example", is_staff=True, password=STAFF_PASSWORD
+    )
     if group:
         member.groups.add(Group.objects.get(name=group))
     if superuser:
@@ -66,12 +67,15 @@ def _token(html: str, action: str) -> str:
 
 def _act(browser: Client, target: User, action: str, reason: str = "Ticket 4512"):  # type: ignore[no-untyped-def]
     html = browser.get(f"/mesa/usuario/{target.pk}/").content.decode()
-    return browser.post(f"/mesa/usuario/{target.pk}/accion/", {
-        "action": action, "reason": reason, "token": _token(html, action)})
+    return browser.post(
+        f"/mesa/usuario/{target.pk}/accion/",
+        {"action": action, "reason": reason, "token": _token(html, action)},
+    )
 
 
-def test_agent_finds_user_resends_failed_email_and_user_resets(agent, user, client, mailbox,
-                                                               worker):
+def test_agent_finds_user_resends_failed_email_and_user_resets(
+    agent, user, client, mailbox, worker
+):
     mailbox.fail_rcpt = "550 5.7.1 Rejected by corporate spam filter"
     ask_reset(client, "gongoragabriela")
     worker.drain()
@@ -95,15 +99,23 @@ def test_agent_finds_user_resends_failed_email_and_user_resets(agent, user, clie
     assert response.status_code == 302
     worker.drain()
     assert len(mailbox.messages) == 1
-    assert set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)[
-        "Location"] == "/restablecer/listo/"
+    assert (
+        set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)["Location"]
+        == "/restablecer/listo/"
+    )
 
     page = console.get(f"/mesa/usuario/{user.pk}/").content.decode()
     assert "250 2.0.0 Queued as TEST" in page and "Usado" in page
 
     events = list(AuditEvent.objects.values_list("event", flat=True))
-    for expected in ["reset.requested", "mail.failed", "helpdesk.user_viewed",
-                     "helpdesk.email_resent", "mail.sent", "reset.completed"]:
+    for expected in [
+        "reset.requested",
+        "mail.failed",
+        "helpdesk.user_viewed",
+        "helpdesk.email_resent",
+        "mail.sent",
+        "reset.completed",
+    ]:
         assert expected in events, expected
     resent = AuditEvent.objects.get(event="helpdesk.email_resent")
     assert resent.actor == f"agent:{agent.pk}" and resent.details["reason"] == "Ticket 4512"
@@ -112,8 +124,9 @@ def test_agent_finds_user_resends_failed_email_and_user_resets(agent, user, clie
     assert "intact" in out.getvalue()
 
 
-def test_agent_sends_a_new_recovery_email_and_a_double_click_acts_once(agent, user, mailbox,
-                                                                        worker):
+def test_agent_sends_a_new_recovery_email_and_a_double_click_acts_once(
+    agent, user, mailbox, worker
+):
     console = _signed_in(agent)
     html = console.get(f"/mesa/usuario/{user.pk}/").content.decode()
     data = {"action": "send_reset", "reason": "Llamada 77", "token": _token(html, "send_reset")}
@@ -136,14 +149,24 @@ def test_agent_unlocks_a_throttled_account(agent, user, settings):
     settings.PORTERO_RATE_LIMITS = {}
     for _ in range(6):
         Client().post("/ingresar/", {"username": "gongoragabriela", "password": "x" * 16})
-    assert Client().post("/ingresar/", {"username": "gongoragabriela",
-                                        "password": PASSWORD}).status_code == 200
+    assert (
+        Client()
+        .post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+        .status_code
+        == 200
+    )
     console = _signed_in(agent)
-    assert "retrasado" in console.get(f"/mesa/usuario/{user.pk}/").content.decode().lower() \
+    assert (
+        "retrasado" in console.get(f"/mesa/usuario/{user.pk}/").content.decode().lower()
         or "delayed" in console.get(f"/mesa/usuario/{user.pk}/").content.decode().lower()
+    )
     _act(console, user, "unlock")
-    assert Client().post("/ingresar/", {"username": "gongoragabriela",
-                                        "password": PASSWORD}).status_code == 302
+    assert (
+        Client()
+        .post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
+        .status_code
+        == 302
+    )
 
 
 def test_agent_ends_all_sessions(agent, user):
@@ -157,8 +180,10 @@ def test_only_supervisors_disable_accounts(agent, user):
     console = _signed_in(agent)
     html = console.get(f"/mesa/usuario/{user.pk}/").content.decode()
     assert 'value="disable"' not in html
-    response = console.post(f"/mesa/usuario/{user.pk}/accion/", {
-        "action": "disable", "reason": "x", "token": "forged-token-123"})
+    response = console.post(
+        f"/mesa/usuario/{user.pk}/accion/",
+        {"action": "disable", "reason": "x", "token": "forged-token-123"},
+    )
     assert response.status_code == 302
     assert User.objects.get(pk=user.pk).is_active
 
@@ -197,8 +222,10 @@ def test_malformed_searches_get_a_clear_answer(agent, user, query):
 
 def _accounts(*rows: tuple[str, str, str]) -> list[User]:
     """Create accounts from (username, e-mail, full name), in this order."""
-    return [user_create(username=username, email=email, full_name=name)
-            for username, email, name in rows]
+    return [
+        user_create(username=username, email=email, full_name=name)
+        for username, email, name in rows
+    ]
 
 
 def _listed(html: str) -> list[int]:
@@ -207,20 +234,29 @@ def _listed(html: str) -> list[int]:
 
 
 def test_search_by_name_and_username_part_lists_every_match_up_to_the_limit(agent):
-    made = _accounts(*[(f"proveedor{n:02d}", f"p{n}@example.com", f"Proveedora Número {n}")
-                       for n in range(SEARCH_LIMIT)])
+    made = _accounts(
+        *[
+            (f"proveedor{n:02d}", f"p{n}@example.com", f"Proveedora Número {n}")
+            for n in range(SEARCH_LIMIT)
+        ]
+    )
     console = _signed_in(agent)
     html = console.get("/mesa/", {"q": "PROVEEDORA"}).content.decode()
     assert sorted(_listed(html)) == sorted(account.pk for account in made)
     assert f"{SEARCH_LIMIT} cuentas encontradas" in html
     assert "Más de" not in html
     assert _listed(console.get("/mesa/", {"q": "proveedor0"}).content.decode()) == [
-        account.pk for account in made[:10]]  # by username
+        account.pk for account in made[:10]
+    ]  # by username
 
 
 def test_search_with_too_many_matches_is_capped_and_asks_to_narrow_it(agent):
-    _accounts(*[(f"proveedor{n:02d}", f"p{n}@example.com", f"Proveedora Número {n}")
-                for n in range(SEARCH_LIMIT + 1)])
+    _accounts(
+        *[
+            (f"proveedor{n:02d}", f"p{n}@example.com", f"Proveedora Número {n}")
+            for n in range(SEARCH_LIMIT + 1)
+        ]
+    )
     console = _signed_in(agent)
     html = console.get("/mesa/", {"q": "proveedora", "pagina": "2"}).content.decode()
     assert len(_listed(html)) == SEARCH_LIMIT
@@ -232,8 +268,9 @@ def test_search_with_too_many_matches_is_capped_and_asks_to_narrow_it(agent):
 def test_exact_username_or_email_is_listed_first_however_many_accounts_match(agent):
     many = SEARCH_LIMIT + 10
     _accounts(*[(f"proveedor{n:02d}", f"{n}.ventas@entidad.gov.co", "") for n in range(many)])
-    exact_name, exact_email = _accounts(("proveedor", "otra@example.com", ""),
-                                        ("zz.compras", "ventas@entidad.gov.co", ""))
+    exact_name, exact_email = _accounts(
+        ("proveedor", "otra@example.com", ""), ("zz.compras", "ventas@entidad.gov.co", "")
+    )
     console = _signed_in(agent)
     listed = _listed(console.get("/mesa/", {"q": "Proveedor "}).content.decode())
     assert len(listed) == SEARCH_LIMIT and listed[0] == exact_name.pk
@@ -243,18 +280,24 @@ def test_exact_username_or_email_is_listed_first_however_many_accounts_match(age
 
 def test_search_lists_exact_then_prefix_then_other_matches_by_username(agent):
     zeta, mariana, ana, aldana, juliana, ana_ruiz = _accounts(
-        ("zeta", "z@ana.gov.co", ""), ("mariana.diaz", "m@example.com", ""),
-        ("ana", "a@example.com", ""), ("aldana", "al@example.com", "Luz Aldana"),
-        ("juliana", "j@example.com", ""), ("ana.ruiz", "r@example.com", ""))
+        ("zeta", "z@ana.gov.co", ""),
+        ("mariana.diaz", "m@example.com", ""),
+        ("ana", "a@example.com", ""),
+        ("aldana", "al@example.com", "Luz Aldana"),
+        ("juliana", "j@example.com", ""),
+        ("ana.ruiz", "r@example.com", ""),
+    )
     html = _signed_in(agent).get("/mesa/", {"q": "ana"}).content.decode()
     assert _listed(html) == [ana.pk, ana_ruiz.pk, aldana.pk, juliana.pk, mariana.pk, zeta.pk]
     assert "6 cuentas encontradas" in html
 
 
 def test_search_wildcards_are_literal(agent):
-    percent, underscore, _ = _accounts(("cien", "c@example.com", "Descuento 100% seguro"),
-                                       ("a_b", "ab@example.com", ""),
-                                       ("axb1000", "x@example.com", "Axb 1000"))
+    percent, underscore, _ = _accounts(
+        ("cien", "c@example.com", "Descuento 100% seguro"),
+        ("a_b", "ab@example.com", ""),
+        ("axb1000", "x@example.com", "Axb 1000"),
+    )
     console = _signed_in(agent)
     assert _listed(console.get("/mesa/", {"q": "0%"}).content.decode()) == [percent.pk]
     assert _listed(console.get("/mesa/", {"q": "a_b"}).content.decode()) == [underscore.pk]
@@ -272,8 +315,9 @@ def test_search_never_counts_nor_sorts_all_matches():
         assert "ORDER BY" not in sql or 'ORDER BY "ACCOUNTS_USER"."ID"' in sql, sql
 
 
-def test_resending_a_message_whose_link_is_dead_is_refused(agent, user, client, mailbox, worker,
-                                                          clock):
+def test_resending_a_message_whose_link_is_dead_is_refused(
+    agent, user, client, mailbox, worker, clock
+):
     from datetime import timedelta
 
     mailbox.fail_rcpt = "550 5.1.1 no"
@@ -291,11 +335,13 @@ def test_queue_says_what_is_wrong_when_nothing_is_chosen(agent, user, client, ma
     ask_reset(client, "gongoragabriela")
     worker.drain()
     console = _signed_in(agent)
-    page = console.post("/mesa/cola/", {"reason": "Ticket 4512"},
-                        HTTP_ACCEPT_LANGUAGE="es-CO").content.decode()
+    page = console.post(
+        "/mesa/cola/", {"reason": "Ticket 4512"}, HTTP_ACCEPT_LANGUAGE="es-CO"
+    ).content.decode()
     assert "Por favor, revise lo siguiente" in page and "Mensajes para enviar de nuevo" in page
-    gone = console.post("/mesa/cola/", {"emails": [OutboundEmail.objects.get().pk + 1],
-                                        "reason": "Ticket 4512"})
+    gone = console.post(
+        "/mesa/cola/", {"emails": [OutboundEmail.objects.get().pk + 1], "reason": "Ticket 4512"}
+    )
     assert gone.status_code == 200 and b"error-summary" in gone.content
     assert OutboundEmail.objects.get().status == EmailStatus.FAILED
 
@@ -317,12 +363,15 @@ def test_reminder_is_refused_for_a_disabled_account(agent, user):
     assert not OutboundEmail.objects.filter(kind="username_reminder").exists()
 
 
-@pytest.mark.parametrize(("actor", "target", "action"), [
-    ("supervisor", "administrator", "enable"),
-    ("supervisor", "supervisor", "enable"),
-    ("agent", "supervisor", "unlock"),
-    ("agent", "supervisor", "end_sessions"),
-])
+@pytest.mark.parametrize(
+    ("actor", "target", "action"),
+    [
+        ("supervisor", "administrator", "enable"),
+        ("supervisor", "supervisor", "enable"),
+        ("agent", "supervisor", "unlock"),
+        ("agent", "supervisor", "end_sessions"),
+    ],
+)
 def test_a_disabled_account_keeps_its_rank_against_lower_roles(actor, target, action):
     """Issue: role_of gave a disabled account no role, so anyone outranked it."""
     groups = {"agent": AGENT_GROUP, "supervisor": SUPERVISOR_GROUP, "administrator": None}
@@ -333,18 +382,24 @@ def test_a_disabled_account_keeps_its_rank_against_lower_roles(actor, target, ac
     console = _signed_in(me)
     page = console.get(f"/mesa/usuario/{them.pk}/").content.decode()
     assert f'value="{action}"' not in page
-    response = console.post(f"/mesa/usuario/{them.pk}/accion/", {
-        "action": action, "reason": "Ticket 1", "token": "forged-token-1234567890"})
+    response = console.post(
+        f"/mesa/usuario/{them.pk}/accion/",
+        {"action": action, "reason": "Ticket 1", "token": "forged-token-1234567890"},
+    )
     assert response.status_code == 302
     them.refresh_from_db()
     assert not them.is_active
-    assert not AuditEvent.objects.filter(event__startswith="helpdesk.", user=them).exclude(
-        event__in=["helpdesk.user_viewed", "helpdesk.refused"]).exists()
+    assert (
+        not AuditEvent.objects.filter(event__startswith="helpdesk.", user=them)
+        .exclude(event__in=["helpdesk.user_viewed", "helpdesk.refused"])
+        .exists()
+    )
     assert AuditEvent.objects.filter(event="helpdesk.refused", user=them).exists()
 
 
 def test_a_link_sent_before_the_account_was_disabled_stays_dead_once_it_is_enabled(
-        user, client, mailbox, worker):
+    user, client, mailbox, worker
+):
     supervisor = _staff("supervisora.uno", SUPERVISOR_GROUP)
     ask_reset(client, user.username)
     worker.drain()
@@ -370,24 +425,48 @@ def test_an_impossible_message_number_is_refused_not_a_500(agent, value):
 def test_lg1_refused_console_actions_and_searches_are_audited(agent, user):
     console = _signed_in(agent)
     console.get("/mesa/", {"q": "gabriela"})
-    assert AuditEvent.objects.filter(event="helpdesk.searched", actor=f"agent:{agent.pk}",
-                                     details__query="g***", details__found=1).exists()
+    assert AuditEvent.objects.filter(
+        event="helpdesk.searched",
+        actor=f"agent:{agent.pk}",
+        details__query="g***",
+        details__found=1,
+    ).exists()
     console.get("/mesa/", {"q": "gabriela@example.com"})
-    assert AuditEvent.objects.filter(event="helpdesk.searched",
-                                     details__query="g***@example.com").exists()  # LG2
-    console.post(f"/mesa/usuario/{agent.pk}/accion/", {  # on oneself
-        "action": "unlock", "reason": "T-1", "token": "token-one-1234567890"})
-    console.post(f"/mesa/usuario/{user.pk}/accion/", {  # an action that does not exist
-        "action": "make_admin", "reason": "T-2", "token": "token-two-1234567890"})
-    console.post(f"/mesa/usuario/{user.pk}/accion/", {  # above an agent's role
-        "action": "disable", "reason": "T-3", "token": "token-three-123456789"})
+    assert AuditEvent.objects.filter(
+        event="helpdesk.searched", details__query="g***@example.com"
+    ).exists()  # LG2
+    console.post(
+        f"/mesa/usuario/{agent.pk}/accion/",
+        {  # on oneself
+            "action": "unlock",
+            "reason": "T-1",
+            "token": "token-one-1234567890",
+        },
+    )
+    console.post(
+        f"/mesa/usuario/{user.pk}/accion/",
+        {  # an action that does not exist
+            "action": "make_admin",
+            "reason": "T-2",
+            "token": "token-two-1234567890",
+        },
+    )
+    console.post(
+        f"/mesa/usuario/{user.pk}/accion/",
+        {  # above an agent's role
+            "action": "disable",
+            "reason": "T-3",
+            "token": "token-three-123456789",
+        },
+    )
     refused = AuditEvent.objects.filter(event="helpdesk.refused", outcome="refused")
     assert sorted(e.details["action"] for e in refused) == ["(unknown)", "disable", "unlock"]
     ordinary = Client()
     ordinary.post("/ingresar/", {"username": user.username, "password": PASSWORD})
     assert ordinary.get("/mesa/").status_code == 403
-    assert AuditEvent.objects.filter(event="helpdesk.refused", actor=f"agent:{user.pk}",
-                                     details__why="no console role").exists()
+    assert AuditEvent.objects.filter(
+        event="helpdesk.refused", actor=f"agent:{user.pk}", details__why="no console role"
+    ).exists()
 
 
 def test_lg1_a_csrf_failure_is_kept_in_the_audit_table_too(user):

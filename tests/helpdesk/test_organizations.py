@@ -52,13 +52,21 @@ def page_of(console: Client, scene: Scene) -> str:
     return console.get(f"/mesa/organizacion/{scene.organization.pk}/").content.decode()
 
 
-def decide(console: Client, scene: Scene, membership: Membership, action: str,
-           reason: str = "Ticket 4711", token: str | None = None):  # type: ignore[no-untyped-def]
+def decide(
+    console: Client,
+    scene: Scene,
+    membership: Membership,
+    action: str,
+    reason: str = "Ticket 4711",
+    token: str | None = None,
+):  # type: ignore[no-untyped-def]
     if token is None:
         token = token_for(page_of(console, scene), membership, action)
     return console.post(
         f"/mesa/organizacion/{scene.organization.pk}/decidir/{membership.pk}/",
-        {"action": action, "reason": reason, "token": token}, follow=True)
+        {"action": action, "reason": reason, "token": token},
+        follow=True,
+    )
 
 
 def token_for(html: str, membership: Membership, action: str) -> str:
@@ -72,8 +80,7 @@ def token_for(html: str, membership: Membership, action: str) -> str:
 
 
 def pending(scene: Scene) -> Membership:
-    return membership_request(user=scene.outsider, organization=scene.organization,
-                              client=SYSTEM)
+    return membership_request(user=scene.outsider, organization=scene.organization, client=SYSTEM)
 
 
 def state_of(membership: Membership) -> str:
@@ -101,9 +108,11 @@ def test_the_account_page_lists_memberships_and_leads_to_the_organization_page(s
     assert "solicitó acceso" in page and "aceptado" in page  # the history
     assert 'name="token"' not in page  # an agent sees, and cannot act
     assert "Solo un supervisor" in page
-    assert AuditEvent.objects.filter(event="helpdesk.organization_viewed",
-                                     actor=f"agent:{agent.pk}",
-                                     subject=f"organization:{scene.organization.pk}").exists()
+    assert AuditEvent.objects.filter(
+        event="helpdesk.organization_viewed",
+        actor=f"agent:{agent.pk}",
+        subject=f"organization:{scene.organization.pk}",
+    ).exists()
     assert state_of(request) == MembershipState.PENDING
 
 
@@ -120,12 +129,34 @@ def test_the_search_finds_organizations_by_nit_or_name(scene, agent, query):
 
 def test_an_organization_search_is_capped(agent):
     admin = person("admin.muchas")
-    nits = ["8001972684", "9005148132", "8600345941", "8999990010", "8000917232",
-            "8301152979", "8600073861", "8605106697", "8999990902", "8000935311",
-            "8001024306", "8001033720", "8001163983", "8000975804", "8909800409",
-            "8918003306", "8917800093", "8903990106", "8920999743", "8000940677",
-            "8001001384", "8999994311", "8913800380", "8918550176", "8002014990",
-            "8001003139"]
+    nits = [
+        "8001972684",
+        "9005148132",
+        "8600345941",
+        "8999990010",
+        "8000917232",
+        "8301152979",
+        "8600073861",
+        "8605106697",
+        "8999990902",
+        "8000935311",
+        "8001024306",
+        "8001033720",
+        "8001163983",
+        "8000975804",
+        "8909800409",
+        "8918003306",
+        "8917800093",
+        "8903990106",
+        "8920999743",
+        "8000940677",
+        "8001001384",
+        "8999994311",
+        "8913800380",
+        "8918550176",
+        "8002014990",
+        "8001003139",
+    ]
     for number, nit in enumerate(nits):
         register(admin, nit=nit, name=f"Entidad Común {number:02}")
     page = _signed_in(agent).get("/mesa/", {"q": "común"}).content.decode()
@@ -134,7 +165,8 @@ def test_an_organization_search_is_capped(agent):
 
 
 def test_or1_a_supervisor_accepts_with_a_reason_the_member_is_told_and_a_double_click_acts_once(
-        scene, boss):
+    scene, boss
+):
     request = pending(scene)
     console = _signed_in(boss)
     token = token_for(page_of(console, scene), request, "accept")
@@ -146,13 +178,16 @@ def test_or1_a_supervisor_accepts_with_a_reason_the_member_is_told_and_a_double_
     assert state_of(request) == MembershipState.ACCEPTED
     change = MembershipChange.objects.get(membership=request, action="accept")
     assert (change.by, change.actor, change.reason) == ("helpdesk", boss, "Ticket 4711")
-    events = AuditEvent.objects.filter(event="membership.changed", details__action="accept",
-                                       user=scene.outsider)
+    events = AuditEvent.objects.filter(
+        event="membership.changed", details__action="accept", user=scene.outsider
+    )
     assert [(e.actor, e.details["reason"], e.details["by"]) for e in events] == [
-        (f"agent:{boss.pk}", "Ticket 4711", "helpdesk")]
+        (f"agent:{boss.pk}", "Ticket 4711", "helpdesk")
+    ]
     notices = OutboundEmail.objects.filter(user=scene.outsider, kind=EmailKind.MEMBERSHIP_CHANGED)
-    assert [(n.context["action"], n.context["reason"], n.context["by_helpdesk"])
-            for n in notices] == [("accept", "Ticket 4711", True)]
+    assert [
+        (n.context["action"], n.context["reason"], n.context["by_helpdesk"]) for n in notices
+    ] == [("accept", "Ticket 4711", True)]
     page = page_of(console, scene)
     assert "Ticket 4711" in page and "(Mesa de Servicio)" in page  # in the history
 
@@ -161,8 +196,9 @@ def test_or1_a_supervisor_cancels_an_accepted_member(scene, boss):
     membership = Membership.objects.get(user=scene.member)
     decide(_signed_in(boss), scene, membership, "cancel", reason="Retiro de la empresa")
     assert state_of(membership) == MembershipState.CANCELLED
-    assert MembershipChange.objects.filter(membership=membership, action="cancel",
-                                           by="helpdesk", reason="Retiro de la empresa").exists()
+    assert MembershipChange.objects.filter(
+        membership=membership, action="cancel", by="helpdesk", reason="Retiro de la empresa"
+    ).exists()
 
 
 def test_or1_agents_see_but_cannot_act_and_the_attempt_is_recorded(scene, agent):
@@ -174,8 +210,9 @@ def test_or1_agents_see_but_cannot_act_and_the_attempt_is_recorded(scene, agent)
     assert state_of(request) == MembershipState.PENDING
     refused = AuditEvent.objects.get(event="helpdesk.refused", actor=f"agent:{agent.pk}")
     assert refused.outcome == "refused" and refused.details["action"] == "membership_accept"
-    assert not OutboundEmail.objects.filter(user=scene.outsider,
-                                            kind=EmailKind.MEMBERSHIP_CHANGED).exists()
+    assert not OutboundEmail.objects.filter(
+        user=scene.outsider, kind=EmailKind.MEMBERSHIP_CHANGED
+    ).exists()
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "=HYPERLINK(1)"])
@@ -184,8 +221,9 @@ def test_or1_a_decision_needs_a_written_reason(scene, boss, reason):
     response = decide(_signed_in(boss), scene, request, "accept", reason=reason)
     assert "Escriba el motivo" in response.content.decode()
     assert state_of(request) == MembershipState.PENDING
-    assert AuditEvent.objects.filter(event="helpdesk.refused",
-                                     details__action="membership_accept").exists()
+    assert AuditEvent.objects.filter(
+        event="helpdesk.refused", details__action="membership_accept"
+    ).exists()
 
 
 def test_or2_a_supervisor_cannot_cancel_the_last_administrator(scene, boss):
@@ -194,10 +232,18 @@ def test_or2_a_supervisor_cannot_cancel_the_last_administrator(scene, boss):
     response = decide(console, scene, admin, "cancel")
     assert "al menos un administrador" in response.content.decode()
     assert state_of(admin) == MembershipState.ACCEPTED
-    assert AuditEvent.objects.filter(event="membership.refused", actor=f"agent:{boss.pk}",
-                                     details__why="last_administrator").count() == 1
-    assert AuditEvent.objects.filter(event="helpdesk.refused", actor=f"agent:{boss.pk}",
-                                     details__why="last_administrator").count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            event="membership.refused", actor=f"agent:{boss.pk}", details__why="last_administrator"
+        ).count()
+        == 1
+    )
+    assert (
+        AuditEvent.objects.filter(
+            event="helpdesk.refused", actor=f"agent:{boss.pk}", details__why="last_administrator"
+        ).count()
+        == 1
+    )
 
     member = Membership.objects.get(user=scene.member)  # with a second administrator, it may
     member.role = Role.ADMINISTRATOR
@@ -210,8 +256,9 @@ def test_a_decision_on_a_request_that_changed_meanwhile_is_refused(scene, boss):
     request = pending(scene)
     console = _signed_in(boss)
     token = token_for(page_of(console, scene), request, "accept")
-    membership_decide(actor=scene.admin, membership=request, action="reject",
-                      by=By.ADMINISTRATOR, client=SYSTEM)
+    membership_decide(
+        actor=scene.admin, membership=request, action="reject", by=By.ADMINISTRATOR, client=SYSTEM
+    )
     response = decide(console, scene, request, "accept", token=token)
     assert "cambió mientras tanto" in response.content.decode()
     assert state_of(request) == MembershipState.REJECTED
@@ -230,8 +277,10 @@ def test_a_membership_of_another_organization_is_not_found(scene, boss):
     other = register(scene.admin, nit=NIT_B, name="Otra")
     console = _signed_in(boss)
     membership = Membership.objects.get(user=scene.member)
-    response = console.post(f"/mesa/organizacion/{other.pk}/decidir/{membership.pk}/",
-                            {"action": "cancel", "reason": "x", "token": "t" * 20})
+    response = console.post(
+        f"/mesa/organizacion/{other.pk}/decidir/{membership.pk}/",
+        {"action": "cancel", "reason": "x", "token": "t" * 20},
+    )
     assert response.status_code == 404
     assert console.get("/mesa/organizacion/999999/").status_code == 404
     assert state_of(membership) == MembershipState.ACCEPTED

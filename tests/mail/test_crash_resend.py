@@ -24,9 +24,16 @@ class WorkerKilled(Exception):
 
 
 def _queue(user: Any, count: int) -> list[OutboundEmail]:
-    return [email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language="es",
-                        user=user, context={"changed_at": clock.now().isoformat()})
-            for _ in range(count)]
+    return [
+        email_queue(
+            kind=EmailKind.PASSWORD_CHANGED,
+            to_address=user.email,
+            language="es",
+            user=user,
+            context={"changed_at": clock.now().isoformat()},
+        )
+        for _ in range(count)
+    ]
 
 
 def _crash_after_recording(monkeypatch: pytest.MonkeyPatch, recorded: int) -> None:
@@ -67,7 +74,8 @@ def _after_the_lease(settings: Any) -> None:
 
 
 def test_a_message_left_sending_after_a_crash_goes_again_with_its_message_id(
-        user, mailbox, worker, monkeypatch, settings):
+    user, mailbox, worker, monkeypatch, settings
+):
     [email] = _queue(user, 1)
     _crash_after_recording(monkeypatch, recorded=0)
     _deliver_until_killed()
@@ -98,8 +106,9 @@ def test_a_retried_message_keeps_its_message_id(user, mailbox, worker):
     assert [m["Message-ID"] for m in mailbox.messages] == [email.message_id]
 
 
-def test_a_crash_mid_batch_sends_at_most_one_message_twice(user, mailbox, worker, monkeypatch,
-                                                           settings):
+def test_a_crash_mid_batch_sends_at_most_one_message_twice(
+    user, mailbox, worker, monkeypatch, settings
+):
     emails = _queue(user, 12)
     _crash_after_recording(monkeypatch, recorded=5)
     _deliver_until_killed()
@@ -117,7 +126,8 @@ def test_a_crash_mid_batch_sends_at_most_one_message_twice(user, mailbox, worker
 
 
 def test_a_crash_loses_the_outcomes_waiting_but_sends_only_the_one_in_flight_twice(
-        user, mailbox, worker, monkeypatch, settings):
+    user, mailbox, worker, monkeypatch, settings
+):
     """The outcome of a message that did not go waits for the next sent one's record; a crash
     then loses both records: the first is tried again (it was never sent), the second is the
     one message sent twice."""
@@ -134,7 +144,10 @@ def test_a_crash_loses_the_outcomes_waiting_but_sends_only_the_one_in_flight_twi
     for email in (cancelled, twice, once):
         email.refresh_from_db()
     assert (cancelled.status, twice.status, once.status) == (
-        EmailStatus.CANCELLED, EmailStatus.SENT, EmailStatus.SENT)
+        EmailStatus.CANCELLED,
+        EmailStatus.SENT,
+        EmailStatus.SENT,
+    )
     deliveries = Counter(m["Message-ID"] for m in mailbox.messages)
     assert deliveries == {twice.message_id: 2, once.message_id: 1}
 
@@ -150,10 +163,19 @@ def test_a_slow_batch_whose_lease_ran_out_is_not_sent_twice(user, mailbox, worke
     from portero.mail.services import email_queue
 
     for n in range(3):
-        email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=f"p{n}@example.com",
-                    language="es-co", user=user, context={
-                        "changed_at": clock.now().isoformat(), "ip": "", "device": "",
-                        "via": "change", "sessions_ended": 0})
+        email_queue(
+            kind=EmailKind.PASSWORD_CHANGED,
+            to_address=f"p{n}@example.com",
+            language="es-co",
+            user=user,
+            context={
+                "changed_at": clock.now().isoformat(),
+                "ip": "",
+                "device": "",
+                "via": "change",
+                "sessions_ended": 0,
+            },
+        )
     first = emails_claim_due(now=clock.now(), limit=3)  # worker A, then A stalls
     clock.advance(timedelta(hours=1))  # past every lease
     assert emails_deliver_due(connection=worker.smtp) == 3  # worker B takes them and sends
@@ -164,8 +186,7 @@ def test_a_slow_batch_whose_lease_ran_out_is_not_sent_twice(user, mailbox, worke
     assert AuditEvent.objects.filter(event="mail.sent").count() == 3
 
 
-def test_a_batch_past_half_its_lease_renews_it_before_each_message(user, mailbox, worker,
-                                                                  settings):
+def test_a_batch_past_half_its_lease_renews_it_before_each_message(user, mailbox, worker, settings):
     """Past half the lease, a message is sent only once its lease is renewed: another worker
     cannot take it over while it goes."""
     emails = _queue(user, 2)

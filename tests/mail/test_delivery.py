@@ -50,11 +50,18 @@ def test_message_is_multipart_utf8_with_proper_headers(user, client, mailbox, wo
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Message-ID"].endswith("@cuentas.portero.test>")
     assert parsedate_to_datetime(message["Date"]) is not None
-    assert "Haga clic aquí para cambiar la contraseña de usuario gongoragabriela" in html_of(message)
+    assert "Haga clic aquí para cambiar la contraseña de usuario gongoragabriela" in html_of(
+        message
+    )
     body = text_of(message)
-    for expected in ("Mesa de Servicio", "018000-52-0808", "https://soporte.portero.test",
-                     "https://portero.test/terminos", "nunca le solicitamos datos personales",
-                     "copie el enlace completo"):
+    for expected in (
+        "Mesa de Servicio",
+        "018000-52-0808",
+        "https://soporte.portero.test",
+        "https://portero.test/terminos",
+        "nunca le solicitamos datos personales",
+        "copie el enlace completo",
+    ):
         assert expected in body, expected
     email = _only_email()
     assert email.status == EmailStatus.SENT
@@ -97,7 +104,8 @@ def test_transient_failure_is_retried_with_backoff_then_sent(user, client, mailb
     email = _only_email()
     assert email.status == EmailStatus.SENT and email.last_error == ""
     assert set_password(Client(), link_in(mailbox.messages[0]), NEW_PASSWORD)["Location"] == (
-        "/restablecer/listo/")
+        "/restablecer/listo/"
+    )
 
 
 def test_smtp_server_down_keeps_the_message_for_later(user, client, mailbox, settings, clock):
@@ -147,7 +155,9 @@ def test_email_for_an_already_used_link_is_not_sent(user, client, mailbox, worke
     assert first is not None and first.status == EmailStatus.CANCELLED
 
 
-def test_lease_expiry_lets_another_worker_finish_a_crashed_send(user, client, mailbox, worker, clock):
+def test_lease_expiry_lets_another_worker_finish_a_crashed_send(
+    user, client, mailbox, worker, clock
+):
     ask_reset(client, "gongoragabriela")
     recovery_requests_process()
     email = _only_email()
@@ -177,11 +187,11 @@ def _write_transactions_of(work: Callable[[], object]) -> int:
     measured by write_lock.HELD) and the writes made outside any, each committed on its own."""
     autocommitted = 0
 
-    def count(execute: Callable[..., Any], sql: str, params: Any, many: bool,
-              context: dict[str, Any]) -> Any:
+    def count(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         nonlocal autocommitted
-        if not context["connection"].in_atomic_block and sql.lstrip().upper().startswith(
-                WRITES):
+        if not context["connection"].in_atomic_block and sql.lstrip().upper().startswith(WRITES):
             autocommitted += 1
         return execute(sql, params, many, context)
 
@@ -193,13 +203,19 @@ def _write_transactions_of(work: Callable[[], object]) -> int:
 
 def _queue(user: Any, count: int) -> None:
     for _ in range(count):
-        email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language="es-co",
-                    user=user, context={"changed_at": clock_module.now().isoformat()})
+        email_queue(
+            kind=EmailKind.PASSWORD_CHANGED,
+            to_address=user.email,
+            language="es-co",
+            user=user,
+            context={"changed_at": clock_module.now().isoformat()},
+        )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_is_claimed_at_once_and_each_sent_message_recorded_in_one_transaction(
-        user, mailbox, settings):
+    user, mailbox, settings
+):
     settings.PORTERO_RATE_LIMITS = {}  # 25 requests for one account
     for _ in range(25):
         ask_reset(Client(), "gongoragabriela")
@@ -222,11 +238,14 @@ def test_a_batch_is_claimed_at_once_and_each_sent_message_recorded_in_one_transa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outcomes_of_messages_that_did_not_go_are_recorded_together(user, mailbox,
-                                                                     monkeypatch):
+def test_outcomes_of_messages_that_did_not_go_are_recorded_together(user, mailbox, monkeypatch):
     # A sizer that allows 10 rows a transaction whatever the machine's speed.
-    monkeypatch.setattr(delivery, "SIZER", BatchSizer(budget=1.0, budget_postgresql=1.0,
-                                                      start=10, high=10), raising=False)
+    monkeypatch.setattr(
+        delivery,
+        "SIZER",
+        BatchSizer(budget=1.0, budget_postgresql=1.0, start=10, high=10),
+        raising=False,
+    )
     mailbox.fail_data = "451 4.3.0 Try again later"
     _queue(user, 25)
     backend = EmailBackend(fail_silently=False)
@@ -239,8 +258,7 @@ def test_outcomes_of_messages_that_did_not_go_are_recorded_together(user, mailbo
     assert transactions == 1 + 3
 
 
-def test_a_stop_asked_for_between_messages_still_records_what_waits(user, mailbox,
-                                                                     monkeypatch):
+def test_a_stop_asked_for_between_messages_still_records_what_waits(user, mailbox, monkeypatch):
     """`portero worker` stopping: the message that did not go keeps its outcome and audit row;
     the next one is not begun and keeps its lease."""
     stop = threading.Event()
@@ -279,8 +297,9 @@ def test_classify_failure():
     assert not classify_failure(refused).transient
 
 
-def test_old_recovery_history_is_purged_and_recent_kept(user, client, mailbox, worker, clock,
-                                                        settings):
+def test_old_recovery_history_is_purged_and_recent_kept(
+    user, client, mailbox, worker, clock, settings
+):
     from portero.recovery.models import RecoveryRequest
     from portero.recovery.services import recovery_history_purge
 

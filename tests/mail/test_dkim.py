@@ -72,8 +72,13 @@ def raw_mail(mailbox: SMTPSink, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 
 
 def _send_one(user: Any, worker: Any) -> OutboundEmail:
-    email = email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language="es",
-                        user=user, context={"changed_at": clock.now().isoformat()})
+    email = email_queue(
+        kind=EmailKind.PASSWORD_CHANGED,
+        to_address=user.email,
+        language="es",
+        user=user,
+        context={"changed_at": clock.now().isoformat()},
+    )
     worker.drain()
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT, email.last_error
@@ -111,13 +116,21 @@ def test_sent_message_verifies_with_the_published_record(user, worker, raw_mail,
     assert tags[b"d"] == DOMAIN.encode() and tags[b"s"] == SELECTOR.encode()
     assert tags[b"a"] == b"rsa-sha256" and tags[b"c"] == b"relaxed/relaxed"
     assert set(tags[b"h"].lower().replace(b" ", b"").split(b":")) >= {
-        b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type"}
+        b"from",
+        b"to",
+        b"subject",
+        b"date",
+        b"message-id",
+        b"mime-version",
+        b"content-type",
+    }
     assert email.message_id.encode() in raw
 
 
 @pytest.mark.django_db
-def test_signature_verifies_with_a_verp_envelope_sender(user, worker, raw_mail, signing,
-                                                        mailbox, settings):
+def test_signature_verifies_with_a_verp_envelope_sender(
+    user, worker, raw_mail, signing, mailbox, settings
+):
     settings.PORTERO_BOUNCE_ADDRESS = "rebotes@secop.gov.co"
     email = _send_one(user, worker)
     [raw] = raw_mail
@@ -147,8 +160,7 @@ def test_a_changed_body_or_subject_fails_verification(user, worker, raw_mail, si
 
 
 @pytest.mark.django_db
-def test_signing_domain_can_be_set_apart_from_the_sender(user, worker, raw_mail, signing,
-                                                         settings):
+def test_signing_domain_can_be_set_apart_from_the_sender(user, worker, raw_mail, signing, settings):
     settings.PORTERO_DKIM_DOMAIN = "correo.secop.gov.co"
     _send_one(user, worker)
     output = _dns_output()
@@ -160,8 +172,13 @@ def test_signing_domain_can_be_set_apart_from_the_sender(user, worker, raw_mail,
 @pytest.mark.django_db
 def test_a_retry_is_signed_again(user, worker, raw_mail, signing, mailbox):
     mailbox.fail_data = "451 4.3.0 Try again later"
-    email = email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language="es",
-                        user=user, context={"changed_at": clock.now().isoformat()})
+    email = email_queue(
+        kind=EmailKind.PASSWORD_CHANGED,
+        to_address=user.email,
+        language="es",
+        user=user,
+        context={"changed_at": clock.now().isoformat()},
+    )
     worker.drain()
     mailbox.fail_data = None
     clock.advance(timedelta(minutes=2))
@@ -182,11 +199,17 @@ def test_no_signature_when_dkim_is_not_configured(user, worker, raw_mail, settin
 
 
 @pytest.mark.django_db
-def test_a_key_file_gone_bad_after_start_up_keeps_the_message_for_later(user, worker, raw_mail,
-                                                                         signing):
+def test_a_key_file_gone_bad_after_start_up_keeps_the_message_for_later(
+    user, worker, raw_mail, signing
+):
     signing.write_text("not a key")
-    email = email_queue(kind=EmailKind.PASSWORD_CHANGED, to_address=user.email, language="es",
-                        user=user, context={"changed_at": clock.now().isoformat()})
+    email = email_queue(
+        kind=EmailKind.PASSWORD_CHANGED,
+        to_address=user.email,
+        language="es",
+        user=user,
+        context={"changed_at": clock.now().isoformat()},
+    )
     worker.drain()
     email.refresh_from_db()
     assert raw_mail == []  # never unsigned
@@ -194,6 +217,7 @@ def test_a_key_file_gone_bad_after_start_up_keeps_the_message_for_later(user, wo
 
 
 # --- portero mail dns -----------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_dns_record_carries_the_public_key_in_255_character_strings(signing, rsa_key):
@@ -207,7 +231,8 @@ def test_dns_record_carries_the_public_key_in_255_character_strings(signing, rsa
     assert value.startswith("v=DKIM1; k=rsa; p=")
     published = base64.b64decode(value.split("p=")[1])
     assert published == rsa_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 @pytest.mark.django_db
@@ -216,8 +241,10 @@ def test_dns_spf_names_the_sending_hosts_or_asks_for_them():
     assert re.search(r'^secop\.gov\.co\. IN TXT "v=spf1 REPLACE-THIS\S* -all"$', without, re.M)
     assert "replace REPLACE-THIS" in without
     named = _dns_output(include=["spf.relay.example.net"], ip4=["203.0.113.5", "198.51.100.0/24"])
-    assert ('secop.gov.co. IN TXT "v=spf1 include:spf.relay.example.net ip4:203.0.113.5 '
-            'ip4:198.51.100.0/24 -all"') in named
+    assert (
+        'secop.gov.co. IN TXT "v=spf1 include:spf.relay.example.net ip4:203.0.113.5 '
+        'ip4:198.51.100.0/24 -all"'
+    ) in named
     assert "REPLACE" not in named
     with pytest.raises(CommandError, match="--ip4"):
         _dns_output(ip4=["smtp.example.net"])
@@ -226,12 +253,14 @@ def test_dns_spf_names_the_sending_hosts_or_asks_for_them():
 @pytest.mark.django_db
 def test_dns_dmarc_quarantines_and_sends_reports_where_asked():
     output = _dns_output(report_address="dmarc@secop.gov.co")
-    assert ('_dmarc.secop.gov.co. IN TXT "v=DMARC1; p=quarantine; '
-            'rua=mailto:dmarc@secop.gov.co"') in output
+    assert (
+        '_dmarc.secop.gov.co. IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@secop.gov.co"'
+    ) in output
     assert '_dmarc.secop.gov.co. IN TXT "v=DMARC1; p=quarantine"' in _dns_output()
 
 
 # --- settings -------------------------------------------------------------------------------
+
 
 def test_settings_check_accepts_a_good_key_of_either_pem_form(key_file, tmp_path, rsa_key):
     dkim_settings_check(key_file=str(key_file), selector=SELECTOR, domain="")
@@ -244,14 +273,16 @@ def test_settings_check_accepts_a_good_key_of_either_pem_form(key_file, tmp_path
 def _bad_key_files(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> dict[str, Path]:
     files = {
         "public": rsa_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "garbage": b"-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
-        "small": _pem(rsa.generate_private_key(public_exponent=65537,
-                                               key_size=1024)),  # noqa: S505 (to be refused)
+        "small": _pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)),  # noqa: S505 (to be refused)
         "ec": _pem(ec.generate_private_key(ec.SECP256R1())),
         "encrypted": rsa_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"secret")),
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        ),
     }
     for name, data in files.items():
         (tmp_path / f"{name}.pem").write_bytes(data)
@@ -278,18 +309,35 @@ def test_settings_check_wants_key_file_and_selector_together(key_file):
 
 def _start(**overrides: str) -> subprocess.CompletedProcess[str]:
     """Load Portero's production settings in a fresh process with `overrides`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PORTERO_", "EMAIL_URL", "DATABASE_URL"))}
-    env.update({"PORTERO_ENV": "production", "PORTERO_SECRET_KEY": "k" * 50,
-                "PORTERO_BASE_URL": "https://cuentas.example.gov.co",
-                "EMAIL_URL": "smtp+starttls://smtp.example.gov.co:587",
-                "DATABASE_URL": "sqlite:///:memory:",
-                "PORTERO_AUDIT_KEY_FILE": str(settings.PORTERO_AUDIT_KEY_FILE),
-                "DJANGO_SETTINGS_MODULE": "portero.config.settings", **overrides})
-    code = ("import django; django.setup(); from django.conf import settings; "
-            "print(settings.PORTERO_DKIM_SELECTOR, settings.PORTERO_DKIM_DOMAIN)")
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PORTERO_", "EMAIL_URL", "DATABASE_URL"))
+    }
+    env.update(
+        {
+            "PORTERO_ENV": "production",
+            "PORTERO_SECRET_KEY": "k" * 50,
+            "PORTERO_BASE_URL": "https://cuentas.example.gov.co",
+            "EMAIL_URL": "smtp+starttls://smtp.example.gov.co:587",
+            "DATABASE_URL": "sqlite:///:memory:",
+            "PORTERO_AUDIT_KEY_FILE": str(settings.PORTERO_AUDIT_KEY_FILE),
+            "DJANGO_SETTINGS_MODULE": "portero.config.settings",
+            **overrides,
+        }
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.PORTERO_DKIM_SELECTOR, settings.PORTERO_DKIM_DOMAIN)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_start_up_refuses_half_or_broken_dkim_settings(key_file, tmp_path):
@@ -299,8 +347,11 @@ def test_start_up_refuses_half_or_broken_dkim_settings(key_file, tmp_path):
     half = _start(PORTERO_DKIM_KEY_FILE=str(key_file))
     assert half.returncode != 0
     assert "ImproperlyConfigured: PORTERO_DKIM_SELECTOR is not set" in half.stderr
-    (tmp_path / "public.pem").write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
-    broken = _start(PORTERO_DKIM_KEY_FILE=str(tmp_path / "public.pem"),
-                    PORTERO_DKIM_SELECTOR="portero2026")
+    (tmp_path / "public.pem").write_text(
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    )
+    broken = _start(
+        PORTERO_DKIM_KEY_FILE=str(tmp_path / "public.pem"), PORTERO_DKIM_SELECTOR="portero2026"
+    )
     assert broken.returncode != 0
     assert "ImproperlyConfigured: PORTERO_DKIM_KEY_FILE" in broken.stderr

@@ -41,14 +41,20 @@ def test_all_is_well_when_every_service_answers(mailbox: SMTPSink, keys_file: Pa
 
 def test_they_never_run_on_a_plain_start():
     plain = registry.registry.get_checks(include_deployment_checks=False)
-    ours = {checks.check_database, checks.check_smtp, checks.check_signing_key_file,
-            checks.check_redis, checks.check_audit_files}
+    ours = {
+        checks.check_database,
+        checks.check_smtp,
+        checks.check_signing_key_file,
+        checks.check_redis,
+        checks.check_audit_files,
+    }
     assert not ours & set(plain)
 
 
 @pytest.mark.django_db
-def test_an_unreachable_smtp_server_names_email_url(mailbox: SMTPSink, keys_file: Path,
-                                                    settings: Any):
+def test_an_unreachable_smtp_server_names_email_url(
+    mailbox: SMTPSink, keys_file: Path, settings: Any
+):
     settings.EMAIL_PORT = free_port()
     (problem,) = _portero_checks()
     assert problem.startswith("portero.E103") and "EMAIL_URL" in problem
@@ -74,7 +80,8 @@ def test_a_missing_key_file_in_production(mailbox: SMTPSink, tmp_path: Path, set
 
 @pytest.mark.django_db
 def test_an_audit_key_others_can_read_and_a_checkpoint_file_nobody_can_write(
-        mailbox: SMTPSink, keys_file: Path, settings: Any, tmp_path: Path):
+    mailbox: SMTPSink, keys_file: Path, settings: Any, tmp_path: Path
+):
     key = tmp_path / "audit-key"
     key.write_text(settings.PORTERO_AUDIT_KEY_FILE.read_text())
     key.chmod(0o640)
@@ -93,11 +100,22 @@ def test_an_unreachable_redis(mailbox: SMTPSink, keys_file: Path, settings: Any)
 
 
 def _check_in_child(tmp_path: Path, database_url: str) -> tuple[int, str]:
-    env = child_env({"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-                     "PORTERO_SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": database_url,
-                     "EMAIL_URL": f"smtp://127.0.0.1:{free_port()}"})
-    done = subprocess.run([sys.executable, "-m", "portero.cli", "check", "--deploy", "--tag",
-                           "portero"], env=env, capture_output=True, text=True, timeout=60)
+    env = child_env(
+        {
+            "PORTERO_ENV": "development",
+            "PORTERO_VAR_DIR": str(tmp_path),
+            "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": database_url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{free_port()}",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "portero.cli", "check", "--deploy", "--tag", "portero"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return done.returncode, done.stdout + done.stderr
 
 

@@ -42,8 +42,12 @@ def _files(prefix: str) -> dict[str, str]:
 def _command_lines() -> list[list[str]]:
     """Return every `portero ...` invocation in the shell blocks and the units' ExecStart."""
     lines = [line for body in _blocks("sh") for line in body.splitlines()]
-    lines += [line.partition("=")[2] for text in _files("/etc/systemd/system/").values()
-              for line in text.splitlines() if line.startswith("ExecStart=")]
+    lines += [
+        line.partition("=")[2]
+        for text in _files("/etc/systemd/system/").values()
+        for line in text.splitlines()
+        if line.startswith("ExecStart=")
+    ]
     found = []
     for line in lines:
         words = shlex.split(line, comments=True)
@@ -56,8 +60,16 @@ def _command_lines() -> list[list[str]]:
 
 def test_the_guide_has_units_for_serve_worker_bounces_and_the_audit_timer():
     units = _files("/etc/systemd/system/")
-    assert set(units) == {f"/etc/systemd/system/portero-{name}" for name in (
-        "serve.service", "worker.service", "bounces.service", "audit.service", "audit.timer")}
+    assert set(units) == {
+        f"/etc/systemd/system/portero-{name}"
+        for name in (
+            "serve.service",
+            "worker.service",
+            "bounces.service",
+            "audit.service",
+            "audit.timer",
+        )
+    }
 
 
 def test_every_unit_file_passes_systemd_analyze_verify(tmp_path: Path):
@@ -68,8 +80,13 @@ def test_every_unit_file_passes_systemd_analyze_verify(tmp_path: Path):
         path = tmp_path / Path(name).name
         path.write_text(text.replace("/opt/portero/venv/bin/portero", PORTERO))
         paths.append(str(path))
-    done = subprocess.run(["systemd-analyze", "verify", *paths], capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
@@ -90,9 +107,13 @@ def _settings_file(tmp_path: Path) -> dict[str, str]:
     key = tmp_path / "audit-key"
     key.write_text(secrets.token_hex(32) + "\n")
     key.chmod(0o600)
-    return {**values, "PORTERO_AUDIT_KEY_FILE": str(key), "PORTERO_VAR_DIR": str(tmp_path),
-            "PORTERO_AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.jsonl"),
-            "PORTERO_OIDC_KEYS_FILE": str(tmp_path / "oidc-keys.json")}
+    return {
+        **values,
+        "PORTERO_AUDIT_KEY_FILE": str(key),
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.jsonl"),
+        "PORTERO_OIDC_KEYS_FILE": str(tmp_path / "oidc-keys.json"),
+    }
 
 
 def test_the_settings_file_names_real_settings_and_starts(tmp_path: Path):
@@ -104,8 +125,14 @@ def test_the_settings_file_names_real_settings_and_starts(tmp_path: Path):
     assert proxy and env["PORTERO_TRUSTED_PROXIES"] == proxy.group(1)  # nginx is believed
     assert env["PORTERO_BIND"].startswith(proxy.group(1))
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    done = subprocess.run([PORTERO, "check"], env=child_env(env), capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [PORTERO, "check"],
+        env=child_env(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -119,30 +146,49 @@ def test_nginx_replaces_the_forwarded_headers_a_client_sent():
 
 
 def _bash(script: str, env: dict[str, str], cwd: Path) -> str:
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
 
 
 def test_backup_then_restore_then_audit_verify_as_written(
-        tmp_path: Path, smtp_server: tuple[SMTPSink, int]):
+    tmp_path: Path, smtp_server: tuple[SMTPSink, int]
+):
     cluster = ThrowawayCluster(require_postgres_bin()).create()
     try:
         env = child_env(_settings_file(tmp_path))
-        env.update({"DATABASE_URL": cluster.url(), "ADMIN_URL": cluster.url("postgres"),
-                    "RESTORED_URL": cluster.url("portero_restored"),
-                    "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server[1]}", "REDIS_URL": "",
-                    "PATH": f"{Path(PORTERO).parent}{os.pathsep}{os.environ['PATH']}"})
+        env.update(
+            {
+                "DATABASE_URL": cluster.url(),
+                "ADMIN_URL": cluster.url("postgres"),
+                "RESTORED_URL": cluster.url("portero_restored"),
+                "EMAIL_URL": f"smtp://127.0.0.1:{smtp_server[1]}",
+                "REDIS_URL": "",
+                "PATH": f"{Path(PORTERO).parent}{os.pathsep}{os.environ['PATH']}",
+            }
+        )
         # A deployment with a sealed, checkpointed audit trail.
-        _bash("portero migrate --no-input && portero createuser --username gongoragabriela "
-              "--email gabriela@example.com --no-password && portero worker --once && "
-              "portero audit checkpoint", env, tmp_path)
+        _bash(
+            "portero migrate --no-input && portero createuser --username gongoragabriela "
+            "--email gabriela@example.com --no-password && portero worker --once && "
+            "portero audit checkpoint",
+            env,
+            tmp_path,
+        )
         backup, restore = (b for b in _blocks("sh") if "pg_dump" in b or "pg_restore" in b)
         checkpoints = str(tmp_path / "audit-checkpoints.jsonl")
         _bash(backup, env, tmp_path)
-        out = _bash(restore.replace("/var/lib/portero/audit-checkpoints.jsonl", checkpoints),
-                    env, tmp_path)
+        out = _bash(
+            restore.replace("/var/lib/portero/audit-checkpoints.jsonl", checkpoints), env, tmp_path
+        )
         assert "audit chain intact: 1 rows verified" in out and "checkpoint(s) compared" in out, out
     finally:
         cluster.destroy()

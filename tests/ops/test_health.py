@@ -32,9 +32,14 @@ def _get(url: str) -> tuple[int, dict[str, str], dict[str, Any]]:
 def _serve(tmp_path: Path, database_url: str) -> tuple[str, dict[str, str]]:
     web = free_port()
     base = f"http://127.0.0.1:{web}"
-    return base, {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-                  "PORTERO_SECRET_KEY": settings.SECRET_KEY, "PORTERO_BASE_URL": base,
-                  "PORTERO_BIND": f"127.0.0.1:{web}", "DATABASE_URL": database_url}
+    return base, {
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "PORTERO_BASE_URL": base,
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "DATABASE_URL": database_url,
+    }
 
 
 def _serve_and_probe(tmp_path: Path, database_url: str) -> tuple[tuple[Any, ...], ...]:
@@ -66,8 +71,7 @@ def test_alive_needs_no_database(client: Client):
 
 
 @pytest.mark.django_db
-def test_ready_checks_migrations_once_per_process(client: Client,
-                                                  django_assert_num_queries: Any):
+def test_ready_checks_migrations_once_per_process(client: Client, django_assert_num_queries: Any):
     client.get("/salud/listo")
     with django_assert_num_queries(1):  # SELECT 1
         assert client.get("/salud/listo").status_code == 200
@@ -84,8 +88,11 @@ def test_redis_unreachable_is_reported_but_still_ready(client: Client, settings:
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = client.get("/salud/listo")
     assert response.status_code == 200 and "Retry-After" not in response
-    assert response.json() == {"status": "degraded", "degraded": ["redis"], "checks": {
-        "database": "ok", "migrations": "ok", "redis": "unreachable"}}
+    assert response.json() == {
+        "status": "degraded",
+        "degraded": ["redis"],
+        "checks": {"database": "ok", "migrations": "ok", "redis": "unreachable"},
+    }
     assert response["Cache-Control"] == "no-store"
 
 
@@ -95,20 +102,25 @@ def test_a_database_without_migrations_is_not_ready(tmp_path: Path):
     assert alive[0] == 200 and alive[2] == {"status": "ok"}
     status, headers, body = ready
     assert status == 503 and headers["Retry-After"] == str(health.RETRY_AFTER_SECONDS)
-    assert body == {"status": "unavailable", "failed": ["migrations"],
-                    "checks": {"database": "ok", "migrations": "pending"}}
+    assert body == {
+        "status": "unavailable",
+        "failed": ["migrations"],
+        "checks": {"database": "ok", "migrations": "pending"},
+    }
     assert headers["Cache-Control"] == "no-store"
 
 
 def test_an_unreachable_database_is_not_ready_but_alive(tmp_path: Path):
     password = "no-secreto-123"
-    alive, ready = _serve_and_probe(
-        tmp_path, f"postgres://x:{password}@127.0.0.1:{free_port()}/x")
+    alive, ready = _serve_and_probe(tmp_path, f"postgres://x:{password}@127.0.0.1:{free_port()}/x")
     assert alive[0] == 200
     status, headers, body = ready
     assert status == 503 and "Retry-After" in headers
-    assert body == {"status": "unavailable", "failed": ["database", "migrations"],
-                    "checks": {"database": "unreachable", "migrations": "unknown"}}
+    assert body == {
+        "status": "unavailable",
+        "failed": ["database", "migrations"],
+        "checks": {"database": "unreachable", "migrations": "unknown"},
+    }
     assert password not in json.dumps(body) and "Traceback" not in json.dumps(body)
 
 

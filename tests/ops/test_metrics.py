@@ -38,20 +38,29 @@ def _two_free_ports() -> int:
 def _scrape(port: int) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text = response.read().decode()
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(text) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
     return text, samples
 
 
 def _env(tmp_path: Path, metrics: int) -> tuple[str, dict[str, str]]:
     web = free_port()
     base = f"http://127.0.0.1:{web}"
-    return base, {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-                  "PORTERO_SECRET_KEY": settings.SECRET_KEY, "PORTERO_BASE_URL": base,
-                  "PORTERO_BIND": f"127.0.0.1:{web}", "DATABASE_URL": database_url(),
-                  "EMAIL_URL": f"smtp://127.0.0.1:{free_port()}",
-                  "PORTERO_METRICS_BIND": f"127.0.0.1:{metrics}",
-                  "PORTERO_WORKER_POLL_SECONDS": "0.2", "PORTERO_WORKER_NICE": "0"}
+    return base, {
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "PORTERO_BASE_URL": base,
+        "PORTERO_BIND": f"127.0.0.1:{web}",
+        "DATABASE_URL": database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{free_port()}",
+        "PORTERO_METRICS_BIND": f"127.0.0.1:{metrics}",
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
+        "PORTERO_WORKER_NICE": "0",
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,24 +71,39 @@ def test_serve_sums_its_workers_and_never_shows_a_path(tmp_path: Path, user: Use
     with portero_process("serve", "--workers", "2", env=env) as server:
         wait_until_serving(f"{base}/salud/vivo", server, pipe_output(server))
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda _: urllib.request.urlopen(f"{base}/salud/vivo").close(),
-                          range(40)))
+            list(
+                pool.map(lambda _: urllib.request.urlopen(f"{base}/salud/vivo").close(), range(40))
+            )
         for _ in range(2):
-            Browser(base).submit("/ingresar/", {"username": user.username,
-                                                "password": "no es la clave"})
+            Browser(base).submit(
+                "/ingresar/", {"username": user.username, "password": "no es la clave"}
+            )
         Browser(base).submit("/recuperar/contrasena/", {"username": user.username})
         with contextlib.suppress(urllib.error.HTTPError):
             urllib.request.urlopen(f"{base}/restablecer/{TOKEN}/").close()
         files = list((tmp_path / "metrics").glob("serve-*/histogram_*.db"))
         text, samples = _scrape(metrics)
-    assert samples[("portero_http_request_duration_seconds_count",
-                    (("route", "health_alive"), ("status", "2xx")))] == 41
+    assert (
+        samples[
+            (
+                "portero_http_request_duration_seconds_count",
+                (("route", "health_alive"), ("status", "2xx")),
+            )
+        ]
+        == 41
+    )
     assert len(files) == 2  # both workers answered; the scrape summed them
     assert samples[("portero_sign_ins_total", (("outcome", "failed"),))] == 2
-    assert samples[("portero_recovery_requests_total",
-                    (("kind", "password"), ("outcome", "accepted")))] == 1
-    assert ("portero_http_request_duration_seconds_count",
-            (("route", "recovery:open_link"), ("status", "3xx"))) in samples
+    assert (
+        samples[
+            ("portero_recovery_requests_total", (("kind", "password"), ("outcome", "accepted")))
+        ]
+        == 1
+    )
+    assert (
+        "portero_http_request_duration_seconds_count",
+        (("route", "recovery:open_link"), ("status", "3xx")),
+    ) in samples
     assert "SECRET" not in text and "/restablecer/" not in text
     assert samples[("portero_outbox_messages", (("status", "queued"),))] == 1
     assert samples[("portero_outbox_oldest_age_seconds", ())] >= 0
@@ -93,8 +117,7 @@ def test_worker_serves_its_heartbeat_on_the_next_port(tmp_path: Path):
     metrics = _two_free_ports()
     _, env = _env(tmp_path, metrics)
     with portero_process("worker", env=env) as worker:
-        wait_until_serving(f"http://127.0.0.1:{metrics + 1}/metrics", worker,
-                           pipe_output(worker))
+        wait_until_serving(f"http://127.0.0.1:{metrics + 1}/metrics", worker, pipe_output(worker))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             text, samples = _scrape(metrics + 1)

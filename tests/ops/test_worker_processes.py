@@ -60,8 +60,9 @@ def sink() -> Iterator[tuple[CountingSink, int]]:
 
 def _queue_work() -> int:
     for i in range(RESETS):
-        user = user_create(username=f"proveedor{i:02d}", email=f"p{i}@example.com",
-                           password=PASSWORD)
+        user = user_create(
+            username=f"proveedor{i:02d}", email=f"p{i}@example.com", password=PASSWORD
+        )
         request_password_reset(username=user.username, client=ClientInfo.system())
         username_reminder_queue(user=user, language="es-co")
         username_reminder_queue(user=user, language="en")
@@ -81,13 +82,19 @@ def test_the_default_is_one_process():
 
 
 def test_three_processes_share_the_queue_and_send_each_message_once(
-        tmp_path: Path, sink: tuple[CountingSink, int]):
+    tmp_path: Path, sink: tuple[CountingSink, int]
+):
     handler, port = sink
     expected = _queue_work()
-    env = {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-           "PORTERO_SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": database_url(),
-           "EMAIL_URL": f"smtp://127.0.0.1:{port}", "PORTERO_WORKER_POLL_SECONDS": "0.1",
-           "PORTERO_WORKER_NICE": "0"}
+    env = {
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+        "PORTERO_WORKER_POLL_SECONDS": "0.1",
+        "PORTERO_WORKER_NICE": "0",
+    }
     with portero_process("worker", "--processes", "3", env=env) as parent:
         deadline = time.monotonic() + 60
         while len(handler.message_ids) < expected and time.monotonic() < deadline:
@@ -97,14 +104,14 @@ def test_three_processes_share_the_queue_and_send_each_message_once(
         parent.wait(timeout=20)
     output = pipe_output(parent)()
     assert parent.returncode == 0, output
-    children = [int(p) for p in re.search(r"started 3 worker processes: ([\d, ]+)",
-                                          output)[1].split(", ")]  # type: ignore[index]
+    started = re.search(r"started 3 worker processes: ([\d, ]+)", output)
+    assert started, output
+    children = [int(p) for p in started[1].split(", ")]
     assert len(children) == 3 and not any(_alive(pid) for pid in children)
     assert output.count("worker stopped") == 3 and "Traceback" not in output
     # Every message once, under its own Message-ID, on its first attempt.
     assert len(handler.message_ids) == expected, output
     assert len(set(handler.message_ids)) == expected
-    assert set(OutboundEmail.objects.values_list("status", "attempts")) == {
-        (EmailStatus.SENT, 1)}
+    assert set(OutboundEmail.objects.values_list("status", "attempts")) == {(EmailStatus.SENT, 1)}
     assert not RecoveryRequest.objects.filter(processed_at__isnull=True).exists()
     assert len(handler.connections) >= 2  # more than one process did the sending

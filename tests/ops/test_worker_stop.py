@@ -48,13 +48,19 @@ def slow_smtp() -> Iterator[tuple[SlowSink, int]]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.django_db(transaction=True)
 def test_stop_during_a_send_finishes_that_message_and_exits_0(
-        tmp_path: Path, user: User, slow_smtp: tuple[SlowSink, int], sig: signal.Signals):
+    tmp_path: Path, user: User, slow_smtp: tuple[SlowSink, int], sig: signal.Signals
+):
     sink, port = slow_smtp
     first, second = (username_reminder_queue(user=user, language="es-co") for _ in range(2))
-    env = {"PORTERO_ENV": "development", "PORTERO_VAR_DIR": str(tmp_path),
-           "PORTERO_SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": database_url(),
-           "EMAIL_URL": f"smtp://127.0.0.1:{port}", "PORTERO_WORKER_POLL_SECONDS": "0.2",
-           "PORTERO_WORKER_NICE": "0"}
+    env = {
+        "PORTERO_ENV": "development",
+        "PORTERO_VAR_DIR": str(tmp_path),
+        "PORTERO_SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+        "PORTERO_WORKER_POLL_SECONDS": "0.2",
+        "PORTERO_WORKER_NICE": "0",
+    }
     with portero_process("worker", env=env) as worker:
         assert sink.receiving.wait(30), pipe_output(worker)()
         os.kill(worker.pid, sig)

@@ -18,6 +18,7 @@ from portero.organizations.services import (
 )
 from portero.organizations.states import By
 from tests.conftest import PASSWORD
+from tests.federation.conftest import local_portal, receiver  # noqa: F401  (fixtures used here)
 
 __all__ = ["PASSWORD"]
 
@@ -27,12 +28,17 @@ NIT_B, NIT_B_SHOWN = "9005148132", "900.514.813-2"
 SYSTEM = ClientInfo.system()
 
 
-def person(name: str, *, language: str = "es-co", email: str = "",
-           password: str | None = None) -> User:
+def person(
+    name: str, *, language: str = "es-co", email: str = "", password: str | None = None
+) -> User:
     """An account; without a password unless it must sign in (hashing is slow on purpose)."""
-    return user_create(username=name, email=email or f"{name}@example.com",
-                       full_name=name.replace(".", " ").title(), language=language,
-                       password=password)
+    return user_create(
+        username=name,
+        email=email or f"{name}@example.com",
+        full_name=name.replace(".", " ").title(),
+        language=language,
+        password=password,
+    )
 
 
 def reads_spanish(user: User) -> User:
@@ -43,18 +49,21 @@ def reads_spanish(user: User) -> User:
     return user
 
 
-def register(admin: User, *, nit: str = NIT_A, name: str = "Alcaldía de Prueba",
-             kind: str = "entidad") -> Organization:
-    membership = organization_register(user=admin, kind=kind, name=name, nit=nit,
-                                       city="Bogotá D.C.", client=SYSTEM)
+def register(
+    admin: User, *, nit: str = NIT_A, name: str = "Alcaldía de Prueba", kind: str = "entidad"
+) -> Organization:
+    membership = organization_register(
+        user=admin, kind=kind, name=name, nit=nit, city="Bogotá D.C.", client=SYSTEM
+    )
     return membership.organization
 
 
 def accepted(organization: Organization, member: User, admin: User) -> Membership:
     """Make `member` an accepted user of `organization` the normal way: request, accept."""
     request = membership_request(user=member, organization=organization, client=SYSTEM)
-    return membership_decide(actor=admin, membership=request, action="accept",
-                             by=By.ADMINISTRATOR, client=SYSTEM)
+    return membership_decide(
+        actor=admin, membership=request, action="accept", by=By.ADMINISTRATOR, client=SYSTEM
+    )
 
 
 @dataclass
@@ -78,7 +87,8 @@ def scene(db: None) -> Scene:
 
 @pytest.fixture
 def supervisor(db: None) -> User:
-    agent = user_create(username="mesa.supervisora", email="mesa@example.com",
-                        password=PASSWORD, is_staff=True)
+    agent = user_create(
+        username="mesa.supervisora", email="mesa@example.com", password=PASSWORD, is_staff=True
+    )
     user_grant_role(user=agent, role="supervisor")
     return agent

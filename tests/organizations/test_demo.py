@@ -15,10 +15,13 @@ def test_the_demo_has_users_in_two_one_and_no_organizations():
     demo_users_create()
     demo_users_create()  # once
     assert Organization.objects.count() == 2
-    counts = {name: Membership.objects.filter(user__username=name).count()
-              for name in ("gongoragabriela", "gongora.compras", "proveedor.nuevo")}
+    counts = {
+        name: Membership.objects.filter(user__username=name).count()
+        for name in ("gongoragabriela", "gongora.compras", "proveedor.nuevo")
+    }
     assert counts == {"gongoragabriela": 1, "gongora.compras": 2, "proveedor.nuevo": 0}
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
-    signed_in = browser.post("/ingresar/", {"username": "gongora.compras",
-                                            "password": DEMO_PASSWORD})
+    signed_in = browser.post(
+        "/ingresar/", {"username": "gongora.compras", "password": DEMO_PASSWORD}
+    )
     assert signed_in["Location"] == "/cuenta/organizaciones/elegir/"

@@ -55,7 +55,10 @@ def test_importorgs_creates_updates_and_reports_rejected_lines(tmp_path):
     assert "check digit" in err and "repeat line 2" in err and "not entidad or proveedor" in err
     assert "formula" in err and "bidirectional" in err
     assert sorted(Organization.objects.values_list("nit", "kind")) == [
-        ("8001972684", "entidad"), ("9005148132", "entidad"), ("9005148132", "proveedor")]
+        ("8001972684", "entidad"),
+        ("9005148132", "entidad"),
+        ("9005148132", "proveedor"),
+    ]
     out, _ = run("importorgs", tmp_path, ORGS)  # idempotent
     assert out.strip() == "created 0, updated 0, unchanged 3, rejected 5"
     renamed = ORGS.replace("Alcaldía de Prueba,Bogotá D.C.", "Alcaldía Mayor,Bogotá D.C.")
@@ -65,8 +68,9 @@ def test_importorgs_creates_updates_and_reports_rejected_lines(tmp_path):
 def test_importusers_membership_columns_are_idempotent_with_line_numbers(tmp_path):
     run("importorgs", tmp_path, ORGS)
     out, err = run("importusers", tmp_path, USERS)
-    rejected = {int(line.split(": rejected: ")[0].rsplit(":", 1)[1]): line
-                for line in err.splitlines()}
+    rejected = {
+        int(line.split(": rejected: ")[0].rsplit(":", 1)[1]): line for line in err.splitlines()
+    }
     assert sorted(rejected) == [5, 6, 7, 8, 9, 10], err
     assert "entity and a supplier" in rejected[5]
     assert "other details" in rejected[6]
@@ -76,10 +80,13 @@ def test_importusers_membership_columns_are_idempotent_with_line_numbers(tmp_pat
     assert "repeat line 2" in rejected[10]
     assert out.strip() == "created 2, updated 1, unchanged 0, rejected 6"  # line 3: a membership
     compras = User.objects.get(username="compras")
-    memberships = {(m.organization.kind, m.role, m.state)
-                   for m in Membership.objects.filter(user=compras)}
-    assert memberships == {("entidad", Role.ADMINISTRATOR, MembershipState.ACCEPTED),
-                           ("proveedor", Role.USER, MembershipState.ACCEPTED)}
+    memberships = {
+        (m.organization.kind, m.role, m.state) for m in Membership.objects.filter(user=compras)
+    }
+    assert memberships == {
+        ("entidad", Role.ADMINISTRATOR, MembershipState.ACCEPTED),
+        ("proveedor", Role.USER, MembershipState.ACCEPTED),
+    }
     assert not User.objects.filter(username__in=["nuevo", "nuevo2", "solo"]).exists()
     out, _ = run("importusers", tmp_path, USERS)
     assert out.strip() == "created 0, updated 0, unchanged 3, rejected 6"
@@ -88,7 +95,11 @@ def test_importusers_membership_columns_are_idempotent_with_line_numbers(tmp_pat
 def test_importusers_never_demotes_the_last_administrator(tmp_path):
     admin = person("unica.admin")
     register(admin)
-    out, err = run("importusers", tmp_path, "username,email,full_name,language,org_nit,org_role\n"
-                   f"unica.admin,{admin.email},Unica Admin,es,800197268-4,usuario\n")
+    out, err = run(
+        "importusers",
+        tmp_path,
+        "username,email,full_name,language,org_nit,org_role\n"
+        f"unica.admin,{admin.email},Unica Admin,es,800197268-4,usuario\n",
+    )
     assert "last_administrator" in err and out.strip().endswith("rejected 1")
     assert Membership.objects.get(user=admin).role == Role.ADMINISTRATOR

@@ -28,21 +28,28 @@ def test_check_digit_of_published_nits(number: str, digit: int):
     assert check_digit(number) == digit
 
 
-@pytest.mark.parametrize("typed", ["800.197.268-4", "800197268-4", "8001972684",
-                                   " 800197268 - 4 ", "800.197.2684"])
+@pytest.mark.parametrize(
+    "typed", ["800.197.268-4", "800197268-4", "8001972684", " 800197268 - 4 ", "800.197.2684"]
+)
 def test_dots_and_dash_are_optional(typed: str):
     assert nit_normalize(typed) == "8001972684"
 
 
-@pytest.mark.parametrize("typed", [
-    "800.197.268-5",  # wrong check digit
-    "8001972685",  # the same, without punctuation
-    "800.197.268",  # no check digit
-    "80.0197.268-4",  # dots in the wrong places
-    "1234-0",  # too short
-    "1234567890123456-1",  # too long
-    "NIT 800197268-4", "", "800197268-44", "٨٠٠١٩٧٢٦٨-٤",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "800.197.268-5",  # wrong check digit
+        "8001972685",  # the same, without punctuation
+        "800.197.268",  # no check digit
+        "80.0197.268-4",  # dots in the wrong places
+        "1234-0",  # too short
+        "1234567890123456-1",  # too long
+        "NIT 800197268-4",
+        "",
+        "800197268-44",
+        "٨٠٠١٩٧٢٦٨-٤",
+    ],
+)
 def test_invalid_nits_are_refused(typed: str):
     with pytest.raises(InvalidNit):
         nit_normalize(typed)

@@ -35,9 +35,15 @@ def test_the_account_page_leads_to_my_organizations(scene: Scene):
 def test_registering_an_organization_makes_me_its_administrator():
     me = person("registradora")
     browser = signed_in(me)
-    response = browser.post("/cuenta/organizaciones/registrar/", {
-        "kind": "proveedor", "name": "  Suministros   del Caribe S.A.S. ", "nit": "900.514.813-2",
-        "city": "Barranquilla"})
+    response = browser.post(
+        "/cuenta/organizaciones/registrar/",
+        {
+            "kind": "proveedor",
+            "name": "  Suministros   del Caribe S.A.S. ",
+            "nit": "900.514.813-2",
+            "city": "Barranquilla",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == "/cuenta/organizaciones/"
     organization = Organization.objects.get()
     assert (organization.name, organization.nit) == ("Suministros del Caribe S.A.S.", NIT_B)
@@ -47,14 +53,19 @@ def test_registering_an_organization_makes_me_its_administrator():
     assert "Suministros del Caribe S.A.S. fue registrada" in page
 
 
-@pytest.mark.parametrize(("nit", "message"), [
-    ("900.514.813-3", "Escriba un NIT válido con su dígito de verificación"),
-    ("900.514.813", "Escriba un NIT válido con su dígito de verificación"),
-])
+@pytest.mark.parametrize(
+    ("nit", "message"),
+    [
+        ("900.514.813-3", "Escriba un NIT válido con su dígito de verificación"),
+        ("900.514.813", "Escriba un NIT válido con su dígito de verificación"),
+    ],
+)
 def test_a_wrong_check_digit_is_shown_next_to_the_field(nit, message):
     browser = signed_in(person("registradora"))
-    response = browser.post("/cuenta/organizaciones/registrar/", {
-        "kind": "entidad", "name": "Entidad", "nit": nit, "city": "Cali"})
+    response = browser.post(
+        "/cuenta/organizaciones/registrar/",
+        {"kind": "entidad", "name": "Entidad", "nit": nit, "city": "Cali"},
+    )
     page = response.content.decode()
     assert response.status_code == 200 and message in page and 'class="error-summary"' in page
     assert not Organization.objects.exists()
@@ -62,8 +73,10 @@ def test_a_wrong_check_digit_is_shown_next_to_the_field(nit, message):
 
 def test_registering_an_existing_organization_points_to_request_access(scene: Scene):
     browser = signed_in(scene.outsider)
-    response = browser.post("/cuenta/organizaciones/registrar/", {
-        "kind": "entidad", "name": "Otra", "nit": "800197268-4", "city": "Cali"})
+    response = browser.post(
+        "/cuenta/organizaciones/registrar/",
+        {"kind": "entidad", "name": "Otra", "nit": "800197268-4", "city": "Cali"},
+    )
     assert "ya está registrada" in response.content.decode()
     assert Organization.objects.count() == 1
 
@@ -83,8 +96,10 @@ def test_request_access_by_exact_nit_or_short_name_shows_no_members(scene: Scene
 
 def test_or4_searches_are_limited_so_the_directory_cannot_be_listed(scene: Scene, settings):
     rule = settings.PORTERO_RATE_LIMITS["org_search_per_account_hour"]
-    settings.PORTERO_RATE_LIMITS = {**settings.PORTERO_RATE_LIMITS,
-                                    "org_search_per_account_hour": {**rule, "limit": 3}}
+    settings.PORTERO_RATE_LIMITS = {
+        **settings.PORTERO_RATE_LIMITS,
+        "org_search_per_account_hour": {**rule, "limit": 3},
+    }
     browser = signed_in(scene.outsider)
     for _ in range(3):
         page = browser.get("/cuenta/organizaciones/solicitar/", {"q": "alcaldía de"})
@@ -95,11 +110,11 @@ def test_or4_searches_are_limited_so_the_directory_cannot_be_listed(scene: Scene
     assert "Demasiadas búsquedas" in refused.content.decode()
 
 
-def test_a_request_reaches_the_administrators_by_email_with_a_link(scene: Scene, worker,
-                                                                    mailbox):
+def test_a_request_reaches_the_administrators_by_email_with_a_link(scene: Scene, worker, mailbox):
     browser = signed_in(scene.outsider)
-    response = browser.post("/cuenta/organizaciones/solicitar/",
-                            {"organization": scene.organization.pk})
+    response = browser.post(
+        "/cuenta/organizaciones/solicitar/", {"organization": scene.organization.pk}
+    )
     assert response.status_code == 302
     assert Membership.objects.get(user=scene.outsider).state == MembershipState.PENDING
     worker.drain()
@@ -108,13 +123,16 @@ def test_a_request_reaches_the_administrators_by_email_with_a_link(scene: Scene,
     body = text_of(to_admin[0])
     assert "Nueva solicitud de acceso" in to_admin[0]["Subject"]
     assert scene.outsider.username in body and "800.197.268-4" in body
-    assert (f"https://cuentas.portero.test/cuenta/organizaciones/{scene.organization.pk}"
-            f"/solicitudes/") in body
+    assert (
+        f"https://cuentas.portero.test/cuenta/organizaciones/{scene.organization.pk}/solicitudes/"
+    ) in body
 
 
 def test_or4_administrator_pages_are_not_found_for_anyone_else(scene: Scene):
-    pages = [f"/cuenta/organizaciones/{scene.organization.pk}/solicitudes/",
-             f"/cuenta/organizaciones/{scene.organization.pk}/miembros/"]
+    pages = [
+        f"/cuenta/organizaciones/{scene.organization.pk}/solicitudes/",
+        f"/cuenta/organizaciones/{scene.organization.pk}/miembros/",
+    ]
     for user in (scene.member, scene.outsider):
         browser = signed_in(user)
         for page in pages:
@@ -122,8 +140,10 @@ def test_or4_administrator_pages_are_not_found_for_anyone_else(scene: Scene):
             assert response.status_code == 404, (user, page)
             assert scene.admin.username not in response.content.decode()
         target = Membership.objects.get(user=scene.admin)
-        refused = browser.post(f"/cuenta/organizaciones/{scene.organization.pk}/decidir/"
-                               f"{target.pk}/", {"action": "cancel"})
+        refused = browser.post(
+            f"/cuenta/organizaciones/{scene.organization.pk}/decidir/{target.pk}/",
+            {"action": "cancel"},
+        )
         assert refused.status_code == 404
     assert Membership.objects.get(user=scene.admin).state == MembershipState.ACCEPTED
     missing = signed_in(scene.admin).get("/cuenta/organizaciones/999999/miembros/")
@@ -132,8 +152,7 @@ def test_or4_administrator_pages_are_not_found_for_anyone_else(scene: Scene):
 
 def test_an_administrator_accepts_rejects_and_reverts_from_the_requests_page(scene: Scene):
     other = person("solicitante.dos")
-    first = membership_request(user=scene.outsider, organization=scene.organization,
-                               client=SYSTEM)
+    first = membership_request(user=scene.outsider, organization=scene.organization, client=SYSTEM)
     second = membership_request(user=other, organization=scene.organization, client=SYSTEM)
     browser = signed_in(scene.admin)
     base = f"/cuenta/organizaciones/{scene.organization.pk}"
@@ -151,8 +170,7 @@ def test_an_administrator_accepts_rejects_and_reverts_from_the_requests_page(sce
     assert scene.outsider.username in members and scene.member.username in members
     assert "aceptado" in members.lower()  # the history
     notices = OutboundEmail.objects.filter(kind=EmailKind.MEMBERSHIP_CHANGED, user=other)
-    assert [n.context["action"] for n in notices.order_by("pk")] == ["reject",
-                                                                    "revert_rejection"]
+    assert [n.context["action"] for n in notices.order_by("pk")] == ["reject", "revert_rejection"]
 
 
 def test_or2_the_members_page_refuses_to_remove_the_last_administrator(scene: Scene):
@@ -161,8 +179,9 @@ def test_or2_the_members_page_refuses_to_remove_the_last_administrator(scene: Sc
     base = f"/cuenta/organizaciones/{scene.organization.pk}"
     response = browser.post(f"{base}/rol/{own.pk}/", {"role": "usuario"}, follow=True)
     assert "al menos un administrador activo" in response.content.decode()
-    response = browser.post(f"{base}/decidir/{own.pk}/", {"action": "cancel", "back": "members"},
-                            follow=True)
+    response = browser.post(
+        f"{base}/decidir/{own.pk}/", {"action": "cancel", "back": "members"}, follow=True
+    )
     assert "al menos un administrador activo" in response.content.decode()
     own.refresh_from_db()
     assert (own.role, own.state) == (Role.ADMINISTRATOR, MembershipState.ACCEPTED)
@@ -171,11 +190,14 @@ def test_or2_the_members_page_refuses_to_remove_the_last_administrator(scene: Sc
 def test_a_member_told_in_their_language(scene: Scene, worker, mailbox):
     browser = signed_in(scene.admin)
     membership = Membership.objects.get(user=scene.member)  # an English speaker
-    browser.post(f"/cuenta/organizaciones/{scene.organization.pk}/decidir/{membership.pk}/",
-                 {"action": "cancel", "reason": "Left the office", "back": "members"})
+    browser.post(
+        f"/cuenta/organizaciones/{scene.organization.pk}/decidir/{membership.pk}/",
+        {"action": "cancel", "reason": "Left the office", "back": "members"},
+    )
     worker.drain()
-    [notice] = [m for m in mailbox.messages if scene.member.email in m["To"]
-                and "cancelled" in text_of(m)]
+    [notice] = [
+        m for m in mailbox.messages if scene.member.email in m["To"] and "cancelled" in text_of(m)
+    ]
     body = text_of(notice)
     assert "Your access to Alcaldía de Prueba (NIT 800.197.268-4) was cancelled" in body
     assert "Reason: Left the office" in body

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def imported(db):  # type: ignore[no-untyped-def]
-    return user_create(username="proveedor.nuevo", email="nuevo@example.com", password=None,
-                       via="import")
+    return user_create(
+        username="proveedor.nuevo", email="nuevo@example.com", password=None, via="import"
+    )
 
 
 def test_sign_in_page_offers_activation_and_it_leads_to_the_same_request(client, imported):
@@ -25,8 +26,9 @@ def test_sign_in_page_offers_activation_and_it_leads_to_the_same_request(client,
     assert "<h1>Active su cuenta</h1>" in form and "crear su contraseña" in form
 
 
-def test_activation_speaks_of_creating_a_password_never_of_changing_one(client, imported,
-                                                                        mailbox, worker):
+def test_activation_speaks_of_creating_a_password_never_of_changing_one(
+    client, imported, mailbox, worker
+):
     ask_reset(client, imported.username)
     worker.drain()
     browser = Client(HTTP_ACCEPT_LANGUAGE="es-CO")
@@ -35,8 +37,9 @@ def test_activation_speaks_of_creating_a_password_never_of_changing_one(client, 
     assert "<h1>Active su cuenta</h1>" in page and "Crear contraseña" in page
     assert "cambiar su contraseña" not in page.lower() and "contraseña actual" not in page
     assert "Nueva contraseña" not in page
-    done = browser.post("/restablecer/", {"new_password1": NEW_PASSWORD,
-                                          "new_password2": NEW_PASSWORD})
+    done = browser.post(
+        "/restablecer/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     finished = browser.get(done["Location"]).content.decode()
     assert "Su cuenta está activa" in finished and "fue cambiada" not in finished
     mailbox.clear()

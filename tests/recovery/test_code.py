@@ -57,8 +57,9 @@ def test_tk7_username_and_code_lead_to_the_same_change_password_page(email, user
     response = _enter(other_device, " " + _code(email)[:4] + "-" + _code(email)[4:] + " ")
     assert response["Location"] == "/restablecer/"
     assert "Nueva contraseña" in other_device.get("/restablecer/").content.decode()
-    done = other_device.post("/restablecer/", {"new_password1": NEW_PASSWORD,
-                                               "new_password2": NEW_PASSWORD})
+    done = other_device.post(
+        "/restablecer/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert done["Location"] == "/restablecer/listo/"
 
 
@@ -123,7 +124,9 @@ def test_tk7_guesses_are_throttled_per_address(email, user):
     assert _enter(Client(REMOTE_ADDR="198.51.100.10"), _code(email)).status_code == 302
 
 
-@pytest.mark.parametrize("code", ["", "1234", "abcdefgh", "123456789", "１２３４５６７８", "x" * 5000])
+@pytest.mark.parametrize(
+    "code", ["", "1234", "abcdefgh", "123456789", "１２３４５６７８", "x" * 5000]
+)
 def test_tk7_malformed_codes_get_a_clear_message(user, code):
     response = _enter(Client(), code)
     assert response.status_code == 200

@@ -37,9 +37,13 @@ def test_fc1_no_valid_secret_no_change(user, session_value):
         session = browser.session
         session["portero_reset_selector"] = session_value
         session.save()
-    response = browser.post("/restablecer/", {
-        "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD,
-    })
+    response = browser.post(
+        "/restablecer/",
+        {
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 404
     assert _password_unchanged(user)
 
@@ -47,9 +51,14 @@ def test_fc1_no_valid_secret_no_change(user, session_value):
 def test_fc1_a_token_in_the_form_body_is_not_accepted(user, link):
     browser = Client()
     token = link.rstrip("/").rsplit("/", 1)[1]
-    response = browser.post("/restablecer/", {
-        "token": token, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD,
-    })
+    response = browser.post(
+        "/restablecer/",
+        {
+            "token": token,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 404 and _password_unchanged(user)
 
 
@@ -77,8 +86,7 @@ def test_fc3_password_never_appears_in_email_page_or_log(link, user, mailbox, wo
     caplog.set_level(logging.DEBUG)
     browser = Client()
     pages = [set_password(browser, link, canary, confirm=canary + "x")]  # mismatch: re-render
-    pages.append(browser.post("/restablecer/", {"new_password1": canary,
-                                                "new_password2": canary}))
+    pages.append(browser.post("/restablecer/", {"new_password1": canary, "new_password2": canary}))
     pages.append(browser.get("/restablecer/listo/"))
     worker.drain()
     assert mailbox.messages, "the password-changed notice should have been sent"
@@ -91,8 +99,10 @@ def test_fc3_password_never_appears_in_email_page_or_log(link, user, mailbox, wo
 
 
 def test_fc4_password_changed_email_goes_to_the_account(link, user, mailbox, worker):
-    browser = Client(HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36",
-                     REMOTE_ADDR="190.25.1.7")
+    browser = Client(
+        HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36",
+        REMOTE_ADDR="190.25.1.7",
+    )
     set_password(browser, link, NEW_PASSWORD)
     worker.drain()
     notices = [m for m in mailbox.messages if "contraseña fue cambiada" in m["Subject"].lower()]
@@ -119,18 +129,23 @@ def test_se3_reset_ends_every_other_session(link, user):
     for browser in (phone, laptop):
         assert browser.get("/cuenta/")["Location"].startswith("/ingresar/")
     assert SessionRecord.objects.filter(user=user).count() == 0
-    assert not any(s.get_decoded().get("_auth_user_id") == str(user.pk)
-                   for s in Session.objects.all())
+    assert not any(
+        s.get_decoded().get("_auth_user_id") == str(user.pk) for s in Session.objects.all()
+    )
 
 
 def test_se3_change_password_keeps_this_session_and_ends_the_others(user, mailbox, worker):
     here, elsewhere = Client(), Client()
     for browser in (here, elsewhere):
         browser.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD})
-    response = here.post("/cuenta/contrasena/", {
-        "current_password": PASSWORD, "new_password1": NEW_PASSWORD,
-        "new_password2": NEW_PASSWORD,
-    })
+    response = here.post(
+        "/cuenta/contrasena/",
+        {
+            "current_password": PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 302
     assert here.get("/cuenta/").status_code == 200
     assert elsewhere.get("/cuenta/").status_code == 302

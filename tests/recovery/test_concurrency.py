@@ -35,7 +35,8 @@ def test_tk6_concurrent_submissions_with_one_link_exactly_one_succeeds(user):
         try:
             barrier.wait(timeout=10)
             check = complete_password_reset(
-                selector=selector, password=f"contraseña nueva número {number:02d}",
+                selector=selector,
+                password=f"contraseña nueva número {number:02d}",
                 client=ClientInfo.system(),
             )
             results.append(check.completed)
@@ -54,7 +55,8 @@ def test_tk6_concurrent_submissions_with_one_link_exactly_one_succeeds(user):
     assert len(results) == SUBMISSIONS
     assert results.count(True) == 1
     user.refresh_from_db()
-    matches = [n for n in range(SUBMISSIONS)
-               if user.check_password(f"contraseña nueva número {n:02d}")]
+    matches = [
+        n for n in range(SUBMISSIONS) if user.check_password(f"contraseña nueva número {n:02d}")
+    ]
     assert len(matches) == 1
     assert PasswordReset.objects.get().used_at is not None

@@ -25,7 +25,10 @@ def test_forgot_password_journey_sets_new_password_and_sign_in_works(client, use
     assert response.status_code == 302 and response["Location"] == "/restablecer/listo/"
 
     fresh = Client()
-    assert fresh.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}).status_code == 200
+    assert (
+        fresh.post("/ingresar/", {"username": "gongoragabriela", "password": PASSWORD}).status_code
+        == 200
+    )
     signed_in = fresh.post("/ingresar/", {"username": "gongoragabriela", "password": NEW_PASSWORD})
     assert signed_in.status_code == 302 and signed_in["Location"] == "/cuenta/"
     user.refresh_from_db()

@@ -49,7 +49,7 @@ def _in_transaction(queries: CaptureQueriesContext) -> list[str]:
     if begin is None:  # PostgreSQL: the claim's SELECT ... FOR UPDATE opens the transaction
         begin = next(i for i, s in enumerate(sql) if "FOR UPDATE" in s) - 1
     end = next((i for i, s in enumerate(sql) if s == "COMMIT" and i > begin), len(sql))
-    return sql[begin + 1:end]
+    return sql[begin + 1 : end]
 
 
 def test_a_batch_is_written_in_the_same_few_statements_whatever_its_size(requests):
@@ -79,8 +79,7 @@ def test_accounts_are_looked_up_before_the_write_transaction_not_inside_it(reque
     assert len(looked_up) == 2  # one query for the 31 usernames, one for the address
 
 
-def test_a_batch_is_sized_by_how_long_its_transactions_held_the_database(requests,
-                                                                         monkeypatch):
+def test_a_batch_is_sized_by_how_long_its_transactions_held_the_database(requests, monkeypatch):
     # The SQLite budget on both databases (PostgreSQL's own is larger: nothing waits for it).
     monkeypatch.setattr(processing.SIZER, "budget_postgresql", processing.SIZER.budget)
     # As if each request had held the write lock 2 ms: 5 ms of budget leave room for 2.
@@ -103,8 +102,11 @@ def test_batched_audit_rows_keep_the_chain_intact_and_in_order(requests):
     processing.recovery_requests_process(limit=100)
     requested = AuditEvent.objects.filter(event="reset.requested").order_by("pk")
     assert [e.subject for e in requested] == [
-        f"request:{pk}" for pk in RecoveryRequest.objects.filter(kind=RequestKind.PASSWORD)
-        .order_by("pk").values_list("pk", flat=True)]
+        f"request:{pk}"
+        for pk in RecoveryRequest.objects.filter(kind=RequestKind.PASSWORD)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ]
     # The accounts' creation rows waited for sealing; the worker's own were chained as written.
     assert events_seal() == ACCOUNTS
     out = io.StringIO()
@@ -133,8 +135,9 @@ def test_one_failing_request_does_not_hold_back_the_others(requests, monkeypatch
     assert OutboundEmail.objects.count() == ACCOUNTS + 1
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'",
-                    reason="LISTEN/NOTIFY is PostgreSQL's; SQLite workers poll")
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="LISTEN/NOTIFY is PostgreSQL's; SQLite workers poll"
+)
 def test_an_insert_wakes_listening_workers_at_commit(user):
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as listener:
         listener.execute(f"LISTEN {CHANNEL}")

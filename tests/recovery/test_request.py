@@ -23,8 +23,7 @@ CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
 
 def _visible(response) -> tuple[int, dict[str, str], bytes]:  # type: ignore[no-untyped-def]
     """Return what a client can observe, minus per-request randomness (CSRF mask, request id)."""
-    headers = {k: v for k, v in response.headers.items()
-               if k not in {"Set-Cookie", "X-Request-ID"}}
+    headers = {k: v for k, v in response.headers.items() if k not in {"Set-Cookie", "X-Request-ID"}}
     return response.status_code, headers, CSRF.sub(b"", response.content)
 
 
@@ -58,8 +57,10 @@ def _statements(username: str) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         client.post("/recuperar/contrasena/", {"username": username})
     # Table and verb of each statement: the same work, whatever the account.
-    return [re.sub(r'"s\d+_x\d+"', "savepoint", " ".join(q["sql"].split()[:3]))
-            for q in queries.captured_queries]
+    return [
+        re.sub(r'"s\d+_x\d+"', "savepoint", " ".join(q["sql"].split()[:3]))
+        for q in queries.captured_queries
+    ]
 
 
 def test_fr1_request_path_does_the_same_queries_for_known_and_unknown(accounts):
@@ -72,13 +73,16 @@ def test_fr1_request_path_does_the_same_queries_for_known_and_unknown(accounts):
 def test_request_path_is_the_rate_limit_counters_and_one_insert_in_one_transaction(user):
     # Every statement here is paid by every request; with the counters in Redis, the first two
     # are one round trip to Redis instead.
-    counters = [] if settings.REDIS_URL else [
-        "INSERT INTO core_ratecounter",  # every rule's current window, one upsert
-        "SELECT key, count",  # every rule's previous window, one read
-    ]
+    counters = (
+        []
+        if settings.REDIS_URL
+        else [
+            "INSERT INTO core_ratecounter",  # every rule's current window, one upsert
+            "SELECT key, count",  # every rule's previous window, one read
+        ]
+    )
     statements = [s.replace("BEGIN IMMEDIATE", "BEGIN") for s in _statements("gongoragabriela")]
-    assert statements == [
-        "BEGIN", *counters, 'INSERT INTO "recovery_recoveryrequest"', "COMMIT"]
+    assert statements == ["BEGIN", *counters, 'INSERT INTO "recovery_recoveryrequest"', "COMMIT"]
 
 
 def test_request_path_writes_no_audit_row_the_worker_writes_it(accounts, worker, caplog):
@@ -92,8 +96,11 @@ def test_request_path_writes_no_audit_row_the_worker_writes_it(accounts, worker,
     row = AuditEvent.objects.get(event="reset.requested")
     request = RecoveryRequest.objects.get()
     assert row.request_id == response["X-Request-ID"] == logged["request_id"]
-    assert (row.created_at, row.ip, row.subject) == (request.created_at, "127.0.0.1",
-                                                     logged["subject"])
+    assert (row.created_at, row.ip, row.subject) == (
+        request.created_at,
+        "127.0.0.1",
+        logged["subject"],
+    )
     assert row.pk < AuditEvent.objects.get(event="reset.issued").pk
 
 
@@ -106,8 +113,10 @@ def test_throttled_request_gets_its_audit_row_from_the_worker_too(user, worker, 
     assert RecoveryRequest.objects.filter(processed_at__isnull=True).count() == 2
     worker.drain()
     rows = AuditEvent.objects.filter(event="reset.requested").order_by("pk")
-    assert [(r.outcome, r.details["rules"]) for r in rows] == [("accepted", []),
-                                                               ("throttled", ["tiny"])]
+    assert [(r.outcome, r.details["rules"]) for r in rows] == [
+        ("accepted", []),
+        ("throttled", ["tiny"]),
+    ]
     assert PasswordReset.objects.count() == 1
 
 
@@ -124,8 +133,11 @@ def test_fr1_disabled_and_addressless_accounts_get_no_email(accounts, mailbox, w
     worker.drain()
     assert mailbox.messages == []
     outcomes = set(RecoveryRequest.objects.values_list("outcome", flat=True))
-    assert outcomes == {RequestOutcome.ACCOUNT_DISABLED, RequestOutcome.NO_EMAIL,
-                        RequestOutcome.NO_ACCOUNT}
+    assert outcomes == {
+        RequestOutcome.ACCOUNT_DISABLED,
+        RequestOutcome.NO_EMAIL,
+        RequestOutcome.NO_ACCOUNT,
+    }
 
 
 def test_fr1_processed_request_forgets_the_typed_identifier(accounts, worker):
@@ -145,15 +157,18 @@ def test_fr3_request_changes_nothing_on_the_account(user, mailbox, worker):
     assert signed_in.status_code == 302
 
 
-@pytest.mark.parametrize("data", [
-    {"username": ["attacker", "gongoragabriela"]},
-    {"username": ["gongoragabriela", "gongoragabriela"]},
-    {"username": "gongoragabriela", "email": "attacker@evil.test"},
-    {"username": "gongoragabriela\r\nBcc: attacker@evil.test"},
-    {"username": "gongoragabriela\nattacker@evil.test"},
-    {"username": "gongoragabriela,attacker@evil.test"},
-    {"username": "gongoragabrieIa"},  # capital I for l: a look-alike, a different username
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"username": ["attacker", "gongoragabriela"]},
+        {"username": ["gongoragabriela", "gongoragabriela"]},
+        {"username": "gongoragabriela", "email": "attacker@evil.test"},
+        {"username": "gongoragabriela\r\nBcc: attacker@evil.test"},
+        {"username": "gongoragabriela\nattacker@evil.test"},
+        {"username": "gongoragabriela,attacker@evil.test"},
+        {"username": "gongoragabrieIa"},  # capital I for l: a look-alike, a different username
+    ],
+)
 def test_fr4_input_never_adds_a_recipient(user, mailbox, worker, data):
     Client().post("/recuperar/contrasena/", data)
     worker.drain()

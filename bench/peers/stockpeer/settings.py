@@ -26,25 +26,38 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 ROOT_URLCONF = "stockpeer.urls"
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "DIRS": [BASE_DIR / "templates"],
-    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
 WSGI_APPLICATION = "stockpeer.wsgi.application"
-DATABASES = {"default": {
-    "ENGINE": "django.db.backends.postgresql", "NAME": os.environ.get("STOCK_DB_NAME", ""),
-    "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432",
-}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("STOCK_DB_NAME", ""),
+        "USER": "postgres",
+        "HOST": "127.0.0.1",
+        "PORT": "5432",
+    }
+}
 if os.environ.get("STOCK_SQLITE_PATH"):
     # The same SQLite settings as Portero's (WAL, writers take the lock at BEGIN and wait for
     # it up to 20 s), so that the peer and the bare-INSERT limit differ from Portero only in
     # what their views do.
-    DATABASES = {"default": {
-        "ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["STOCK_SQLITE_PATH"],
-        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
-                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
-    }}
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ["STOCK_SQLITE_PATH"],
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = "127.0.0.1"
 EMAIL_PORT = int(os.environ.get("STOCK_SMTP_PORT", "25"))

@@ -15,6 +15,8 @@ def limit(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":  # the CSRF cookie and token, as a form page would give them
         return HttpResponse(f'<input name="csrfmiddlewaretoken" value="{get_token(request)}">')
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO bench_limit_row (username, created_at) VALUES (%s, %s)",
-                       [request.POST.get("username", "")[:150], timezone.now()])
+        cursor.execute(
+            "INSERT INTO bench_limit_row (username, created_at) VALUES (%s, %s)",
+            [request.POST.get("username", "")[:150], timezone.now()],
+        )
     return HttpResponseRedirect("/limit/")

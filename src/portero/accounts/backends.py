@@ -35,8 +35,13 @@ def password_verified(user: User | None, password: str) -> User | None:
 class UsernameBackend(ModelBackend):
     """Django's `authenticate()` with the same check as the sign-in flow."""
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None,
-                     password: str | None = None, **kwargs: Any) -> User | None:
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
         if not username or password is None:
             return None
         return password_verified(user_by_username(username), password)

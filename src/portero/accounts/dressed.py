@@ -34,9 +34,17 @@ YEAR = re.compile(r"19\d\d|20[0-4]\d")
 
 def year_matches(text: str) -> list[dict[str, Any]]:
     """Return zxcvbn "recent_year" matches for the years 1900-2049 in `text`."""
-    return [{"pattern": "regex", "regex_name": "recent_year", "regex_match": found,
-             "token": found.group(), "i": found.start(), "j": found.end() - 1}
-            for found in YEAR.finditer(text)]
+    return [
+        {
+            "pattern": "regex",
+            "regex_name": "recent_year",
+            "regex_match": found,
+            "token": found.group(),
+            "i": found.start(),
+            "j": found.end() - 1,
+        }
+        for found in YEAR.finditer(text)
+    ]
 
 
 def _year_guesses(year: int) -> int:
@@ -69,7 +77,7 @@ class LetterModel:
     def of(cls, words: list[str]) -> LetterModel:
         """Return the model of `words` (folded; words not of a-z alone are left out)."""
         texts = [_START + word + _END for word in words if word.isascii() and word.isalpha()]
-        trigrams = Counter(text[at - 2:at + 1] for text in texts for at in range(2, len(text)))
+        trigrams = Counter(text[at - 2 : at + 1] for text in texts for at in range(2, len(text)))
         contexts: Counter[str] = Counter()
         for trigram, count in trigrams.items():
             contexts[trigram[:2]] += count
@@ -79,7 +87,7 @@ class LetterModel:
         """Return how surprising `word` is, in bits per letter (and its end); smoothed."""
         text, bits = _START + word + _END, 0.0
         for at in range(2, len(text)):
-            seen, after = self.trigrams[text[at - 2:at + 1]], self.contexts[text[at - 2:at]]
+            seen, after = self.trigrams[text[at - 2 : at + 1]], self.contexts[text[at - 2 : at]]
             bits -= math.log2((seen + 0.1) / (after + 0.1 * 27))
         return bits / (len(word) + 1)
 
@@ -97,8 +105,10 @@ def _unlisted_guesses(word: str, vocabulary: Vocabulary) -> int | None:
     """Return the guesses for `word`, in no list, if it is short or reads as Spanish; else None."""
     if 26 ** len(word) <= vocabulary.unlisted_guesses:
         return 26 ** len(word)
-    if (len(word) <= UNLISTED_WORD_LETTERS
-            and vocabulary.letters.bits_per_letter(word) <= WORDLIKE_BITS_PER_LETTER):
+    if (
+        len(word) <= UNLISTED_WORD_LETTERS
+        and vocabulary.letters.bits_per_letter(word) <= WORDLIKE_BITS_PER_LETTER
+    ):
         return vocabulary.unlisted_guesses
     return None
 
@@ -128,8 +138,11 @@ def _run_guesses(text: str) -> dict[tuple[int, int], Decimal]:
     for match in (match for matcher in ZXCVBN_RUNS for match in matcher(text)):
         parts = [(match["i"], match["j"] + 1)]
         if match["pattern"] == "sequence":
-            parts = [(start, end) for start in range(match["i"], match["j"] - 1)
-                     for end in range(start + 3, match["j"] + 2)]
+            parts = [
+                (start, end)
+                for start in range(match["i"], match["j"] - 1)
+                for end in range(start + 3, match["j"] + 2)
+            ]
         for start, end in parts:
             part = {**match, "token": text[start:end], "guesses": None}
             guesses = estimate_guesses(part, part["token"])
@@ -175,8 +188,7 @@ class Reading:
     edges: frozenset[int]  # where the stem and each repeat of the word start, and the end
 
 
-def _word_readings(letters: str, vocabulary: Vocabulary,
-                   spaces: set[int]) -> list[Reading]:
+def _word_readings(letters: str, vocabulary: Vocabulary, spaces: set[int]) -> list[Reading]:
     """Return each reading of `letters` as [stem] + one word k times."""
     readings = []
     for split in range(len(letters)):
@@ -188,8 +200,11 @@ def _word_readings(letters: str, vocabulary: Vocabulary,
                 continue
             edges = frozenset({0, *range(split, len(letters) + 1, len(word))})
             # A listed word may hold spaces ("te amo"), an unlisted one is one run of letters.
-            rank = _rank(word) or (_unlisted_guesses(word, vocabulary)
-                                   if {at for at in spaces if at > split} <= edges else None)
+            rank = _rank(word) or (
+                _unlisted_guesses(word, vocabulary)
+                if {at for at in spaces if at > split} <= edges
+                else None
+            )
             if rank:
                 readings.append(Reading(stem_rank * rank * times, split, edges))
     return readings
@@ -202,7 +217,7 @@ def _case_guesses(typed: str, reading: Reading) -> int:
     in capitals (rules "c", "u"); capitals anywhere else, zxcvbn's count of their placements.
     """
     guesses = 1
-    for start, piece in ((0, typed[:reading.split]), (reading.split, typed[reading.split:])):
+    for start, piece in ((0, typed[: reading.split]), (reading.split, typed[reading.split :])):
         capitals = {start + at for at, char in enumerate(piece) if char.isupper()}
         if capitals and (piece.isupper() or capitals <= reading.edges):
             guesses *= 2
@@ -232,8 +247,11 @@ def dressed_word_match(sample: str, vocabulary: Vocabulary) -> dict[str, Any] | 
     """Return a zxcvbn match for all of `sample` read as one word dressed up, or None."""
     typed, decorations, spaces = _split_decorations(sample)
     letters = typed.lower()
-    readings = [reading for reading in _word_readings(letters, vocabulary, spaces)
-                if all(where in reading.edges for where, _ in decorations)]
+    readings = [
+        reading
+        for reading in _word_readings(letters, vocabulary, spaces)
+        if all(where in reading.edges for where, _ in decorations)
+    ]
     if not readings:
         return None
     spaced = 2 if spaces else 1  # with or without spaces between the pieces
@@ -244,5 +262,10 @@ def dressed_word_match(sample: str, vocabulary: Vocabulary) -> dict[str, Any] | 
         for where, guesses in priced:  # at the end, where most people put them, or at an edge
             total *= (1 if where == len(letters) else len(reading.edges)) * guesses
         best = total if best is None else min(best, total)
-    return {"pattern": "dressed_word", "token": sample, "i": 0, "j": len(sample) - 1,
-            "guesses": best}
+    return {
+        "pattern": "dressed_word",
+        "token": sample,
+        "i": 0,
+        "j": len(sample) - 1,
+        "guesses": best,
+    }

@@ -12,12 +12,15 @@ def compose_new_device(email: OutboundEmail) -> Composed:
     user = email.user
     if user is None or not user.notify_new_device:
         raise NotNeeded("the owner turned this notice off")
-    return Composed("new_device_sign_in", {
-        "username": user.username,
-        "at": datetime.fromisoformat(email.context["at"]),
-        "device": email.context.get("device", ""),
-        "ip": email.context.get("ip", ""),
-        "history_url": absolute_url("accounts:history"),
-        "forgot_password_url": absolute_url("recovery:forgot_password"),
-        "notification_settings_url": absolute_url("accounts:notifications"),
-    })
+    return Composed(
+        "new_device_sign_in",
+        {
+            "username": user.username,
+            "at": datetime.fromisoformat(email.context["at"]),
+            "device": email.context.get("device", ""),
+            "ip": email.context.get("ip", ""),
+            "history_url": absolute_url("accounts:history"),
+            "forgot_password_url": absolute_url("recovery:forgot_password"),
+            "notification_settings_url": absolute_url("accounts:notifications"),
+        },
+    )

@@ -72,8 +72,14 @@ class SignInAttempt:
     second_step: bool = False
 
 
-def sign_in(request: HttpRequest, *, client: ClientInfo, username: str, password: str,
-            destination: str | None = None) -> SignInAttempt:
+def sign_in(
+    request: HttpRequest,
+    *,
+    client: ClientInfo,
+    username: str,
+    password: str,
+    destination: str | None = None,
+) -> SignInAttempt:
     """Sign in, or say why not with nothing revealed about the account (LI1).
 
     Throttled attempts (LI2 per typed username, LI3 per address) cost the same hashing time as
@@ -94,25 +100,39 @@ def sign_in(request: HttpRequest, *, client: ClientInfo, username: str, password
         _failure(username, client, EventType.SIGN_IN_FAILED, owner=owner, count=True)
         return SignInAttempt()
     if has_factor(user):
-        _second_step_begin(request, user, client, clear_throttle=throttle.failures > 0,
-                           destination=destination)
+        _second_step_begin(
+            request, user, client, clear_throttle=throttle.failures > 0, destination=destination
+        )
         return SignInAttempt(second_step=True)
     _success(request, user, client, clear_throttle=throttle.failures > 0, amr=["pwd"])
     return SignInAttempt(user=user)
 
 
 @transaction.atomic
-def _second_step_begin(request: HttpRequest, user: User, client: ClientInfo, *,
-                       clear_throttle: bool, destination: str | None) -> None:
+def _second_step_begin(
+    request: HttpRequest,
+    user: User,
+    client: ClientInfo,
+    *,
+    clear_throttle: bool,
+    destination: str | None,
+) -> None:
     """The password was right: remember who may give a second factor, in this browser only."""
     if clear_throttle:
         throttle_clear(user.username)
     if not request.user.is_authenticated:  # (a signed-in session's key is its record's)
         request.session.cycle_key()  # a planted session id learns nothing from this step
-    request.session[SECOND_STEP] = {"user": user.pk, "at": clock.now().timestamp(),
-                                    "destination": destination or ""}
-    event_record(EventType.SIGN_IN_PASSWORD_OK, user=user, client=client,
-                 device=describe_user_agent(client.user_agent))
+    request.session[SECOND_STEP] = {
+        "user": user.pk,
+        "at": clock.now().timestamp(),
+        "destination": destination or "",
+    }
+    event_record(
+        EventType.SIGN_IN_PASSWORD_OK,
+        user=user,
+        client=client,
+        device=describe_user_agent(client.user_agent),
+    )
 
 
 def second_step_user(request: HttpRequest) -> tuple[User, str | None] | None:
@@ -130,8 +150,9 @@ def second_step_user(request: HttpRequest) -> tuple[User, str | None] | None:
     return user, (str(pending.get("destination") or "") or None)
 
 
-def complete_sign_in(request: HttpRequest, *, client: ClientInfo, user: User,
-                     amr: list[str]) -> None:
+def complete_sign_in(
+    request: HttpRequest, *, client: ClientInfo, user: User, amr: list[str]
+) -> None:
     """Sign in `user`, who proved `amr` (a second factor after the password, or a passkey)."""
     request.session.pop(SECOND_STEP, None)
     _success(request, user, client, clear_throttle=False, amr=amr)
@@ -149,16 +170,18 @@ def proof_is_fresh(request: HttpRequest, *, minutes: int = 5) -> bool:
 
 
 @transaction.atomic
-def _success(request: HttpRequest, user: User, client: ClientInfo, *,
-             clear_throttle: bool, amr: list[str]) -> None:
+def _success(
+    request: HttpRequest, user: User, client: ClientInfo, *, clear_throttle: bool, amr: list[str]
+) -> None:
     """Start the session and record it: every write of a sign-in, or none of them.
 
     The new-device notice is decided first, from the row as loaded; then this sign-in's time
     and device are written on it, in one UPDATE.
     """
     device = describe_user_agent(client.user_agent)
-    new_device_notice_queue(user=user, device=device, client=client,
-                            previous_sign_in=user.last_login)
+    new_device_notice_queue(
+        user=user, device=device, client=client, previous_sign_in=user.last_login
+    )
     if clear_throttle:  # a success resets the count (LI2); no row, nothing to reset
         throttle_clear(user.username)
     sid, previous_key = _settle_previous_session(request, user, client)
@@ -170,13 +193,15 @@ def _success(request: HttpRequest, user: User, client: ClientInfo, *,
     request.session[SID] = sid
     request.session[AMR] = amr
     request.session.save()  # the session row, complete, in this transaction
-    session_record_create(user=user, session_key=request.session.session_key or "", sid=sid,
-                          client=client)
+    session_record_create(
+        user=user, session_key=request.session.session_key or "", sid=sid, client=client
+    )
     event_record(EventType.SIGN_IN_OK, user=user, client=client, device=device, amr=amr)
 
 
-def _settle_previous_session(request: HttpRequest, user: User,
-                             client: ClientInfo) -> tuple[str, str | None]:
+def _settle_previous_session(
+    request: HttpRequest, user: User, client: ClientInfo
+) -> tuple[str, str | None]:
     """Return the sid for this sign-in and the key of the session this browser already had.
 
     Signing in again as the same person (a bookmark, a portal's prompt=login) keeps the
@@ -204,15 +229,23 @@ def _refusal(throttle: ThrottleState, client: ClientInfo) -> EventType | None:
 
 
 @transaction.atomic
-def _failure(username: str, client: ClientInfo, event: EventType, *, owner: User | None,
-             count: bool) -> None:
+def _failure(
+    username: str, client: ClientInfo, event: EventType, *, owner: User | None, count: bool
+) -> None:
     """Count a failed attempt (per typed username and per address) and record it, under the
     account's owner if the name is one (so owners see the attempt in their history)."""
     failures = throttle_record_failure(username) if count else None
     ratelimit.hit("sign_in_failure", ip=client.ip)
-    event_record(event, outcome="refused", actor="anonymous", client=client, user=owner,
-                 subject=f"account:{throttle_key(username)[:16]}", failures=failures,
-                 device=describe_user_agent(client.user_agent))
+    event_record(
+        event,
+        outcome="refused",
+        actor="anonymous",
+        client=client,
+        user=owner,
+        subject=f"account:{throttle_key(username)[:16]}",
+        failures=failures,
+        device=describe_user_agent(client.user_agent),
+    )
 
 
 def reauth_refused(*, user: User, client: ClientInfo) -> bool:
@@ -264,17 +297,23 @@ def return_to_take(request: HttpRequest) -> str | None:
 
 
 @transaction.atomic
-def change_password(request: HttpRequest, *, client: ClientInfo, user: User,
-                    new_password: str) -> None:
+def change_password(
+    request: HttpRequest, *, client: ClientInfo, user: User, new_password: str
+) -> None:
     """Set the new password, keep this session, end the others (CP1, SE3)."""
     old_key = request.session.session_key
-    user_set_password(user=user, password=new_password, client=client, via="change",
-                      keep_session_key=old_key)
+    user_set_password(
+        user=user, password=new_password, client=client, via="change", keep_session_key=old_key
+    )
     update_session_auth_hash(request, user)  # also gives this session a new id
     request.session.save()  # the new id's row commits with its record below
     session_record_forget(session_key=old_key or "")
-    session_record_create(user=user, session_key=request.session.session_key or "",
-                          sid=str(request.session.get(SID, "")), client=client)
+    session_record_create(
+        user=user,
+        session_key=request.session.session_key or "",
+        sid=str(request.session.get(SID, "")),
+        client=client,
+    )
 
 
 @transaction.atomic
@@ -290,8 +329,12 @@ def change_notifications(*, user: User, client: ClientInfo, notify_new_device: b
     """Save the optional notices the owner wants."""
     user.notify_new_device = notify_new_device
     user.save(update_fields=["notify_new_device"])
-    event_record(EventType.NOTIFICATIONS_CHANGED, user=user, client=client,
-                 notify_new_device=notify_new_device)
+    event_record(
+        EventType.NOTIFICATIONS_CHANGED,
+        user=user,
+        client=client,
+        notify_new_device=notify_new_device,
+    )
 
 
 @transaction.atomic

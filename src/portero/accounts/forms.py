@@ -38,8 +38,9 @@ class UsernameField(forms.CharField):
         kwargs.setdefault("label", _("Username"))
         kwargs.setdefault(
             "widget",
-            forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none",
-                                   "spellcheck": "false"}),
+            forms.TextInput(
+                attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+            ),
         )
         super().__init__(**kwargs)
 
@@ -47,8 +48,15 @@ class UsernameField(forms.CharField):
 class SignInForm(forms.Form):
     # "webauthn": the browser may offer the site's passkeys in this field's autofill
     # (conditional mediation, factors/passkeys.js); without a passkey it is a username field.
-    username = UsernameField(widget=forms.TextInput(attrs={
-        "autocomplete": "username webauthn", "autocapitalize": "none", "spellcheck": "false"}))
+    username = UsernameField(
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "username webauthn",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        )
+    )
     password = PasswordField(label=_("Password"), autocomplete="current-password")
 
 
@@ -115,13 +123,15 @@ class ChangePasswordForm(NewPasswordForm):
 
 class NotificationsForm(forms.Form):
     notify_new_device = forms.BooleanField(
-        label=_("E-mail me when my account is used from a new device"), required=False,
+        label=_("E-mail me when my account is used from a new device"),
+        required=False,
     )
 
 
 class LanguageForm(forms.Form):
     # Each language in its own words, as on the header's switch.
     language = forms.ChoiceField(
-        label=_("Language for pages and e-mails"), widget=forms.RadioSelect,
+        label=_("Language for pages and e-mails"),
+        widget=forms.RadioSelect,
         choices=[(Language.SPANISH, "Español"), (Language.ENGLISH, "English")],
     )

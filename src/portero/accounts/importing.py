@@ -28,10 +28,17 @@ MEMBERSHIP_COLUMNS = ("org_nit", "org_kind", "org_role")
 ORG_ROLES = {"": "usuario", "usuario": "usuario", "administrador": "administrador"}
 ORG_KINDS = ("", "entidad", "proveedor")
 LANGUAGE_ALIASES = {
-    "": "", "es": Language.SPANISH, "es-co": Language.SPANISH,
-    "es_co": Language.SPANISH, "spa": Language.SPANISH, "español": Language.SPANISH,
-    "en": Language.ENGLISH, "en-us": Language.ENGLISH, "en_us": Language.ENGLISH,
-    "eng": Language.ENGLISH, "english": Language.ENGLISH,
+    "": "",
+    "es": Language.SPANISH,
+    "es-co": Language.SPANISH,
+    "es_co": Language.SPANISH,
+    "spa": Language.SPANISH,
+    "español": Language.SPANISH,
+    "en": Language.ENGLISH,
+    "en-us": Language.ENGLISH,
+    "en_us": Language.ENGLISH,
+    "eng": Language.ENGLISH,
+    "english": Language.ENGLISH,
 }
 
 
@@ -156,8 +163,10 @@ def users_import(lines: Iterable[str]) -> ImportReport:
             row = parse_row(line, raw)
             first = seen.setdefault(normalize_username(row.username), row)
             if first is not row and (not row.org_nit or first.details != row.details):
-                raise ValueError(f"username repeats line {first.line}"
-                                 + (" with other details" if row.org_nit else ""))
+                raise ValueError(
+                    f"username repeats line {first.line}"
+                    + (" with other details" if row.org_nit else "")
+                )
             if row.org_nit:
                 key = (normalize_username(row.username), row.org_nit, row.org_kind)
                 if key in memberships:
@@ -177,17 +186,26 @@ def users_import(lines: Iterable[str]) -> ImportReport:
 
 @transaction.atomic
 def _apply(row: Row) -> str:
-    user = (User.objects.select_for_update()
-            .filter(username__lower=normalize_username(row.username)).first())
+    user = (
+        User.objects.select_for_update()
+        .filter(username__lower=normalize_username(row.username))
+        .first()
+    )
     if user is None:
-        user = user_create(username=row.username, email=row.email, full_name=row.full_name,
-                           language=row.language, via="import")
+        user = user_create(
+            username=row.username,
+            email=row.email,
+            full_name=row.full_name,
+            language=row.language,
+            via="import",
+        )
         outcome = "created"
     else:
         # A blank language column leaves the owner's own choice alone.
         language = {"language": row.language} if row.language else {}
-        changed = user_update_details(user=user, via="import", email=row.email,
-                                      full_name=row.full_name, **language)
+        changed = user_update_details(
+            user=user, via="import", email=row.email, full_name=row.full_name, **language
+        )
         outcome = "updated" if changed else "unchanged"
     if row.org_nit and _membership_apply(user, row) != "unchanged" and outcome == "unchanged":
         outcome = "updated"
@@ -201,12 +219,15 @@ def _membership_apply(user: User, row: Row) -> str:
         found = found.filter(kind=row.org_kind)
     organizations = list(found[:2])
     if not organizations:
-        raise AccountError(f"no organization with NIT {nit_display(row.org_nit)}"
-                           f"{' and kind ' + row.org_kind if row.org_kind else ''}: "
-                           f"import it first with portero importorgs")
+        raise AccountError(
+            f"no organization with NIT {nit_display(row.org_nit)}"
+            f"{' and kind ' + row.org_kind if row.org_kind else ''}: "
+            f"import it first with portero importorgs"
+        )
     if len(organizations) > 1:
-        raise AccountError(f"NIT {nit_display(row.org_nit)} is an entity and a supplier: "
-                           f"say which in org_kind")
+        raise AccountError(
+            f"NIT {nit_display(row.org_nit)} is an entity and a supplier: say which in org_kind"
+        )
     try:
         return membership_import(user=user, organization=organizations[0], role=row.org_role)
     except MembershipRefused as refusal:

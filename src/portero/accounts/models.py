@@ -27,15 +27,17 @@ class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(username__lower=rules.normalize_username(username or ""))
 
-    def create_user(self, username: str, email: str = "", password: str | None = None,
-                    **extra: Any) -> User:
+    def create_user(
+        self, username: str, email: str = "", password: str | None = None, **extra: Any
+    ) -> User:
         user = self.model(username=username.strip(), email=self.normalize_email(email), **extra)
         user.set_password(password)  # None gives an unusable password: activate by e-mail
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, username: str, email: str = "", password: str | None = None,
-                         **extra: Any) -> User:
+    def create_superuser(
+        self, username: str, email: str = "", password: str | None = None, **extra: Any
+    ) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(username, email, password, **extra)
 
@@ -46,7 +48,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     username_validator = ASCIIUsernameValidator()
 
     username = models.CharField(
-        _("username"), max_length=rules.USERNAME_MAX, validators=[username_validator],
+        _("username"),
+        max_length=rules.USERNAME_MAX,
+        validators=[username_validator],
         help_text=_("Letters, digits and . @ + - _ only."),
     )
     email = models.EmailField(_("e-mail address"), max_length=rules.EMAIL_MAX, blank=True)
@@ -61,8 +65,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("date joined"), default=clock.now)
     password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
     # Optional notices; security e-mails (recovery, password changed) always go.
-    notify_new_device = models.BooleanField(_("e-mail me when a new device signs in"),
-                                            default=True)
+    notify_new_device = models.BooleanField(_("e-mail me when a new device signs in"), default=True)
     # {device description: UTC date of its last sign-in}, the last REMEMBERED days only: tells
     # a new device from a known one without reading the audit trail (notices.device_is_new).
     known_devices = models.JSONField(_("recently used devices"), default=dict, blank=True)
@@ -89,8 +92,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def email_verified(self) -> bool:
-        return bool(self.email) and (rules.normalize_email(self.verified_email)
-                                     == rules.normalize_email(self.email))
+        return bool(self.email) and (
+            rules.normalize_email(self.verified_email) == rules.normalize_email(self.email)
+        )
 
     def preferred_language(self, fallback: str = "") -> str:
         """Return the language the owner chose, else `fallback`, else the site's default."""

@@ -13,8 +13,9 @@ from portero.mail.services import email_queue
 REMEMBERED = timedelta(days=180)  # a device seen within this long is not "new"
 
 
-def device_is_new(user: User, device: str, *, previous_sign_in: datetime | None,
-                  now: datetime) -> bool:
+def device_is_new(
+    user: User, device: str, *, previous_sign_in: datetime | None, now: datetime
+) -> bool:
     """True when `user` had signed in recently, but not lately from this kind of device.
 
     Reads only the loaded row: `user.known_devices` and `previous_sign_in` as they were before
@@ -45,8 +46,9 @@ def _utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def new_device_notice_queue(*, user: User, device: str, client: ClientInfo,
-                            previous_sign_in: datetime | None) -> None:
+def new_device_notice_queue(
+    *, user: User, device: str, client: ClientInfo, previous_sign_in: datetime | None
+) -> None:
     """Queue the notice if this device is new and the owner wants notices and has an address.
 
     `previous_sign_in` is the account's last sign-in before this one, and `user.known_devices`
@@ -57,6 +59,10 @@ def new_device_notice_queue(*, user: User, device: str, client: ClientInfo,
     now = clock.now()
     if not device_is_new(user, device, previous_sign_in=previous_sign_in, now=now):
         return
-    email_queue(kind=EmailKind.NEW_DEVICE_SIGN_IN, to_address=user.email,
-                language=user.preferred_language(client.language), user=user,
-                context={"at": now.isoformat(), "device": device, "ip": client.ip or ""})
+    email_queue(
+        kind=EmailKind.NEW_DEVICE_SIGN_IN,
+        to_address=user.email,
+        language=user.preferred_language(client.language),
+        user=user,
+        context={"at": now.isoformat(), "device": device, "ip": client.ip or ""},
+    )

@@ -30,8 +30,14 @@ def history_of(user: User) -> list[HistoryRow]:
     """Return the latest HISTORY_SIZE security events of `user`, newest first."""
     events = user.audit_events.filter(event__in=HISTORY_EVENTS).order_by("-created_at", "-pk")
     return [
-        HistoryRow(e.created_at, event_label(e.event, e.details), e.outcome,
-                   e.details.get("device", ""), e.ip or "", e.actor.startswith("agent:"))
+        HistoryRow(
+            e.created_at,
+            event_label(e.event, e.details),
+            e.outcome,
+            e.details.get("device", ""),
+            e.ip or "",
+            e.actor.startswith("agent:"),
+        )
         for e in events[:HISTORY_SIZE]
     ]
 
@@ -47,8 +53,9 @@ class SessionRow:
 def sessions_of(user: User, *, current: str) -> list[SessionRow]:
     """Return the signed-in sessions of `user`, this one first."""
     rows = [
-        SessionRow(r.created_at, describe_user_agent(r.user_agent), r.ip or "",
-                   r.session_key == current)
+        SessionRow(
+            r.created_at, describe_user_agent(r.user_agent), r.ip or "", r.session_key == current
+        )
         for r in SessionRecord.objects.filter(user=user).order_by("-created_at")
     ]
     return sorted(rows, key=lambda row: not row.current)

@@ -43,8 +43,9 @@ def user_sign_in_remember(*, user: User, device: str | None) -> None:
         setattr(user, field, value)
 
 
-def session_record_create(*, user: User, session_key: str, sid: str,
-                          client: ClientInfo) -> SessionRecord:
+def session_record_create(
+    *, user: User, session_key: str, sid: str, client: ClientInfo
+) -> SessionRecord:
     """Remember that `session_key` belongs to `user`, named `sid` to the portals."""
     return SessionRecord.objects.create(
         session_key=session_key, sid=sid, user=user, ip=client.ip, user_agent=client.user_agent
@@ -61,13 +62,13 @@ def _records_end(records: QuerySet[SessionRecord], *, reason: str) -> int:
     for user_id, sid in ended:
         by_user.setdefault(user_id, []).append(sid)
     for user_id, sids in by_user.items():
-        sessions_ended.send(sender=SessionRecord, user_id=user_id, sids=[s for s in sids if s],
-                            reason=reason)
+        sessions_ended.send(
+            sender=SessionRecord, user_id=user_id, sids=[s for s in sids if s], reason=reason
+        )
     return len(ended)
 
 
-def sessions_end(*, user: User, keep_session_key: str | None = None,
-                 reason: str = "ended") -> int:
+def sessions_end(*, user: User, keep_session_key: str | None = None, reason: str = "ended") -> int:
     """End every session of `user` on the server except `keep_session_key`; return how many."""
     records = SessionRecord.objects.filter(user=user).exclude(session_key=keep_session_key or "")
     return _records_end(records, reason=reason)
@@ -94,8 +95,14 @@ def session_record_forget(*, session_key: str) -> None:
 
 
 @transaction.atomic
-def user_set_password(*, user: User, password: str, client: ClientInfo, via: PasswordVia,
-                      keep_session_key: str | None = None) -> None:
+def user_set_password(
+    *,
+    user: User,
+    password: str,
+    client: ClientInfo,
+    via: PasswordVia,
+    keep_session_key: str | None = None,
+) -> None:
     """Set a validated password, end the other sessions (SE3) and notify the owner (FC4).
 
     Moving `password_changed_at` also kills every recovery link issued before now (TK5).
@@ -106,15 +113,20 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
     user.save(update_fields=["password", "password_changed_at"])
     ended = sessions_end(user=user, keep_session_key=keep_session_key, reason="password")
     throttle_clear(user.username)  # a new password lifts the sign-in delay and lock (LI2)
-    event_record(EventType.PASSWORD_CHANGED, user=user, client=client, via=via,
-                 sessions_ended=ended)
+    event_record(
+        EventType.PASSWORD_CHANGED, user=user, client=client, via=via, sessions_ended=ended
+    )
     if user.email:
         email_queue(
-            kind=EmailKind.PASSWORD_CHANGED, to_address=user.email,
-            language=user.preferred_language(client.language), user=user,
+            kind=EmailKind.PASSWORD_CHANGED,
+            to_address=user.email,
+            language=user.preferred_language(client.language),
+            user=user,
             context={
-                "changed_at": now.isoformat(), "ip": client.ip or "",
-                "device": describe_user_agent(client.user_agent), "via": via,
+                "changed_at": now.isoformat(),
+                "ip": client.ip or "",
+                "device": describe_user_agent(client.user_agent),
+                "via": via,
                 "sessions_ended": ended,
             },
         )
@@ -122,8 +134,11 @@ def user_set_password(*, user: User, password: str, client: ClientInfo, via: Pas
 
 def user_email_verified(*, user: User, address: str) -> None:
     """Remember that the owner read mail sent to `address`, if it is still the account's."""
-    if address and (normalize_email(address) == normalize_email(user.email)
-                    != normalize_email(user.verified_email)):
+    if address and (
+        normalize_email(address)
+        == normalize_email(user.email)
+        != normalize_email(user.verified_email)
+    ):
         user.verified_email = user.email
         user.save(update_fields=["verified_email"])
 
@@ -133,15 +148,26 @@ class AccountError(Exception):
 
 
 @transaction.atomic
-def user_create(*, username: str, email: str, full_name: str = "", language: str = "",
-                password: str | None = None, is_staff: bool = False,
-                via: AccountVia = "cli") -> User:
+def user_create(
+    *,
+    username: str,
+    email: str,
+    full_name: str = "",
+    language: str = "",
+    password: str | None = None,
+    is_staff: bool = False,
+    via: AccountVia = "cli",
+) -> User:
     """Create an account and record it; without a password its owner activates it by e-mail."""
     if User.objects.filter(username__lower=normalize_username(username)).exists():
         raise AccountError(f"the username {username!r} is taken (usernames ignore case)")
     user = User.objects.create_user(
-        username=username, email=email, password=password, full_name=full_name,
-        language=language, is_staff=is_staff,
+        username=username,
+        email=email,
+        password=password,
+        full_name=full_name,
+        language=language,
+        is_staff=is_staff,
     )
     event_record(EventType.ACCOUNT_CREATED, user=user, via=via, with_password=bool(password))
     return user

@@ -71,47 +71,53 @@ def _teach_zxcvbn() -> Vocabulary:
     lists = read_spanish_lists()
     add_frequency_lists(lists)
     words = [word for entries in lists.values() for word in entries]
-    return Vocabulary(stems=build_ranked_dict(lists[STEMS]), letters=LetterModel.of(words),
-                      unlisted_guesses=len(words))
+    return Vocabulary(
+        stems=build_ranked_dict(lists[STEMS]),
+        letters=LetterModel.of(words),
+        unlisted_guesses=len(words),
+    )
 
 
 DRESSED_WORD_WARNING = gettext_noop(
-    "A common word dressed up with a prefix, repeats, years or digits is easy to guess.")
+    "A common word dressed up with a prefix, repeats, years or digits is easy to guess."
+)
 
 
 # --- The estimate -----------------------------------------------------------------------------
 # zxcvbn's feedback, in its own English words, and ours, marked so that makemessages collects them
 # for the catalog. Anything it says that is not in this table is not shown.
-ZXCVBN_FEEDBACK = frozenset({
-    gettext_noop("Use a few words, avoid common phrases."),
-    gettext_noop("No need for symbols, digits, or uppercase letters."),
-    gettext_noop("Add another word or two. Uncommon words are better."),
-    gettext_noop("Straight rows of keys are easy to guess."),
-    gettext_noop("Short keyboard patterns are easy to guess."),
-    gettext_noop("Use a longer keyboard pattern with more turns."),
-    gettext_noop('Repeats like "aaa" are easy to guess.'),
-    gettext_noop('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
-    gettext_noop("Avoid repeated words and characters."),
-    gettext_noop('Sequences like "abc" or "6543" are easy to guess.'),
-    gettext_noop("Avoid sequences."),
-    gettext_noop("Recent years are easy to guess."),
-    gettext_noop("Avoid recent years."),
-    gettext_noop("Avoid years that are associated with you."),
-    gettext_noop("Dates are often easy to guess."),
-    gettext_noop("Avoid dates and years that are associated with you."),
-    gettext_noop("This is a top-10 common password."),
-    gettext_noop("This is a top-100 common password."),
-    gettext_noop("This is a very common password."),
-    gettext_noop("This is similar to a commonly used password."),
-    gettext_noop("A word by itself is easy to guess."),
-    gettext_noop("Names and surnames by themselves are easy to guess."),
-    gettext_noop("Common names and surnames are easy to guess."),
-    gettext_noop("Capitalization doesn't help very much."),
-    gettext_noop("All-uppercase is almost as easy to guess as all-lowercase."),
-    gettext_noop("Reversed words aren't much harder to guess."),
-    gettext_noop("Predictable substitutions like '@' instead of 'a' don't help very much."),
-    DRESSED_WORD_WARNING,
-})
+ZXCVBN_FEEDBACK = frozenset(
+    {
+        gettext_noop("Use a few words, avoid common phrases."),
+        gettext_noop("No need for symbols, digits, or uppercase letters."),
+        gettext_noop("Add another word or two. Uncommon words are better."),
+        gettext_noop("Straight rows of keys are easy to guess."),
+        gettext_noop("Short keyboard patterns are easy to guess."),
+        gettext_noop("Use a longer keyboard pattern with more turns."),
+        gettext_noop('Repeats like "aaa" are easy to guess.'),
+        gettext_noop('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+        gettext_noop("Avoid repeated words and characters."),
+        gettext_noop('Sequences like "abc" or "6543" are easy to guess.'),
+        gettext_noop("Avoid sequences."),
+        gettext_noop("Recent years are easy to guess."),
+        gettext_noop("Avoid recent years."),
+        gettext_noop("Avoid years that are associated with you."),
+        gettext_noop("Dates are often easy to guess."),
+        gettext_noop("Avoid dates and years that are associated with you."),
+        gettext_noop("This is a top-10 common password."),
+        gettext_noop("This is a top-100 common password."),
+        gettext_noop("This is a very common password."),
+        gettext_noop("This is similar to a commonly used password."),
+        gettext_noop("A word by itself is easy to guess."),
+        gettext_noop("Names and surnames by themselves are easy to guess."),
+        gettext_noop("Common names and surnames are easy to guess."),
+        gettext_noop("Capitalization doesn't help very much."),
+        gettext_noop("All-uppercase is almost as easy to guess as all-lowercase."),
+        gettext_noop("Reversed words aren't much harder to guess."),
+        gettext_noop("Predictable substitutions like '@' instead of 'a' don't help very much."),
+        DRESSED_WORD_WARNING,
+    }
+)
 # zxcvbn looks up every substring of its input in each dictionary: as typed, reversed and once per
 # l33t reading ("4" as "a", "1" as "i" or "l", ...), so its work grows as (2 + readings) x length².
 # A phrase of letters and a year has one reading: 100 characters take ~20 ms, 1,024 take ~3 s.
@@ -145,8 +151,9 @@ def score_sample(sample: str, known_words: list[str]) -> dict[str, Any]:
         RANKED_DICTIONARIES["user_inputs"] = build_ranked_dict(known_words)
         matches = omnimatch(sample) + year_matches(sample)
         dressed = dressed_word_match(sample, vocabulary)
-    return most_guessable_match_sequence(sample, matches + ([dressed] if dressed else []),
-                                         _exclude_additive=True)
+    return most_guessable_match_sequence(
+        sample, matches + ([dressed] if dressed else []), _exclude_additive=True
+    )
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,7 @@ CONTEXT_MESSAGES = {
         "Add words of your own."
     ),
     "name": gettext_noop(
-        "This password is built mainly from your name, which is not secret. "
-        "Add words of your own."
+        "This password is built mainly from your name, which is not secret. Add words of your own."
     ),
     "site": gettext_noop(
         "This password is built mainly from the site name, which is not secret. "
@@ -127,14 +126,18 @@ class ContextWordsValidator:
     def validate(self, password: str, user: Any = None) -> None:
         kinds = context_kinds_in(password, user)
         if kinds:
-            raise ValidationError([
-                ValidationError(_(CONTEXT_MESSAGES[kind]), code="password_context_word")
-                for kind in kinds
-            ])
+            raise ValidationError(
+                [
+                    ValidationError(_(CONTEXT_MESSAGES[kind]), code="password_context_word")
+                    for kind in kinds
+                ]
+            )
 
     def get_help_text(self) -> str:
-        return _("It must not be made mainly of your username, your e-mail address, your name "
-                 "or the site name.")
+        return _(
+            "It must not be made mainly of your username, your e-mail address, your name "
+            "or the site name."
+        )
 
 
 # --- Strength --------------------------------------------------------------------------------

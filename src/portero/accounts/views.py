@@ -44,16 +44,22 @@ def _safe_next(request: HttpRequest) -> str | None:
 def _refusal_message(attempt: flows.SignInAttempt) -> str:
     """Say why a sign-in failed, revealing nothing about the account (LI1)."""
     if attempt.locked:
-        return _("Sign-in with this username is stopped after too many failed attempts. Choose "
-                 "a new password with “Forgot your password?” to sign in again.")
+        return _(
+            "Sign-in with this username is stopped after too many failed attempts. Choose "
+            "a new password with “Forgot your password?” to sign in again."
+        )
     if attempt.wait_until is not None:
         seconds = max(int((attempt.wait_until - clock.now()).total_seconds()) + 1, 1)
-        wait = (ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
-                if seconds < 90 else
-                ngettext("%(count)d minute", "%(count)d minutes", -(-seconds // 60))
-                % {"count": -(-seconds // 60)})
-        return _("Too many failed attempts with this username. Wait %(wait)s and try again, "
-                 "or recover your password now with “Forgot your password?”.") % {"wait": wait}
+        wait = (
+            ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+            if seconds < 90
+            else ngettext("%(count)d minute", "%(count)d minutes", -(-seconds // 60))
+            % {"count": -(-seconds // 60)}
+        )
+        return _(
+            "Too many failed attempts with this username. Wait %(wait)s and try again, "
+            "or recover your password now with “Forgot your password?”."
+        ) % {"wait": wait}
     if attempt.address_limited:
         return _("Too many failed sign-ins from your network. Wait a few minutes and try again.")
     return _("The username or password is not correct.")
@@ -64,8 +70,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SignInForm(request.POST)
         if form.is_valid():
-            attempt = flows.sign_in(request, client=ClientInfo.from_request(request),
-                                    **form.cleaned_data, destination=_safe_next(request))
+            attempt = flows.sign_in(
+                request,
+                client=ClientInfo.from_request(request),
+                **form.cleaned_data,
+                destination=_safe_next(request),
+            )
             if attempt.second_step:
                 return redirect("factors:second_step")
             if attempt.user is not None:
@@ -75,8 +85,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     else:
         form = SignInForm()
     pending = flows.return_to(request)
-    response = render(request, "accounts/sign_in.html", {
-        "form": form, "next": _safe_next(request), "pending": pending})
+    response = render(
+        request,
+        "accounts/sign_in.html",
+        {"form": form, "next": _safe_next(request), "pending": pending},
+    )
     return form_targets_allow(response, str(pending.get("origin", ""))) if pending else response
 
 
@@ -104,12 +117,15 @@ def change_password(request: HttpRequest) -> HttpResponse:
     if posted and not throttled and "current_password" in form.errors:
         flows.reauth_failed(user=user, client=client)  # counts like a failed sign-in (CP1)
     if form.is_valid():
-        flows.change_password(request, client=client, user=user,
-                              new_password=form.cleaned_data["new_password1"])
+        flows.change_password(
+            request, client=client, user=user, new_password=form.cleaned_data["new_password1"]
+        )
         messages.success(
             request,
-            _("Your password was changed. Your other sessions were closed and we sent you an "
-              "e-mail about it."),
+            _(
+                "Your password was changed. Your other sessions were closed and we sent you an "
+                "e-mail about it."
+            ),
         )
         return redirect("accounts:home")
     return render(request, "accounts/change_password.html", {"form": form})
@@ -156,14 +172,26 @@ def sessions(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     if request.method == "POST":
-        ended = flows.end_other_sessions(user=user, client=ClientInfo.from_request(request),
-                                         keep_session_key=request.session.session_key)
-        messages.success(request, ngettext("%(count)d other session was closed.",
-                                           "%(count)d other sessions were closed.", ended)
-                         % {"count": ended})
+        ended = flows.end_other_sessions(
+            user=user,
+            client=ClientInfo.from_request(request),
+            keep_session_key=request.session.session_key,
+        )
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d other session was closed.",
+                "%(count)d other sessions were closed.",
+                ended,
+            )
+            % {"count": ended},
+        )
         return redirect("accounts:sessions")
-    return render(request, "accounts/sessions.html", {
-        "sessions": selectors.sessions_of(user, current=request.session.session_key or "")})
+    return render(
+        request,
+        "accounts/sessions.html",
+        {"sessions": selectors.sessions_of(user, current=request.session.session_key or "")},
+    )
 
 
 @login_required
@@ -172,11 +200,14 @@ def notifications(request: HttpRequest) -> HttpResponse:
     """Optional notices; security e-mails always go."""
     user = request.user
     assert isinstance(user, User)
-    form = NotificationsForm(request.POST if request.method == "POST" else None,
-                             initial={"notify_new_device": user.notify_new_device})
+    form = NotificationsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"notify_new_device": user.notify_new_device},
+    )
     if form.is_valid():
-        flows.change_notifications(user=user, client=ClientInfo.from_request(request),
-                                   **form.cleaned_data)
+        flows.change_notifications(
+            user=user, client=ClientInfo.from_request(request), **form.cleaned_data
+        )
         messages.success(request, _("Your notification settings were saved."))
         return redirect("accounts:notifications")
     return render(request, "accounts/notifications.html", {"form": form})
@@ -188,11 +219,16 @@ def language(request: HttpRequest) -> HttpResponse:
     """The language of the owner's pages and e-mails, saved on the account."""
     user = request.user
     assert isinstance(user, User)
-    form = LanguageForm(request.POST if request.method == "POST" else None,
-                        initial={"language": user.preferred_language(translation.get_language())})
+    form = LanguageForm(
+        request.POST if request.method == "POST" else None,
+        initial={"language": user.preferred_language(translation.get_language())},
+    )
     if form.is_valid():
-        flows.choose_language(user=user, client=ClientInfo.from_request(request),
-                              language=form.cleaned_data["language"])
+        flows.choose_language(
+            user=user,
+            client=ClientInfo.from_request(request),
+            language=form.cleaned_data["language"],
+        )
         translation.activate(user.language)  # the confirmation, already in the new language
         messages.success(request, _("Your language was saved."))
         return redirect("accounts:language")  # the browser's cookie: AccountLanguageMiddleware
@@ -206,6 +242,9 @@ def switch_language(request: HttpRequest) -> HttpResponse:
     response = set_language(request)
     form = LanguageForm(request.POST) if request.method == "POST" else None
     if form is not None and form.is_valid() and isinstance(request.user, User):
-        flows.choose_language(user=request.user, client=ClientInfo.from_request(request),
-                              language=form.cleaned_data["language"])
+        flows.choose_language(
+            user=request.user,
+            client=ClientInfo.from_request(request),
+            language=form.cleaned_data["language"],
+        )
     return response

@@ -30,7 +30,8 @@ GENESIS = "0" * 64
 
 # Events waiting for the end of an `appends_batched()` block, or None outside one.
 _pending: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar(
-    "portero_audit_pending", default=None)
+    "portero_audit_pending", default=None
+)
 
 
 class HeadMissing(Exception):
@@ -45,8 +46,15 @@ def keys() -> AuditKeys:
 
 def _canonical(event: AuditEvent, prev_hash: str) -> str:
     fields = [
-        event.created_at.isoformat(), event.event, event.outcome, event.actor,
-        event.user_id, event.subject, event.ip, event.request_id, event.details,
+        event.created_at.isoformat(),
+        event.event,
+        event.outcome,
+        event.actor,
+        event.user_id,
+        event.subject,
+        event.ip,
+        event.request_id,
+        event.details,
     ]
     return f"{prev_hash}|{json.dumps(fields, sort_keys=True, separators=(',', ':'), default=str)}"
 
@@ -112,8 +120,10 @@ def events_append_sealed(events: list[AuditEvent]) -> None:
         try:
             head = chain_head_locked()
         except HeadMissing:  # the rows are kept, unsealed: the work they report goes on
-            log.error("the audit chain's head row is missing: rows are written unsealed "
-                      "until `portero audit verify` has been run and the head restored")
+            log.error(
+                "the audit chain's head row is missing: rows are written unsealed "
+                "until `portero audit verify` has been run and the head restored"
+            )
             AuditEvent.objects.bulk_create(events)
             return
         head.head_seq, head.head_hash = _chain(events, head.head_seq, head.head_hash)
@@ -154,8 +164,9 @@ def appends_batched(*, sealed: bool = False) -> Iterator[list[AuditEvent]]:
 
 # One plain UPDATE per row: Django's bulk_update builds a CASE per field and row, which costs
 # more than the sealing it records.
-_SEAL = ("UPDATE audit_auditevent SET seq = %s, prev_hash = %s, row_hash = %s, key_id = %s "
-         "WHERE id = %s")
+_SEAL = (
+    "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, row_hash = %s, key_id = %s WHERE id = %s"
+)
 
 
 # Rows sealed per transaction: as many as take about 5 ms on SQLite (where the transaction
@@ -175,14 +186,15 @@ def chain_seal(limit: int | None = None) -> int:
         return 0
     with write_transaction("audit_seal", SEAL_SIZER) as written:
         head = chain_head_locked()
-        events = list(unsealed.order_by("pk")[:limit or SEAL_SIZER.size])
+        events = list(unsealed.order_by("pk")[: limit or SEAL_SIZER.size])
         if not events:
             return 0
         written.rows = len(events)
         seq, prev_hash = _chain(events, head.head_seq, head.head_hash)
         with connection.cursor() as cursor:  # one round trip (psycopg pipelines executemany)
-            cursor.executemany(_SEAL, [(e.seq, e.prev_hash, e.row_hash, e.key_id, e.pk)
-                                       for e in events])
+            cursor.executemany(
+                _SEAL, [(e.seq, e.prev_hash, e.row_hash, e.key_id, e.pk) for e in events]
+            )
         head.head_seq, head.head_hash = seq, prev_hash
         head.save(update_fields=["head_seq", "head_hash"])
     return len(events)
@@ -192,8 +204,9 @@ def chain_seal(limit: int | None = None) -> int:
 def chain_purge_before(cutoff: datetime) -> int:
     """Delete the oldest sealed rows created before `cutoff`, keeping the chain verifiable."""
     head = chain_head_locked()
-    last = (AuditEvent.objects.filter(seq__isnull=False, created_at__lt=cutoff)
-            .order_by("-seq").first())
+    last = (
+        AuditEvent.objects.filter(seq__isnull=False, created_at__lt=cutoff).order_by("-seq").first()
+    )
     if last is None or last.seq is None:  # sealed rows only; the second test is for typing
         return 0
     deleted, _ = AuditEvent.objects.filter(seq__lte=last.seq).delete()

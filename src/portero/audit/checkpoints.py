@@ -42,8 +42,7 @@ def checkpoint_write(path: Path | None = None) -> Checkpoint | None:
     head = AuditChain.objects.filter(pk=1).values_list("head_seq", "head_hash").first()
     if head is None or not head[0]:
         return None
-    mark = Checkpoint(at=clock.now().isoformat(timespec="seconds"), seq=head[0],
-                      row_hash=head[1])
+    mark = Checkpoint(at=clock.now().isoformat(timespec="seconds"), seq=head[0], row_hash=head[1])
     line = json.dumps({"at": mark.at, "seq": mark.seq, "hash": mark.row_hash})
     target = path or settings.PORTERO_AUDIT_CHECKPOINT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,9 +69,12 @@ def checkpoints_read(path: Path) -> list[Checkpoint]:
         if not raw.strip():
             continue
         try:  # a log line carries the JSON after its prefix
-            record = json.loads(raw[raw.index("{"):])
-            marks.append(Checkpoint(at=str(record["at"]), seq=int(record["seq"]),
-                                    row_hash=str(record["hash"])))
+            record = json.loads(raw[raw.index("{") :])
+            marks.append(
+                Checkpoint(
+                    at=str(record["at"]), seq=int(record["seq"]), row_hash=str(record["hash"])
+                )
+            )
         except (ValueError, KeyError, TypeError):
             raise CheckpointFileError(f"{path}, line {number}: not a checkpoint") from None
     return marks

@@ -17,25 +17,46 @@ class Writable(Protocol):
     def write(self, text: str, /) -> Any: ...
 
 
-COLUMNS = ["id", "seq", "created_at", "event", "outcome", "actor", "user_id", "subject", "ip",
-           "request_id", "details", "prev_hash", "row_hash"]
+COLUMNS = [
+    "id",
+    "seq",
+    "created_at",
+    "event",
+    "outcome",
+    "actor",
+    "user_id",
+    "subject",
+    "ip",
+    "request_id",
+    "details",
+    "prev_hash",
+    "row_hash",
+]
 
 
 def _records(since: datetime, until: datetime | None) -> Iterator[dict[str, Any]]:
     # In the chain's order, so that a file can be checked link by link; rows the worker has
     # not sealed yet come last, with no seq and no hashes.
-    events = (AuditEvent.objects.filter(created_at__gte=since)
-              .order_by(F("seq").asc(nulls_last=True), "pk"))
+    events = AuditEvent.objects.filter(created_at__gte=since).order_by(
+        F("seq").asc(nulls_last=True), "pk"
+    )
     if until is not None:
         events = events.filter(created_at__lt=until)
     for event in events.iterator(chunk_size=2000):
         yield {
-            "id": event.pk, "seq": event.seq,
+            "id": event.pk,
+            "seq": event.seq,
             "created_at": event.created_at.astimezone(UTC).isoformat(),
-            "event": event.event, "outcome": event.outcome, "actor": event.actor,
-            "user_id": event.user_id, "subject": event.subject, "ip": event.ip or "",
-            "request_id": event.request_id, "details": event.details,
-            "prev_hash": event.prev_hash, "row_hash": event.row_hash,
+            "event": event.event,
+            "outcome": event.outcome,
+            "actor": event.actor,
+            "user_id": event.user_id,
+            "subject": event.subject,
+            "ip": event.ip or "",
+            "request_id": event.request_id,
+            "details": event.details,
+            "prev_hash": event.prev_hash,
+            "row_hash": event.row_hash,
         }
 
 
@@ -48,8 +69,9 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def events_export(out: Writable, *, since: datetime, until: datetime | None = None,
-                  fmt: str = "jsonl") -> int:
+def events_export(
+    out: Writable, *, since: datetime, until: datetime | None = None, fmt: str = "jsonl"
+) -> int:
     """Write the events in [since, until) to `out`; return how many."""
     count = 0
     if fmt == "csv":

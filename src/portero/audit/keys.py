@@ -23,9 +23,11 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 _KEY_LINE = re.compile(r"[0-9a-f]{64}")
-GENERATE_HINT = ("create one with:\n"
-                 "  (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' "
-                 "> /etc/portero/audit-key)")
+GENERATE_HINT = (
+    "create one with:\n"
+    "  (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' "
+    "> /etc/portero/audit-key)"
+)
 
 
 def key_id(key: bytes) -> str:
@@ -66,11 +68,11 @@ def audit_keys_parse(text: str, source: str) -> AuditKeys:
         if not _KEY_LINE.fullmatch(line):
             raise ImproperlyConfigured(
                 f"PORTERO_AUDIT_KEY_FILE {source}: line {number} is not 64 hexadecimal "
-                f"characters; {GENERATE_HINT}")
+                f"characters; {GENERATE_HINT}"
+            )
         keys.append(bytes.fromhex(line))
     if not keys:
-        raise ImproperlyConfigured(f"PORTERO_AUDIT_KEY_FILE {source} holds no key; "
-                                   f"{GENERATE_HINT}")
+        raise ImproperlyConfigured(f"PORTERO_AUDIT_KEY_FILE {source} holds no key; {GENERATE_HINT}")
     return AuditKeys(current_id=key_id(keys[0]), by_id={key_id(k): k for k in keys})
 
 
@@ -80,8 +82,8 @@ def audit_keys_read(path: Path) -> AuditKeys:
         text = path.read_text()
     except OSError as problem:
         raise ImproperlyConfigured(
-            f"PORTERO_AUDIT_KEY_FILE {path} cannot be read ({problem.strerror}); "
-            f"{GENERATE_HINT}") from None
+            f"PORTERO_AUDIT_KEY_FILE {path} cannot be read ({problem.strerror}); {GENERATE_HINT}"
+        ) from None
     return audit_keys_parse(text, str(path))
 
 

@@ -61,18 +61,22 @@ LABELS: dict[str, Promise] = {
 ACTION_LABELS: dict[tuple[str, str], Promise] = {
     (EventType.MEMBERSHIP_CHANGED, "request"): _("Asked for access to an organization"),
     (EventType.MEMBERSHIP_CHANGED, "accept"): _("Access to an organization accepted"),
-    (EventType.MEMBERSHIP_CHANGED, "reject"): _("Request for access to an organization "
-                                                "rejected"),
+    (EventType.MEMBERSHIP_CHANGED, "reject"): _("Request for access to an organization rejected"),
     (EventType.MEMBERSHIP_CHANGED, "cancel"): _("Access to an organization cancelled"),
-    (EventType.MEMBERSHIP_CHANGED, "revert_rejection"): _("Rejected request for access to an "
-                                                          "organization pending again"),
+    (EventType.MEMBERSHIP_CHANGED, "revert_rejection"): _(
+        "Rejected request for access to an organization pending again"
+    ),
     (EventType.MEMBERSHIP_CHANGED, "register"): _("Became administrator of an organization"),
     (EventType.MEMBERSHIP_CHANGED, "import"): _("Access to an organization granted by import"),
 }
 
 # Events a person's own history shows (the help desk viewing an account is not one of them).
-HISTORY_EVENTS = [str(event) for event in LABELS if event not in {
-    EventType.MAIL_SENT, EventType.RESET_ISSUED, EventType.USERNAME_REMINDER_ISSUED}]
+HISTORY_EVENTS = [
+    str(event)
+    for event in LABELS
+    if event
+    not in {EventType.MAIL_SENT, EventType.RESET_ISSUED, EventType.USERNAME_REMINDER_ISSUED}
+]
 
 
 def event_label(event: str, details: dict[str, object] | None = None) -> str:
@@ -82,7 +86,9 @@ def event_label(event: str, details: dict[str, object] | None = None) -> str:
     if label is None:
         return event
     try:
-        return str(label) % {"helpdesk": helpdesk_name(),
-                             **{k: str(v) for k, v in (details or {}).items()}}
+        return str(label) % {
+            "helpdesk": helpdesk_name(),
+            **{k: str(v) for k, v in (details or {}).items()},
+        }
     except (KeyError, TypeError, ValueError):  # a label without placeholders, or one missing
         return str(label) if "%(" not in str(label) else event

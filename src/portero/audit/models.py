@@ -25,8 +25,12 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=24)
     actor = models.CharField(max_length=64, blank=True)  # "user:12", "system", "anonymous"
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="audit_events", db_constraint=False,  # events outlive accounts
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        db_constraint=False,  # events outlive accounts
     )
     subject = models.CharField(max_length=96, blank=True)  # what was acted on, never raw input
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -41,8 +45,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="audit_user_recent"),
             # The sealer's work list stays small however long the trail grows.
-            models.Index(fields=["id"], condition=models.Q(seq__isnull=True),
-                         name="audit_unsealed"),
+            models.Index(
+                fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed"
+            ),
         ]
 
     def __str__(self) -> str:

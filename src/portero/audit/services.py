@@ -15,32 +15,68 @@ from portero.core.client import ClientInfo
 from portero.core.security_log import emit
 
 
-def event_record(event: EventType, *, outcome: str = "ok", user: Any = None, actor: str = "",
-                 subject: str = "", client: ClientInfo | None = None,
-                 **details: Any) -> AuditEvent:
+def event_record(
+    event: EventType,
+    *,
+    outcome: str = "ok",
+    user: Any = None,
+    actor: str = "",
+    subject: str = "",
+    client: ClientInfo | None = None,
+    **details: Any,
+) -> AuditEvent:
     """Record `event`; call inside the transaction of the change it reports (STYLE habit 8)."""
     if not actor:
         actor = f"user:{user.pk}" if user is not None and client is not None else "system"
     if not subject and user is not None:
         subject = f"user:{user.pk}"
     ip, now = (client.ip if client else None), clock.now()
-    record = emit(event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, at=now,
-                  **details)
-    return event_row_add(event, at=now, request_id=record["request_id"], outcome=outcome,
-                      actor=actor, subject=subject, ip=ip, user=user, **details)
+    record = emit(
+        event.value, outcome=outcome, actor=actor, subject=subject, ip=ip, at=now, **details
+    )
+    return event_row_add(
+        event,
+        at=now,
+        request_id=record["request_id"],
+        outcome=outcome,
+        actor=actor,
+        subject=subject,
+        ip=ip,
+        user=user,
+        **details,
+    )
 
 
-def event_row_add(event: EventType, *, at: datetime, request_id: str, outcome: str, actor: str,
-                  subject: str, ip: str | None, user: Any = None, **details: Any) -> AuditEvent:
+def event_row_add(
+    event: EventType,
+    *,
+    at: datetime,
+    request_id: str,
+    outcome: str,
+    actor: str,
+    subject: str,
+    ip: str | None,
+    user: Any = None,
+    **details: Any,
+) -> AuditEvent:
     """Add only the audit row of an event whose log line is written apart (no log line here).
 
     For work the web request hands to the worker: the row carries the request's own time and
     request id, so the log line the request wrote and the row still match.
     """
-    return event_append(AuditEvent(
-        created_at=at, event=event.value, outcome=outcome, actor=actor, user=user,
-        subject=subject, ip=ip, request_id=request_id, details=details,
-    ))
+    return event_append(
+        AuditEvent(
+            created_at=at,
+            event=event.value,
+            outcome=outcome,
+            actor=actor,
+            user=user,
+            subject=subject,
+            ip=ip,
+            request_id=request_id,
+            details=details,
+        )
+    )
 
 
 def events_purge() -> int:

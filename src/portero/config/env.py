@@ -61,8 +61,9 @@ class Env:
     def list(self, name: builtins.str) -> builtins.list[builtins.str]:
         return [item.strip() for item in self.source.get(name, "").split(",") if item.strip()]
 
-    def choice(self, name: builtins.str, default: builtins.str,
-               choices: tuple[builtins.str, ...]) -> builtins.str:
+    def choice(
+        self, name: builtins.str, default: builtins.str, choices: tuple[builtins.str, ...]
+    ) -> builtins.str:
         value = self.str(name, default).lower()
         if value not in choices:
             raise ImproperlyConfigured(
@@ -120,8 +121,9 @@ def parse_email_url(url: str) -> dict[str, object]:
     except ValueError:
         timeout = 0.0
     if not timeout > 0:
-        raise ImproperlyConfigured(f"EMAIL_URL timeout must be a positive number of seconds; "
-                                   f"got {url!r}.")
+        raise ImproperlyConfigured(
+            f"EMAIL_URL timeout must be a positive number of seconds; got {url!r}."
+        )
     return {
         "EMAIL_HOST": parts.hostname,
         "EMAIL_PORT": port,

@@ -41,8 +41,7 @@ PORTERO_BIND = env.str("PORTERO_BIND", "127.0.0.1:8000")
 # no more than 2, with a longer tail; asynchronous workers would not help either, since no
 # request waits on anything but the database (e-mail is the worker's).
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", min(max(_CORES or 2, 2), 8), low=1,
-                              high=64)
+PORTERO_WEB_WORKERS = env.int("PORTERO_WEB_WORKERS", min(max(_CORES or 2, 2), 8), low=1, high=64)
 PORTERO_DEMO_SMTP_PORT = env.int("PORTERO_DEMO_SMTP_PORT", 8025, low=1, high=65535)
 # Port of the demo portal that `portero demo` runs beside Portero (it signs in through Portero).
 PORTERO_DEMO_PORTAL_PORT = env.int("PORTERO_DEMO_PORTAL_PORT", 8001, low=1, high=65535)
@@ -100,8 +99,9 @@ SECRET_KEY_FALLBACKS = env.list("PORTERO_SECRET_KEY_FALLBACKS")
 DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portero.sqlite3'}")
 # Connections are kept a minute and checked before reuse: after the database restarts or
 # drops them, a request reconnects instead of failing with a 500.
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
-                                              conn_health_checks=True)}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -130,8 +130,9 @@ EMAIL_BACKEND = "portero.mail.smtp.EmailBackend"
 PORTERO_DKIM_KEY_FILE = env.str("PORTERO_DKIM_KEY_FILE", "")
 PORTERO_DKIM_SELECTOR = env.str("PORTERO_DKIM_SELECTOR", "").lower()
 PORTERO_DKIM_DOMAIN = env.str("PORTERO_DKIM_DOMAIN", "").lower().rstrip(".")
-dkim_settings_check(key_file=PORTERO_DKIM_KEY_FILE, selector=PORTERO_DKIM_SELECTOR,
-                    domain=PORTERO_DKIM_DOMAIN)
+dkim_settings_check(
+    key_file=PORTERO_DKIM_KEY_FILE, selector=PORTERO_DKIM_SELECTOR, domain=PORTERO_DKIM_DOMAIN
+)
 # Bounces (docs/mail.md): with an address such as rebotes@secop.gov.co, message 42 leaves with
 # the envelope sender rebotes+42.<keyed tag>@secop.gov.co, and `portero bounces` (an SMTP server
 # on PORTERO_BOUNCE_BIND, reached through the domain's MX) reads the delivery reports sent back
@@ -140,10 +141,14 @@ PORTERO_BOUNCE_ADDRESS = env.str("PORTERO_BOUNCE_ADDRESS", "").strip().lower()
 bounce_address_check(PORTERO_BOUNCE_ADDRESS)
 PORTERO_BOUNCE_BIND = env.str("PORTERO_BOUNCE_BIND", "127.0.0.1:8026")
 _bounce_port = PORTERO_BOUNCE_BIND.rpartition(":")[2]
-if not (PORTERO_BOUNCE_BIND.rpartition(":")[0] and _bounce_port.isdigit()
-        and 1 <= int(_bounce_port) <= 65535):
+if not (
+    PORTERO_BOUNCE_BIND.rpartition(":")[0]
+    and _bounce_port.isdigit()
+    and 1 <= int(_bounce_port) <= 65535
+):
     raise ImproperlyConfigured(
-        f"PORTERO_BOUNCE_BIND must be host:port, e.g. 127.0.0.1:8026; got {PORTERO_BOUNCE_BIND!r}.")
+        f"PORTERO_BOUNCE_BIND must be host:port, e.g. 127.0.0.1:8026; got {PORTERO_BOUNCE_BIND!r}."
+    )
 
 # --- Branding (the demo uses the SECOP II guide's own texts) ------------------------------
 PORTERO_SITE_NAME = env.str("PORTERO_SITE_NAME", "SECOP II" if DEMO else "Portero")
@@ -216,36 +221,96 @@ REDIS_URL = env.str("REDIS_URL", "")
 # limited request looks exactly like an accepted one. Keys are keyed hashes, never raw input.
 # name: (action, scope, default, why). Override one with PORTERO_RATE_LIMIT_<NAME>=5/1h or off.
 _RATE_LIMIT_DEFAULTS = {
-    "reset_per_account_hour": ("password_reset", "account", "5/1h",
-                               "nobody needs more; stops mail-bombing one inbox"),
-    "reset_per_account_day": ("password_reset", "account", "10/1d",
-                              "caps a slow, patient mail-bomb"),
-    "reset_per_ip_hour": ("password_reset", "ip", "30/1h",
-                          "one address cannot sweep many accounts (an office NAT still fits)"),
-    "reminder_per_address_hour": ("username_reminder", "account", "5/1h",
-                                  "as for passwords: protects the inbox"),
-    "reminder_per_address_day": ("username_reminder", "account", "10/1d",
-                                 "as for passwords: caps slow mail-bombs"),
-    "reminder_per_ip_hour": ("username_reminder", "ip", "30/1h",
-                             "one address cannot probe many e-mail addresses"),
-    "sign_in_failures_per_ip": ("sign_in_failure", "ip", "30/10m",
-                                "password spraying and credential stuffing from one address"),
-    "code_guesses_per_account_hour": ("code_guess", "account", "10/1h",
-                                      "8-digit codes must not be guessable by volume"),
-    "code_guesses_per_ip_hour": ("code_guess", "ip", "30/1h",
-                                 "one address cannot guess codes across accounts"),
-    "factor_guesses_per_account_hour": ("factor_guess", "account", "10/1h",
-                                        "MF2: six digits must not be guessable by volume"),
-    "factor_guesses_per_account_day": ("factor_guess", "account", "30/1d",
-                                       "MF2: caps a slow guesser who has the password or inbox"),
-    "factor_guesses_per_ip_hour": ("factor_guess", "ip", "30/1h",
-                                   "one address cannot guess second factors across accounts"),
-    "org_search_per_account_hour": ("org_search", "account", "60/1h",
-                                    "OR4: organization searches cannot list the directory"),
-    "org_search_per_ip_hour": ("org_search", "ip", "300/1h",
-                               "OR4: nor can many accounts behind one address"),
-    "password_meter_per_ip": ("password_meter", "ip", "300/10m",
-                              "the strength meter is cheap, but not free: typing, not flooding"),
+    "reset_per_account_hour": (
+        "password_reset",
+        "account",
+        "5/1h",
+        "nobody needs more; stops mail-bombing one inbox",
+    ),
+    "reset_per_account_day": (
+        "password_reset",
+        "account",
+        "10/1d",
+        "caps a slow, patient mail-bomb",
+    ),
+    "reset_per_ip_hour": (
+        "password_reset",
+        "ip",
+        "30/1h",
+        "one address cannot sweep many accounts (an office NAT still fits)",
+    ),
+    "reminder_per_address_hour": (
+        "username_reminder",
+        "account",
+        "5/1h",
+        "as for passwords: protects the inbox",
+    ),
+    "reminder_per_address_day": (
+        "username_reminder",
+        "account",
+        "10/1d",
+        "as for passwords: caps slow mail-bombs",
+    ),
+    "reminder_per_ip_hour": (
+        "username_reminder",
+        "ip",
+        "30/1h",
+        "one address cannot probe many e-mail addresses",
+    ),
+    "sign_in_failures_per_ip": (
+        "sign_in_failure",
+        "ip",
+        "30/10m",
+        "password spraying and credential stuffing from one address",
+    ),
+    "code_guesses_per_account_hour": (
+        "code_guess",
+        "account",
+        "10/1h",
+        "8-digit codes must not be guessable by volume",
+    ),
+    "code_guesses_per_ip_hour": (
+        "code_guess",
+        "ip",
+        "30/1h",
+        "one address cannot guess codes across accounts",
+    ),
+    "factor_guesses_per_account_hour": (
+        "factor_guess",
+        "account",
+        "10/1h",
+        "MF2: six digits must not be guessable by volume",
+    ),
+    "factor_guesses_per_account_day": (
+        "factor_guess",
+        "account",
+        "30/1d",
+        "MF2: caps a slow guesser who has the password or inbox",
+    ),
+    "factor_guesses_per_ip_hour": (
+        "factor_guess",
+        "ip",
+        "30/1h",
+        "one address cannot guess second factors across accounts",
+    ),
+    "org_search_per_account_hour": (
+        "org_search",
+        "account",
+        "60/1h",
+        "OR4: organization searches cannot list the directory",
+    ),
+    "org_search_per_ip_hour": (
+        "org_search",
+        "ip",
+        "300/1h",
+        "OR4: nor can many accounts behind one address",
+    ),
+    "password_meter_per_ip": (
+        "password_meter",
+        "ip",
+        "300/10m",
+        "the strength meter is cheap, but not free: typing, not flooding",
+    ),
 }
 # Switch every rate limit off at once (a load test from one address), never in production use.
 PORTERO_RATE_LIMITS_ENABLED = env.bool("PORTERO_RATE_LIMITS", True)
@@ -254,8 +319,13 @@ for _name, (_action, _scope, _default, _why) in _RATE_LIMIT_DEFAULTS.items():
     _var = f"PORTERO_RATE_LIMIT_{_name.upper()}"
     _rate = parse_rate(_var, env.str(_var, _default))
     if _rate is not None and PORTERO_RATE_LIMITS_ENABLED:
-        PORTERO_RATE_LIMITS[_name] = {"action": _action, "scope": _scope, "limit": _rate[0],
-                                      "period": _rate[1], "reason": _why}
+        PORTERO_RATE_LIMITS[_name] = {
+            "action": _action,
+            "scope": _scope,
+            "limit": _rate[0],
+            "period": _rate[1],
+            "reason": _why,
+        }
 # Per-account sign-in failures in a row (LI2): after DELAY_AFTER each further try waits
 # DELAY_SECONDS, doubling up to 15 min; after LOCK_AFTER only a reset or the help desk unlocks.
 # Pages between a complete sign-in and its destination (accounts.steps), in this order.
@@ -266,8 +336,7 @@ PORTERO_AFTER_SIGN_IN_STEPS: list[str] = [
 # Who must have a second factor (MF6): "roles" (the help-desk console's staff), "all", "off".
 PORTERO_MFA_REQUIRED = env.choice("PORTERO_MFA_REQUIRED", "roles", ("roles", "all", "off"))
 # Hours an assisted recovery waits, cancellable from the e-mail, before the factors go (MF4).
-PORTERO_ASSISTED_RECOVERY_HOURS = env.int("PORTERO_ASSISTED_RECOVERY_HOURS", 72, low=24,
-                                          high=720)
+PORTERO_ASSISTED_RECOVERY_HOURS = env.int("PORTERO_ASSISTED_RECOVERY_HOURS", 72, low=24, high=720)
 PORTERO_SIGNIN_DELAY_AFTER = env.int("PORTERO_SIGNIN_DELAY_AFTER", 5, low=1, high=100)
 PORTERO_SIGNIN_DELAY_SECONDS = env.int("PORTERO_SIGNIN_DELAY_SECONDS", 30, low=1, high=900)
 PORTERO_SIGNIN_LOCK_AFTER = env.int("PORTERO_SIGNIN_LOCK_AFTER", 100, low=10, high=1000)
@@ -338,8 +407,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = False
 
 # Days recovery requests, resets and finished outbox messages are kept (help-desk diagnosis);
 # the worker deletes older ones, so the tables do not grow without bound.
-PORTERO_RECOVERY_RETENTION_DAYS = env.int("PORTERO_RECOVERY_RETENTION_DAYS", 90, low=1,
-                                          high=3650)
+PORTERO_RECOVERY_RETENTION_DAYS = env.int("PORTERO_RECOVERY_RETENTION_DAYS", 90, low=1, high=3650)
 
 # --- Security events (LG1-LG4) ------------------------------------------------------------
 # Days security events are kept before `portero audit purge` deletes them (Ley 1581 de 2012).
@@ -348,11 +416,13 @@ PORTERO_AUDIT_RETENTION_DAYS = env.int("PORTERO_AUDIT_RETENTION_DAYS", 365, low=
 # characters, outside the database, so that someone who can write the database cannot recompute
 # the chain. Required in production; demo and development create it under PORTERO_VAR_DIR.
 # Later lines hold older keys, kept to verify rows sealed before a rotation.
-PORTERO_AUDIT_KEY_FILE = Path(env.str("PORTERO_AUDIT_KEY_FILE", "" if PRODUCTION else
-                                      str(VAR_DIR / "audit-key"))).resolve()
+PORTERO_AUDIT_KEY_FILE = Path(
+    env.str("PORTERO_AUDIT_KEY_FILE", "" if PRODUCTION else str(VAR_DIR / "audit-key"))
+).resolve()
 if PRODUCTION and not env.str("PORTERO_AUDIT_KEY_FILE", ""):
-    raise ImproperlyConfigured(f"PORTERO_AUDIT_KEY_FILE is required in production; "
-                               f"{audit_keys.GENERATE_HINT}")
+    raise ImproperlyConfigured(
+        f"PORTERO_AUDIT_KEY_FILE is required in production; {audit_keys.GENERATE_HINT}"
+    )
 if not PRODUCTION and not PORTERO_AUDIT_KEY_FILE.exists():
     audit_keys.audit_key_file_create(PORTERO_AUDIT_KEY_FILE)
 audit_keys.audit_keys_read(PORTERO_AUDIT_KEY_FILE)  # a missing or malformed key stops start-up
@@ -360,10 +430,10 @@ audit_keys.audit_keys_read(PORTERO_AUDIT_KEY_FILE)  # a missing or malformed key
 # PORTERO_AUDIT_CHECKPOINT_MINUTES while it moves: the anchor outside the database that
 # `portero audit verify --checkpoints FILE` compares. Keep it, or a copy, where the database's
 # users cannot write.
-PORTERO_AUDIT_CHECKPOINT_FILE = Path(env.str("PORTERO_AUDIT_CHECKPOINT_FILE",
-                                             str(VAR_DIR / "audit-checkpoints.jsonl"))).resolve()
-PORTERO_AUDIT_CHECKPOINT_MINUTES = env.int("PORTERO_AUDIT_CHECKPOINT_MINUTES", 10, low=1,
-                                           high=1440)
+PORTERO_AUDIT_CHECKPOINT_FILE = Path(
+    env.str("PORTERO_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl"))
+).resolve()
+PORTERO_AUDIT_CHECKPOINT_MINUTES = env.int("PORTERO_AUDIT_CHECKPOINT_MINUTES", 10, low=1, high=1440)
 
 # --- Worker -------------------------------------------------------------------------------
 # Seconds the worker sleeps when it found nothing to do (bounds time to inbox when idle).
@@ -385,8 +455,11 @@ PORTERO_MAIL_LEASE_SECONDS = env.int("PORTERO_MAIL_LEASE_SECONDS", 120, low=10, 
 # the same host at port + 1. Anyone who can reach it sees traffic and queue figures.
 PORTERO_METRICS_BIND = env.str("PORTERO_METRICS_BIND", "")
 _metrics_port = PORTERO_METRICS_BIND.rpartition(":")[2]
-if PORTERO_METRICS_BIND and not (PORTERO_METRICS_BIND.rpartition(":")[0]
-                                 and _metrics_port.isdigit() and 1 <= int(_metrics_port) < 65535):
+if PORTERO_METRICS_BIND and not (
+    PORTERO_METRICS_BIND.rpartition(":")[0]
+    and _metrics_port.isdigit()
+    and 1 <= int(_metrics_port) < 65535
+):
     raise ImproperlyConfigured(
         f"PORTERO_METRICS_BIND must be host:port (port 1-65534; the worker uses port + 1), "
         f"e.g. 127.0.0.1:9100; got {PORTERO_METRICS_BIND!r}."
@@ -396,18 +469,21 @@ if PORTERO_METRICS_BIND and not (PORTERO_METRICS_BIND.rpartition(":")[0]
 # File holding the ID-token signing keys (OI4, OI8), readable by Portero only. Demo and
 # development create it on first use; in production `portero keys rotate` creates it (and
 # rotates it later), and the provider's endpoints answer 503 until it exists.
-PORTERO_OIDC_KEYS_FILE = Path(env.str("PORTERO_OIDC_KEYS_FILE",
-                                      str(VAR_DIR / "oidc-keys.json"))).resolve()
+PORTERO_OIDC_KEYS_FILE = Path(
+    env.str("PORTERO_OIDC_KEYS_FILE", str(VAR_DIR / "oidc-keys.json"))
+).resolve()
 # Seconds an access token works at userinfo; short, since the refresh token renews it.
-PORTERO_OIDC_ACCESS_TOKEN_SECONDS = env.int("PORTERO_OIDC_ACCESS_TOKEN_SECONDS", 600, low=60,
-                                            high=3600)
+PORTERO_OIDC_ACCESS_TOKEN_SECONDS = env.int(
+    "PORTERO_OIDC_ACCESS_TOKEN_SECONDS", 600, low=60, high=3600
+)
 # Seconds an ID token is valid; a rotated-out key stays in the JWKS at least this long (OI8).
 PORTERO_OIDC_ID_TOKEN_SECONDS = env.int("PORTERO_OIDC_ID_TOKEN_SECONDS", 600, low=60, high=86400)
 # Seconds the worker waits for a portal's back-channel logout endpoint before retrying later.
 PORTERO_LOGOUT_TIMEOUT_SECONDS = env.int("PORTERO_LOGOUT_TIMEOUT_SECONDS", 5, low=1, high=60)
 # How long an undelivered back-channel logout is retried (backoff as for e-mail).
-PORTERO_LOGOUT_RETRY_WINDOW_HOURS = env.int("PORTERO_LOGOUT_RETRY_WINDOW_HOURS", 24, low=1,
-                                            high=168)
+PORTERO_LOGOUT_RETRY_WINDOW_HOURS = env.int(
+    "PORTERO_LOGOUT_RETRY_WINDOW_HOURS", 24, low=1, high=168
+)
 # The library's own models, named explicitly because its foreign keys are swappable.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
@@ -430,7 +506,10 @@ OAUTH2_PROVIDER = {
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
-        "client_secret_basic", "client_secret_post", "none"],
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
     "SCOPES": {
         "openid": _("Know who you are (an identifier that is the same every time)"),
         "profile": _("Your username, full name and language"),
@@ -552,10 +631,8 @@ LOGGING = {
     # (LG2, LG3). The same filter is on gunicorn's logs (portero.ops.gunicorn_logging).
     "filters": {"redact": {"()": "portero.core.log_redaction.RedactFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["redact"]},
-        "security": {"class": "logging.StreamHandler", "formatter": "bare",
-                     "filters": ["redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "security": {"class": "logging.StreamHandler", "formatter": "bare", "filters": ["redact"]},
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

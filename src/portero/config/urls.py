@@ -9,11 +9,19 @@ urlpatterns = [
     path("salud/vivo", health.alive, name="health_alive"),
     path("salud/listo", health.ready, name="health_ready"),
     # Redirects answer GET and HEAD only: PUT, PATCH, DELETE get 405 like on every page (HB3).
-    path("", RedirectView.as_view(pattern_name="accounts:sign_in", permanent=False,
-                                  http_method_names=["get", "head"])),
+    path(
+        "",
+        RedirectView.as_view(
+            pattern_name="accounts:sign_in", permanent=False, http_method_names=["get", "head"]
+        ),
+    ),
     # Browsers and crawlers ask for it whatever the pages say: no 404 in the log for each.
-    path("favicon.ico", RedirectView.as_view(url="/static/portero/favicon.svg", permanent=True,
-                                             http_method_names=["get", "head"])),
+    path(
+        "favicon.ico",
+        RedirectView.as_view(
+            url="/static/portero/favicon.svg", permanent=True, http_method_names=["get", "head"]
+        ),
+    ),
     path("idioma/", switch_language, name="set_language"),
     path("", include("portero.accounts.urls")),
     path("", include("portero.factors.urls")),

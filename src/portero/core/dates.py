@@ -25,11 +25,20 @@ FORMATS: dict[str, str] = {
 # catalog capitalises month names ("Noviembre") and writes "a.m."; Spanish writes "noviembre"
 # and "a. m.". This project's catalog takes precedence over Django's (LOCALE_PATHS).
 DJANGO_MSGIDS = (
-    gettext_noop("January"), gettext_noop("February"), gettext_noop("March"),
-    gettext_noop("April"), gettext_noop("May"), gettext_noop("June"), gettext_noop("July"),
-    gettext_noop("August"), gettext_noop("September"), gettext_noop("October"),
-    gettext_noop("November"), gettext_noop("December"),
-    gettext_noop("a.m."), gettext_noop("p.m."),
+    gettext_noop("January"),
+    gettext_noop("February"),
+    gettext_noop("March"),
+    gettext_noop("April"),
+    gettext_noop("May"),
+    gettext_noop("June"),
+    gettext_noop("July"),
+    gettext_noop("August"),
+    gettext_noop("September"),
+    gettext_noop("October"),
+    gettext_noop("November"),
+    gettext_noop("December"),
+    gettext_noop("a.m."),
+    gettext_noop("p.m."),
 )
 
 

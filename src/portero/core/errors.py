@@ -33,8 +33,9 @@ def error_page(request: HttpRequest, status: int, detail: str = "") -> HttpRespo
     """Render the generic error page for `status`."""
     try:
         template = loader.get_template("core/error.html")
-        body = template.render({"status": status, "title": TITLES[status](), "detail": detail},
-                               request)
+        body = template.render(
+            {"status": status, "title": TITLES[status](), "detail": detail}, request
+        )
     except Exception:  # the error page itself must never fail
         body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
     return HttpResponse(body, status=status)
@@ -69,7 +70,8 @@ def database_unavailable() -> HttpResponse:
     detail = _("We are working to restore it. Please try again in a few minutes.")
     try:
         body = loader.get_template("core/error.html").render(
-            {**branding(), "status": 503, "title": title, "detail": detail})
+            {**branding(), "status": 503, "title": title, "detail": detail}
+        )
     except Exception:  # the error page itself must never fail
         body = f"<!doctype html><title>503</title><h1>{title}</h1><p>{detail}</p>"
     response = HttpResponse(body, status=503)
@@ -101,8 +103,9 @@ def view_methods(view: Callable[..., Any]) -> list[str] | None:
     """
     view_class = getattr(view, "view_class", None)
     if view_class is not None:  # as_view(http_method_names=...) overrides the class's
-        names = getattr(view, "view_initkwargs", {}).get("http_method_names",
-                                                           view_class.http_method_names)
+        names = getattr(view, "view_initkwargs", {}).get(
+            "http_method_names", view_class.http_method_names
+        )
         return [m.upper() for m in names if hasattr(view_class, m)]
     func: Any = view
     while func is not None:
@@ -130,8 +133,9 @@ class UnsupportedMethodMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any,
-                     kwargs: Any) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
         methods = view_methods(view)
         if methods is not None and request.method not in methods:
             return HttpResponseNotAllowed(methods)  # our page, from MethodNotAllowedMiddleware
@@ -150,6 +154,12 @@ class LongUrlMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if len(request.get_full_path()) > MAX_URL_LENGTH:
-            return error_page(request, 414, _("Check the link: it seems to have been copied "
-                                               "with extra text, or cut in a strange place."))
+            return error_page(
+                request,
+                414,
+                _(
+                    "Check the link: it seems to have been copied "
+                    "with extra text, or cut in a strange place."
+                ),
+            )
         return self.get_response(request)

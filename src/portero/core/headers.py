@@ -32,8 +32,9 @@ def _policy(response: HttpResponse) -> str:
     extra = getattr(response, "portero_form_targets", None)
     if not extra:
         return CONTENT_SECURITY_POLICY
-    return CONTENT_SECURITY_POLICY.replace("form-action 'self'",
-                                           "form-action 'self' " + " ".join(extra))
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", "form-action 'self' " + " ".join(extra)
+    )
 
 
 class SecurityHeadersMiddleware:

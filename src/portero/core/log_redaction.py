@@ -45,5 +45,6 @@ class RedactFilter(logging.Filter):
             record.exc_info, record.exc_text = None, None
         if record.exc_info and not record.exc_text:
             record.exc_text = redact_keeping_lines(
-                logging.Formatter().formatException(record.exc_info))
+                logging.Formatter().formatException(record.exc_info)
+            )
         return True

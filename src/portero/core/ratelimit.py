@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # an unreachable host costs its connect timeout (2 s) once per interval, not on every request.
 REDIS_RETRY_SECONDS = 30
 
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -101,8 +102,9 @@ class RedisStore:
         replies: list[Any] = pipe.execute()
         found = {key: int(replies[2 * i]) for i, key in enumerate(hits)}
         if reads:
-            found.update({key: int(v) if v else 0 for key, v in zip(reads, replies[-1],
-                                                                   strict=True)})
+            found.update(
+                {key: int(v) if v else 0 for key, v in zip(reads, replies[-1], strict=True)}
+            )
         return found
 
 
@@ -119,9 +121,12 @@ class RedisOrDatabaseStore:
                 found = self.redis.counts(hits, reads)
             except redis.RedisError as problem:
                 if self.retry_at is None:
-                    log.warning("Redis unreachable (%s): rate-limit counters in the database "
-                                "until it answers; trying it again every %ss",
-                                type(problem).__name__, REDIS_RETRY_SECONDS)
+                    log.warning(
+                        "Redis unreachable (%s): rate-limit counters in the database "
+                        "until it answers; trying it again every %ss",
+                        type(problem).__name__,
+                        REDIS_RETRY_SECONDS,
+                    )
                 self.retry_at = clock.now() + timedelta(seconds=REDIS_RETRY_SECONDS)
             else:
                 if self.retry_at is not None:
@@ -152,15 +157,22 @@ class _Window:
 def _window(rule: Rule, subject: str, now: datetime) -> _Window:
     window = int(now.timestamp()) // rule.period
     base = f"{rule.name}:{keyed_digest('ratelimit.' + rule.scope, subject)[:40]}"
-    return _Window(rule, f"{base}:{window}", f"{base}:{window - 1}",
-                   datetime.fromtimestamp((window + 2) * rule.period, tz=now.tzinfo),
-                   1 - (now.timestamp() % rule.period) / rule.period)
+    return _Window(
+        rule,
+        f"{base}:{window}",
+        f"{base}:{window - 1}",
+        datetime.fromtimestamp((window + 2) * rule.period, tz=now.tzinfo),
+        1 - (now.timestamp() % rule.period) / rule.period,
+    )
 
 
 def _over(action: str, subjects: dict[str, str | None], *, count_this: bool) -> list[str]:
     now = clock.now()
-    windows = [_window(rule, subject, now) for rule in rules_for(action)
-               if (subject := subjects.get(rule.scope)) is not None]
+    windows = [
+        _window(rule, subject, now)
+        for rule in rules_for(action)
+        if (subject := subjects.get(rule.scope)) is not None
+    ]
     if not windows:
         return []
     hits = {w.current: w.expires for w in windows} if count_this else {}

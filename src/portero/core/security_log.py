@@ -15,8 +15,7 @@ from typing import Any
 from portero.core import clock
 
 logger = logging.getLogger("portero.security")
-request_id: contextvars.ContextVar[str] = contextvars.ContextVar("portero_request_id",
-                                                                 default="")
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("portero_request_id", default="")
 
 
 def mask_email(address: str) -> str:
@@ -25,13 +24,26 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def emit(event: str, *, outcome: str, actor: str = "", subject: str = "", ip: str | None = None,
-         at: datetime | None = None, **details: Any) -> dict[str, Any]:
+def emit(
+    event: str,
+    *,
+    outcome: str,
+    actor: str = "",
+    subject: str = "",
+    ip: str | None = None,
+    at: datetime | None = None,
+    **details: Any,
+) -> dict[str, Any]:
     """Log one security event that happened `at` (default: now); return the record (UTC)."""
     record = {
         "time": (at or clock.now()).astimezone(UTC).isoformat(timespec="milliseconds"),
-        "event": event, "outcome": outcome, "actor": actor, "subject": subject,
-        "ip": ip or "", "request_id": request_id.get(), **details,
+        "event": event,
+        "outcome": outcome,
+        "actor": actor,
+        "subject": subject,
+        "ip": ip or "",
+        "request_id": request_id.get(),
+        **details,
     }
     logger.info(json.dumps(record, ensure_ascii=True, default=str, sort_keys=False))
     return record

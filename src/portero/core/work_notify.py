@@ -32,7 +32,8 @@ def notify_on_insert(table: str) -> migrations.RunPython:
             schema_editor.execute(_FUNCTION)
             schema_editor.execute(
                 f'CREATE TRIGGER {trigger} AFTER INSERT ON "{table}" '
-                "FOR EACH STATEMENT EXECUTE FUNCTION portero_work_notify()")
+                "FOR EACH STATEMENT EXECUTE FUNCTION portero_work_notify()"
+            )
 
     def backwards(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":

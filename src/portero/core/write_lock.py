@@ -59,9 +59,11 @@ class HeldTimes:
         return self.longest
 
     def summary(self) -> str:
-        return (f"{self.count} write transactions, p50 <= {self.quantile(0.5) * 1000:.0f} ms, "
-                f"p99 <= {self.quantile(0.99) * 1000:.0f} ms, longest "
-                f"{self.longest * 1000:.1f} ms ({self.longest_stage or '-'})")
+        return (
+            f"{self.count} write transactions, p50 <= {self.quantile(0.5) * 1000:.0f} ms, "
+            f"p99 <= {self.quantile(0.99) * 1000:.0f} ms, longest "
+            f"{self.longest * 1000:.1f} ms ({self.longest_stage or '-'})"
+        )
 
     def reset(self) -> None:
         with self.lock:
@@ -80,8 +82,9 @@ class Written:
 
 
 @contextmanager
-def write_transaction(stage: str, sizer: BatchSizer | None = None,
-                      rows: int = 0) -> Iterator[Written]:
+def write_transaction(
+    stage: str, sizer: BatchSizer | None = None, rows: int = 0
+) -> Iterator[Written]:
     """Open a transaction (atomic) and record how long it held the database.
 
     Measured from the moment the transaction holds the database (after BEGIN; on SQLite,
@@ -113,8 +116,15 @@ class BatchSizer:
     once, quick ones grow it back.
     """
 
-    def __init__(self, *, budget: float, budget_postgresql: float = 0.25, low: int = 1,
-                 start: int = 10, high: int = 100) -> None:
+    def __init__(
+        self,
+        *,
+        budget: float,
+        budget_postgresql: float = 0.25,
+        low: int = 1,
+        start: int = 10,
+        high: int = 100,
+    ) -> None:
         self.budget, self.budget_postgresql = budget, budget_postgresql
         self.low, self.start, self.high = low, start, high
         self.per_row = 0.0  # seconds of write transaction per row, moving average

@@ -33,7 +33,9 @@ def _parse(key: str, raw: bytes) -> InboxMessage:
     if date is not None and date.tzinfo is None:  # "-0000" (Django's Date header): UTC
         date = date.replace(tzinfo=UTC)
     return InboxMessage(
-        key=key, subject=str(msg.get("Subject", "")), sender=str(msg.get("From", "")),
+        key=key,
+        subject=str(msg.get("Subject", "")),
+        sender=str(msg.get("From", "")),
         to=str(msg.get("To", "")),
         date=date,
         text=text_part.get_content() if text_part else "",

@@ -73,31 +73,46 @@ def _reason(reason: str) -> str:
     """Return the supervisor's reason as recorded, or refuse one too short to say anything."""
     text = " ".join(reason.split())
     if len(text) < REASON_MIN:
-        raise AssistedRefused(_("Write the reason: how the person's identity was checked and "
-                                "why (at least %(count)d characters).") % {"count": REASON_MIN})
+        raise AssistedRefused(
+            _(
+                "Write the reason: how the person's identity was checked and "
+                "why (at least %(count)d characters)."
+            )
+            % {"count": REASON_MIN}
+        )
     return text[:REASON_MAX]
 
 
 def _refuse_start(agent: User, target: User) -> None:
     if not may_start(agent, target):
-        raise AssistedRefused(_("Only a supervisor may start an assisted recovery, and not on "
-                                "their own account or on staff of their rank or above."))
+        raise AssistedRefused(
+            _(
+                "Only a supervisor may start an assisted recovery, and not on "
+                "their own account or on staff of their rank or above."
+            )
+        )
     if not target.is_active:
         raise AssistedRefused(_("The account is disabled; enable it first."))
     if not target.email:
-        raise AssistedRefused(_("The account has no e-mail address: its owner could not be "
-                                "told, so an assisted recovery cannot start."))
+        raise AssistedRefused(
+            _(
+                "The account has no e-mail address: its owner could not be "
+                "told, so an assisted recovery cannot start."
+            )
+        )
     if not has_factor(target):
-        raise AssistedRefused(_("The account has no second factor: a recovery e-mail is "
-                                "enough to get back in."))
+        raise AssistedRefused(
+            _("The account has no second factor: a recovery e-mail is enough to get back in.")
+        )
 
 
 # --- The moves ---------------------------------------------------------------------------
 
 
 @transaction.atomic
-def assisted_recovery_start(*, agent: User, target: User, reason: str,
-                            client: ClientInfo) -> AssistedRecovery:
+def assisted_recovery_start(
+    *, agent: User, target: User, reason: str, client: ClientInfo
+) -> AssistedRecovery:
     """Start an assisted recovery of `target`, record it and tell the account's address."""
     _refuse_start(agent, target)
     reason = _reason(reason)
@@ -105,20 +120,36 @@ def assisted_recovery_start(*, agent: User, target: User, reason: str,
     try:
         with transaction.atomic():
             recovery = AssistedRecovery.objects.create(
-                user=target, started_by=agent, reason=reason, started_at=now,
+                user=target,
+                started_by=agent,
+                reason=reason,
+                started_at=now,
                 selector=new_selector(),
-                due_at=now + timedelta(hours=settings.PORTERO_ASSISTED_RECOVERY_HOURS))
+                due_at=now + timedelta(hours=settings.PORTERO_ASSISTED_RECOVERY_HOURS),
+            )
     except IntegrityError:  # one pending per account (a double click, or a colleague)
-        raise AssistedRefused(_("An assisted recovery is already waiting for this account.")
-                              ) from None
-    event_record(EventType.ASSISTED_RECOVERY_STARTED, user=target, actor=f"agent:{agent.pk}",
-                 client=client, subject=f"user:{target.pk}", reason=reason,
-                 recovery=recovery.pk, due_at=recovery.due_at.isoformat())
+        raise AssistedRefused(
+            _("An assisted recovery is already waiting for this account.")
+        ) from None
+    event_record(
+        EventType.ASSISTED_RECOVERY_STARTED,
+        user=target,
+        actor=f"agent:{agent.pk}",
+        client=client,
+        subject=f"user:{target.pk}",
+        reason=reason,
+        recovery=recovery.pk,
+        due_at=recovery.due_at.isoformat(),
+    )
     # Tried until the recovery is due: past that, the notice would come too late to help.
-    email_queue(kind=EmailKind.ASSISTED_RECOVERY, to_address=target.email,
-                language=target.preferred_language(), user=target,
-                context={"recovery": recovery.pk},
-                give_up_at=recovery.due_at)
+    email_queue(
+        kind=EmailKind.ASSISTED_RECOVERY,
+        to_address=target.email,
+        language=target.preferred_language(),
+        user=target,
+        context={"recovery": recovery.pk},
+        give_up_at=recovery.due_at,
+    )
     return recovery
 
 
@@ -126,36 +157,53 @@ def _cancel(recovery: AssistedRecovery, *, by: str, client: ClientInfo, **detail
     """Move `recovery` from pending to cancelled, if nothing else moved it first."""
     now = clock.now()
     won = AssistedRecovery.objects.filter(pk=recovery.pk, state=PENDING).update(
-        state=AssistedRecoveryState.CANCELLED, cancelled_at=now, cancelled_by=by)
+        state=AssistedRecoveryState.CANCELLED, cancelled_at=now, cancelled_by=by
+    )
     if won:
         actor = by if by.startswith("agent:") else f"user:{recovery.user_id}"
-        event_record(EventType.ASSISTED_RECOVERY_CANCELLED, user=recovery.user, actor=actor,
-                     client=client, subject=f"user:{recovery.user_id}", recovery=recovery.pk,
-                     by=by, **details)
+        event_record(
+            EventType.ASSISTED_RECOVERY_CANCELLED,
+            user=recovery.user,
+            actor=actor,
+            client=client,
+            subject=f"user:{recovery.user_id}",
+            recovery=recovery.pk,
+            by=by,
+            **details,
+        )
     recovery.refresh_from_db()
     return bool(won)
 
 
 @transaction.atomic
-def assisted_recovery_cancel_by_owner(*, token: str,
-                                      client: ClientInfo) -> tuple[AssistedRecovery | None, bool]:
+def assisted_recovery_cancel_by_owner(
+    *, token: str, client: ClientInfo
+) -> tuple[AssistedRecovery | None, bool]:
     """The e-mail's "No fui yo": return the recovery (None for a bad link) and whether this
     click cancelled it (False: it was already cancelled or completed)."""
     recovery = recovery_by_token(token)
     if recovery is None:
-        event_record(EventType.ASSISTED_RECOVERY_LINK_REJECTED, outcome="refused",
-                     actor="anonymous", client=client, subject="assisted_recovery")
+        event_record(
+            EventType.ASSISTED_RECOVERY_LINK_REJECTED,
+            outcome="refused",
+            actor="anonymous",
+            client=client,
+            subject="assisted_recovery",
+        )
         return None, False
     return recovery, _cancel(recovery, by="owner", client=client)
 
 
 @transaction.atomic
-def assisted_recovery_cancel(*, agent: User, target: User, reason: str,
-                             client: ClientInfo) -> bool:
+def assisted_recovery_cancel(*, agent: User, target: User, reason: str, client: ClientInfo) -> bool:
     """A supervisor cancels `target`'s waiting assisted recovery; False if none was waiting."""
     if not may_start(agent, target):
-        raise AssistedRefused(_("Only a supervisor may cancel an assisted recovery, and not on "
-                                "their own account or on staff of their rank or above."))
+        raise AssistedRefused(
+            _(
+                "Only a supervisor may cancel an assisted recovery, and not on "
+                "their own account or on staff of their rank or above."
+            )
+        )
     reason = " ".join(reason.split())[:200]
     if not reason:
         raise AssistedRefused(_("Write the reason or the ticket number."))
@@ -172,21 +220,32 @@ def assisted_recovery_complete(*, recovery_id: int) -> bool:
     was not pending and due (cancelled, or another worker completed it first)."""
     now = clock.now()
     won = AssistedRecovery.objects.filter(pk=recovery_id, state=PENDING, due_at__lte=now).update(
-        state=AssistedRecoveryState.COMPLETED, completed_at=now, enrolment_pending=True)
+        state=AssistedRecoveryState.COMPLETED, completed_at=now, enrolment_pending=True
+    )
     if not won:
         return False
     recovery = AssistedRecovery.objects.select_related("user").get(pk=recovery_id)
     user = recovery.user
     removed = _factors_remove_all(user)
     ended = sessions_end(user=user, reason="assisted_recovery")
-    event_record(EventType.ASSISTED_RECOVERY_COMPLETED, user=user, actor="system",
-                 subject=f"user:{user.pk}", recovery=recovery.pk,
-                 started_by=f"agent:{recovery.started_by_id}", sessions_ended=ended,
-                 removed=removed)
+    event_record(
+        EventType.ASSISTED_RECOVERY_COMPLETED,
+        user=user,
+        actor="system",
+        subject=f"user:{user.pk}",
+        recovery=recovery.pk,
+        started_by=f"agent:{recovery.started_by_id}",
+        sessions_ended=ended,
+        removed=removed,
+    )
     if user.email:
-        email_queue(kind=EmailKind.FACTOR_CHANGED, to_address=user.email,
-                    language=user.preferred_language(), user=user,
-                    context={"change": "factors_reset", "at": now.isoformat(), "ip": ""})
+        email_queue(
+            kind=EmailKind.FACTOR_CHANGED,
+            to_address=user.email,
+            language=user.preferred_language(),
+            user=user,
+            context={"change": "factors_reset", "at": now.isoformat(), "ip": ""},
+        )
     return True
 
 
@@ -197,11 +256,23 @@ def _factors_remove_all(user: User) -> dict[str, int]:
     Passkey.objects.filter(user=user).delete()
     codes, _ = BackupCode.objects.filter(user=user).delete()
     if apps:
-        event_record(EventType.FACTOR_REMOVED, user=user, actor="system", method="totp",
-                     via="assisted_recovery")
+        event_record(
+            EventType.FACTOR_REMOVED,
+            user=user,
+            actor="system",
+            method="totp",
+            via="assisted_recovery",
+        )
     for pk, name in passkeys:
-        event_record(EventType.FACTOR_REMOVED, user=user, actor="system", method="passkey",
-                     passkey=pk, name=name, via="assisted_recovery")
+        event_record(
+            EventType.FACTOR_REMOVED,
+            user=user,
+            actor="system",
+            method="passkey",
+            passkey=pk,
+            name=name,
+            via="assisted_recovery",
+        )
     return {"authenticator_apps": apps, "passkeys": len(passkeys), "backup_codes": codes}
 
 
@@ -216,4 +287,5 @@ def enrolment_asked(user: User) -> bool:
 def enrolment_done(*, user: User) -> None:
     """The person has a factor again: stop asking."""
     AssistedRecovery.objects.filter(user=user, enrolment_pending=True).update(
-        enrolment_pending=False)
+        enrolment_pending=False
+    )

@@ -19,12 +19,17 @@ from portero.factors import assisted
 @require_http_methods(["GET", "HEAD", "POST"])
 def assisted_cancel(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
-        assisted.assisted_recovery_cancel_by_owner(token=token,
-                                                  client=ClientInfo.from_request(request))
+        assisted.assisted_recovery_cancel_by_owner(
+            token=token, client=ClientInfo.from_request(request)
+        )
         response: HttpResponse = redirect(request.path)  # the page then says what happened
     else:
         recovery = assisted.recovery_by_token(token)
-        response = render(request, "factors/assisted_cancel.html", {"recovery": recovery},
-                          status=200 if recovery else 404)
+        response = render(
+            request,
+            "factors/assisted_cancel.html",
+            {"recovery": recovery},
+            status=200 if recovery else 404,
+        )
     response["Cache-Control"] = "no-store"
     return response

@@ -29,8 +29,7 @@ STEP_UP_MINUTES = 10
 RESET_PROVEN = "portero_reset_factor"  # the reset (selector) this browser gave a factor for
 
 
-def second_step_code(request: HttpRequest, *, client: ClientInfo, user: User,
-                     code: str) -> Check:
+def second_step_code(request: HttpRequest, *, client: ClientInfo, user: User, code: str) -> Check:
     """The sign-in's second step with a code; signs in on success."""
     check = services.code_check(user=user, code=code, client=client, purpose="sign_in")
     if check.method:
@@ -74,8 +73,9 @@ def session_has_second_factor(request: HttpRequest) -> bool:
     return "mfa" in request.session.get(account_flows.AMR, [])
 
 
-def reset_code(request: HttpRequest, *, client: ClientInfo, user: User, selector: str,
-               code: str) -> Check:
+def reset_code(
+    request: HttpRequest, *, client: ClientInfo, user: User, selector: str, code: str
+) -> Check:
     """The reset page's factor (MF3): proven for this reset, in this browser only."""
     check = services.code_check(user=user, code=code, client=client, purpose="reset")
     if check.method:
@@ -89,72 +89,88 @@ def reset_proven(request: HttpRequest, *, selector: str) -> bool:
 
 # --- The same journeys with a passkey's answer (factors.passkeys) instead of a code ---------
 
+
 def sign_in_passkey(request: HttpRequest, *, client: ClientInfo, response: str) -> PasskeyCheck:
     """Usernameless sign-in (the button, or the browser's autofill): a passkey verified on its
     device is both factors on its own."""
     check = passkeys.passkey_check(request, client=client, purpose="sign_in", response=response)
     if check.user is not None:
-        account_flows.complete_sign_in(request, client=client, user=check.user,
-                                       amr=passkeys.AMR_PASSKEY)
+        account_flows.complete_sign_in(
+            request, client=client, user=check.user, amr=passkeys.AMR_PASSKEY
+        )
     return check
 
 
-def second_step_passkey(request: HttpRequest, *, client: ClientInfo, user: User,
-                        response: str) -> PasskeyCheck:
+def second_step_passkey(
+    request: HttpRequest, *, client: ClientInfo, user: User, response: str
+) -> PasskeyCheck:
     """The sign-in's second step with a passkey, after the password; signs in on success."""
-    check = passkeys.passkey_check(request, client=client, purpose="second_step",
-                                   response=response, user=user)
+    check = passkeys.passkey_check(
+        request, client=client, purpose="second_step", response=response, user=user
+    )
     if check.passkey:
-        account_flows.complete_sign_in(request, client=client, user=user,
-                                       amr=["pwd", *passkeys.AMR_PASSKEY])
+        account_flows.complete_sign_in(
+            request, client=client, user=user, amr=["pwd", *passkeys.AMR_PASSKEY]
+        )
     return check
 
 
-def step_up_passkey(request: HttpRequest, *, client: ClientInfo, user: User,
-                    response: str) -> PasskeyCheck:
-    check = passkeys.passkey_check(request, client=client, purpose="second_step",
-                                   response=response, user=user)
+def step_up_passkey(
+    request: HttpRequest, *, client: ClientInfo, user: User, response: str
+) -> PasskeyCheck:
+    check = passkeys.passkey_check(
+        request, client=client, purpose="second_step", response=response, user=user
+    )
     if check.passkey:
         step_up_done(request, user=user, amr=passkeys.AMR_PASSKEY, client=client)
     return check
 
 
-def reset_passkey(request: HttpRequest, *, client: ClientInfo, user: User, selector: str,
-                  response: str) -> PasskeyCheck:
+def reset_passkey(
+    request: HttpRequest, *, client: ClientInfo, user: User, selector: str, response: str
+) -> PasskeyCheck:
     """The reset page's factor (MF3) given with a passkey: proven for this reset only."""
-    check = passkeys.passkey_check(request, client=client, purpose="reset", response=response,
-                                   user=user)
+    check = passkeys.passkey_check(
+        request, client=client, purpose="reset", response=response, user=user
+    )
     if check.passkey:
         request.session[RESET_PROVEN] = selector
     return check
 
 
-def proof_passkey(request: HttpRequest, *, client: ClientInfo, user: User,
-                  response: str) -> PasskeyCheck:
-    check = passkeys.passkey_check(request, client=client, purpose="proof", response=response,
-                                   user=user)
+def proof_passkey(
+    request: HttpRequest, *, client: ClientInfo, user: User, response: str
+) -> PasskeyCheck:
+    check = passkeys.passkey_check(
+        request, client=client, purpose="proof", response=response, user=user
+    )
     if check.passkey:
         account_flows.proof_record(request)
     return check
 
 
-def passkey_register(request: HttpRequest, *, client: ClientInfo, user: User, name: str,
-                     response: str) -> Passkey:
+def passkey_register(
+    request: HttpRequest, *, client: ClientInfo, user: User, name: str, response: str
+) -> Passkey:
     """Keep the passkey the browser just made (raises PasskeyError if the answer proves
     nothing). Made with user verification, it also counts as this session's second factor."""
     new = passkeys.registration_verify(request, user=user, response=response)
     try:
-        passkey = services.passkey_add(user=user, name=name, credential_id=new.credential_id,
-                                       credential=new.credential, sign_count=new.sign_count,
-                                       client=client)
+        passkey = services.passkey_add(
+            user=user,
+            name=name,
+            credential_id=new.credential_id,
+            credential=new.credential,
+            sign_count=new.sign_count,
+            client=client,
+        )
     except IntegrityError as error:  # the same credential id twice: never from a real device
         raise passkeys.PasskeyError("credential already registered") from error
     step_up_done(request, user=user, amr=passkeys.AMR_PASSKEY, client=client)
     return passkey
 
 
-def proof_password(request: HttpRequest, *, client: ClientInfo, user: User,
-                   password: str) -> bool:
+def proof_password(request: HttpRequest, *, client: ClientInfo, user: User, password: str) -> bool:
     """MF5's fresh proof with the password; a wrong one counts like a failed sign-in."""
     if account_flows.reauth_refused(user=user, client=client):
         return False

@@ -17,10 +17,17 @@ class AppCodeForm(forms.Form):
 
     method = forms.CharField(widget=forms.HiddenInput, initial=APP)
     code = forms.CharField(
-        label=_("Code from your authenticator app"), max_length=16,
+        label=_("Code from your authenticator app"),
+        max_length=16,
         help_text=_("The 6 digits your app shows now, for example 123 456."),
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "spellcheck": "false", "autocapitalize": "off"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+                "autocapitalize": "off",
+            }
+        ),
     )
 
     def clean_code(self) -> str:
@@ -36,16 +43,18 @@ class BackupCodeForm(forms.Form):
 
     method = forms.CharField(widget=forms.HiddenInput, initial=BACKUP)
     code = forms.CharField(
-        label=_("Backup code"), max_length=32,
-        help_text=_("One of the backup codes you saved, for example abcde-23456. Each works "
-                    "once."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
-                                      "autocapitalize": "off"}),
+        label=_("Backup code"),
+        max_length=32,
+        help_text=_("One of the backup codes you saved, for example abcde-23456. Each works once."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+        ),
     )
 
     def clean_code(self) -> str:
-        code = "".join(ch for ch in self.cleaned_data["code"].lower()
-                       if ch.isascii() and ch.isalnum())
+        code = "".join(
+            ch for ch in self.cleaned_data["code"].lower() if ch.isascii() and ch.isalnum()
+        )
         if len(code) != 10:
             raise forms.ValidationError(_("A backup code has 10 letters and digits."))
         return code
@@ -55,9 +64,11 @@ class PasskeyForm(forms.Form):
     """A new passkey's name; `credential` is the browser's answer, filled by passkeys.js."""
 
     name = forms.CharField(
-        label=_("Name for this passkey"), max_length=60,
-        help_text=_("So that you can tell your passkeys apart, for example My phone or Office "
-                    "computer."),
+        label=_("Name for this passkey"),
+        max_length=60,
+        help_text=_(
+            "So that you can tell your passkeys apart, for example My phone or Office computer."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
         error_messages={"required": _("Enter a name for this passkey.")},
     )
@@ -67,8 +78,9 @@ class PasskeyForm(forms.Form):
         return " ".join(self.cleaned_data["name"].split())
 
 
-def code_form(data: dict[str, str] | None, *, prefix_method: str | None = None
-              ) -> AppCodeForm | BackupCodeForm:
+def code_form(
+    data: dict[str, str] | None, *, prefix_method: str | None = None
+) -> AppCodeForm | BackupCodeForm:
     """The form the posted `method` names (the app's by default)."""
     method = (data or {}).get("method") or prefix_method or APP
     form_class = BackupCodeForm if method == BACKUP else AppCodeForm

@@ -17,8 +17,9 @@ from portero.core import clock
 class AuthenticatorApp(models.Model):
     """A TOTP secret (RFC 6238) shared with the person's app: at most one per account."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="authenticator_app")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="authenticator_app"
+    )
     secret = models.CharField(max_length=64)  # base32, as the app was given it
     created_at = models.DateTimeField(default=clock.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)  # None: enrolment unfinished
@@ -36,8 +37,9 @@ class AuthenticatorApp(models.Model):
 class Passkey(models.Model):
     """A WebAuthn credential (passkey) registered with user verification."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="passkeys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys"
+    )
     name = models.CharField(_("name"), max_length=60)
     credential_id = models.BinaryField(unique=True)
     credential = models.BinaryField()  # fido2's AttestedCredentialData, as bytes
@@ -56,15 +58,15 @@ class Passkey(models.Model):
 class BackupCode(models.Model):
     """One single-use backup code, kept as a keyed digest (never the code)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="backup_codes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backup_codes"
+    )
     digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=clock.now)
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint("user", "digest",
-                                               name="factors_backupcode_unique")]
+        constraints = [models.UniqueConstraint("user", "digest", name="factors_backupcode_unique")]
 
     def __str__(self) -> str:
         return f"backup:{self.user_id}:{'used' if self.used_at else 'unused'}"
@@ -86,16 +88,19 @@ class AssistedRecovery(models.Model):
     as recovery links are (factors.assisted).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="assisted_recoveries")
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assisted_recoveries"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField(_("reason"))
     selector = models.CharField(max_length=32, unique=True)
     started_at = models.DateTimeField(default=clock.now)
     due_at = models.DateTimeField()
-    state = models.CharField(max_length=16, choices=AssistedRecoveryState.choices,
-                             default=AssistedRecoveryState.PENDING)
+    state = models.CharField(
+        max_length=16, choices=AssistedRecoveryState.choices, default=AssistedRecoveryState.PENDING
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # "owner" (the e-mail's link) or "agent:<id>" (a supervisor in the console).
     cancelled_by = models.CharField(max_length=32, blank=True)
@@ -107,8 +112,9 @@ class AssistedRecovery(models.Model):
         verbose_name = _("assisted recovery")
         ordering = ["-started_at", "-pk"]
         constraints = [
-            models.UniqueConstraint("user", condition=models.Q(state="pending"),
-                                    name="factors_assisted_one_pending"),
+            models.UniqueConstraint(
+                "user", condition=models.Q(state="pending"), name="factors_assisted_one_pending"
+            ),
         ]
         indexes = [models.Index(fields=["state", "due_at"], name="factors_assisted_due")]
 

@@ -46,7 +46,8 @@ def _next_path(request: HttpRequest) -> str | None:
     """Return the posted `next` if it is a path on this site (LI4)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target.startswith("/") and url_has_allowed_host_and_scheme(
-            target, allowed_hosts=None, require_https=request.is_secure()):
+        target, allowed_hosts=None, require_https=request.is_secure()
+    ):
         return target
     return None
 
@@ -55,11 +56,11 @@ def passkey_refusal(check: PasskeyCheck) -> str:
     """Say that the passkey did not work, never whether an account or passkey exists (MF2)."""
     if check.throttled:
         return refusal(Check(throttled=True))
-    return _("That passkey could not be used. Try again, or use another way to confirm it "
-             "is you.")
+    return _("That passkey could not be used. Try again, or use another way to confirm it is you.")
 
 
 # --- Options for the page's script ---------------------------------------------------------
+
 
 @require_POST
 def options(request: HttpRequest) -> JsonResponse:
@@ -94,6 +95,7 @@ def add_options(request: HttpRequest) -> JsonResponse:
 
 # --- Mi cuenta -------------------------------------------------------------------------------
 
+
 @fresh_proof_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def add(request: HttpRequest) -> HttpResponse:
@@ -106,18 +108,34 @@ def add(request: HttpRequest) -> HttpResponse:
         try:
             if not response:  # the script did not run: no browser made a passkey
                 raise PasskeyError("no credential")
-            flows.passkey_register(request, client=ClientInfo.from_request(request), user=user,
-                                   name=form.cleaned_data["name"], response=response)
+            flows.passkey_register(
+                request,
+                client=ClientInfo.from_request(request),
+                user=user,
+                name=form.cleaned_data["name"],
+                response=response,
+            )
         except PasskeyError:
-            form.add_error(None, _("The passkey was not created. Try again, in a current "
-                                   "browser with JavaScript turned on, and confirm with your "
-                                   "fingerprint, face, PIN or screen lock when it asks."))
+            form.add_error(
+                None,
+                _(
+                    "The passkey was not created. Try again, in a current "
+                    "browser with JavaScript turned on, and confirm with your "
+                    "fingerprint, face, PIN or screen lock when it asks."
+                ),
+            )
         else:
-            messages.success(request, _("Your passkey is ready. From now on you can sign in "
-                                        "with it, without your password."))
+            messages.success(
+                request,
+                _(
+                    "Your passkey is ready. From now on you can sign in "
+                    "with it, without your password."
+                ),
+            )
             if not factors_of(user).backup_codes_issued:
                 request.session[BACKUP_CODES_SHOWN] = services.backup_codes_new(
-                    user=user, client=ClientInfo.from_request(request))
+                    user=user, client=ClientInfo.from_request(request)
+                )
                 return redirect("factors:backup_codes")
             return redirect("factors:security")
     return render(request, "factors/passkey_add.html", {"form": form})
@@ -128,14 +146,17 @@ def add(request: HttpRequest) -> HttpResponse:
 def remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
     user = _signed_in(request)
     assert user is not None
-    if services.passkey_remove(user=user, passkey_id=passkey_id,
-                               client=ClientInfo.from_request(request)):
-        messages.success(request, _("The passkey was removed from your account. We sent you an "
-                                    "e-mail about it."))
+    if services.passkey_remove(
+        user=user, passkey_id=passkey_id, client=ClientInfo.from_request(request)
+    ):
+        messages.success(
+            request, _("The passkey was removed from your account. We sent you an e-mail about it.")
+        )
     return redirect("factors:security")
 
 
 # --- A passkey's answer, posted -----------------------------------------------------------
+
 
 def _credential(request: HttpRequest) -> str:
     return request.POST.get("credential", "")
@@ -146,13 +167,20 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     """Sign in with a passkey alone (the sign-in page's button or the browser's autofill)."""
     target = _next_path(request)
     if passkeys.available():
-        check = flows.sign_in_passkey(request, client=ClientInfo.from_request(request),
-                                      response=_credential(request))
+        check = flows.sign_in_passkey(
+            request, client=ClientInfo.from_request(request), response=_credential(request)
+        )
         if check.user is not None:
             return steps.begin(request, target or account_flows.return_to_take(request))
-        messages.error(request, passkey_refusal(check) if check.throttled else _(
-            "We could not sign you in with that passkey. Try again, or sign in with your "
-            "username and password."))
+        messages.error(
+            request,
+            passkey_refusal(check)
+            if check.throttled
+            else _(
+                "We could not sign you in with that passkey. Try again, or sign in with your "
+                "username and password."
+            ),
+        )
     sign_in_page = reverse("accounts:sign_in")
     return redirect(f"{sign_in_page}?next={quote(target)}" if target else sign_in_page)
 
@@ -165,20 +193,29 @@ def second_step(request: HttpRequest) -> HttpResponse:
         destination = flows.step_up_destination(request)
         if destination is None:
             return redirect("accounts:home")
-        check = flows.step_up_passkey(request, client=ClientInfo.from_request(request),
-                                      user=user, response=_credential(request))
+        check = flows.step_up_passkey(
+            request,
+            client=ClientInfo.from_request(request),
+            user=user,
+            response=_credential(request),
+        )
         if check.passkey:
             request.session.pop(flows.STEP_UP, None)
             return redirect(destination)
     else:
         pending = account_flows.second_step_user(request)
         if pending is None:
-            messages.info(request, _("Your sign-in took too long or has ended. Please sign in "
-                                     "again."))
+            messages.info(
+                request, _("Your sign-in took too long or has ended. Please sign in again.")
+            )
             return redirect("accounts:sign_in")
         user, going = pending
-        check = flows.second_step_passkey(request, client=ClientInfo.from_request(request),
-                                          user=user, response=_credential(request))
+        check = flows.second_step_passkey(
+            request,
+            client=ClientInfo.from_request(request),
+            user=user,
+            response=_credential(request),
+        )
         if check.passkey:
             return steps.begin(request, going or account_flows.return_to_take(request))
     messages.error(request, passkey_refusal(check))
@@ -187,13 +224,14 @@ def second_step(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def confirm(request: HttpRequest) -> HttpResponse:
-    """"Confirme que es usted" (MF5) with a passkey."""
+    """ "Confirme que es usted" (MF5) with a passkey."""
     user = _signed_in(request)
     if user is None:
         return redirect("accounts:sign_in")
     target = _next_path(request) or reverse("factors:security")
-    check = flows.proof_passkey(request, client=ClientInfo.from_request(request), user=user,
-                                response=_credential(request))
+    check = flows.proof_passkey(
+        request, client=ClientInfo.from_request(request), user=user, response=_credential(request)
+    )
     if check.passkey:
         return redirect(target)
     messages.error(request, passkey_refusal(check))

@@ -114,8 +114,9 @@ def _server() -> Fido2Server:
 def user_handle(user: User, *, secret: str | bytes | None = None) -> bytes:
     """The WebAuthn user handle: stable and opaque, a keyed digest of the account's pk (never
     its username, which a person may change and which an authenticator could show)."""
-    return salted_hmac("portero.factors.passkey.user_handle", str(user.pk),
-                       secret=secret, algorithm="sha256").digest()
+    return salted_hmac(
+        "portero.factors.passkey.user_handle", str(user.pk), secret=secret, algorithm="sha256"
+    ).digest()
 
 
 def _handle_matches(user: User, handle: bytes) -> bool:
@@ -126,21 +127,33 @@ def _handle_matches(user: User, handle: bytes) -> bool:
 
 
 def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
-    return [PublicKeyCredentialDescriptor(type=PublicKeyCredentialType.PUBLIC_KEY,
-                                          id=bytes(passkey.credential_id))
-            for passkey in Passkey.objects.filter(user=user)]
+    return [
+        PublicKeyCredentialDescriptor(
+            type=PublicKeyCredentialType.PUBLIC_KEY, id=bytes(passkey.credential_id)
+        )
+        for passkey in Passkey.objects.filter(user=user)
+    ]
 
 
 # --- Ceremony state in the session ---------------------------------------------------------
 
-def _remember(request: HttpRequest, state: dict[str, Any], *, kind: str,
-              user: User | None) -> None:
+
+def _remember(request: HttpRequest, state: dict[str, Any], *, kind: str, user: User | None) -> None:
     now = clock.now().timestamp()
-    kept = {key: value for key, value in _ceremonies(request).items()
-            if now - float(value.get("at", 0)) <= CEREMONY_MINUTES * 60}
-    kept[state["challenge"]] = {"state": {"challenge": state["challenge"],
-                                          "user_verification": str(state["user_verification"])},
-                                "kind": kind, "user": user.pk if user else None, "at": now}
+    kept = {
+        key: value
+        for key, value in _ceremonies(request).items()
+        if now - float(value.get("at", 0)) <= CEREMONY_MINUTES * 60
+    }
+    kept[state["challenge"]] = {
+        "state": {
+            "challenge": state["challenge"],
+            "user_verification": str(state["user_verification"]),
+        },
+        "kind": kind,
+        "user": user.pk if user else None,
+        "at": now,
+    }
     newest = sorted(kept.items(), key=lambda item: float(item[1]["at"]))[-CEREMONIES_KEPT:]
     request.session[CEREMONIES] = dict(newest)
 
@@ -150,8 +163,9 @@ def _ceremonies(request: HttpRequest) -> dict[str, dict[str, Any]]:
     return found if isinstance(found, dict) else {}
 
 
-def _take(request: HttpRequest, client_data: CollectedClientData, *, kind: str,
-          user: User | None) -> dict[str, Any]:
+def _take(
+    request: HttpRequest, client_data: CollectedClientData, *, kind: str, user: User | None
+) -> dict[str, Any]:
     """Return (and forget: a challenge works once) the state of the ceremony this response
     answers, if this session started it, for `kind` and `user`, within its time."""
     ceremonies = _ceremonies(request)
@@ -189,12 +203,16 @@ def _client_data(parsed: dict[str, Any]) -> CollectedClientData:
 
 # --- Registration --------------------------------------------------------------------------
 
+
 def registration_options(request: HttpRequest, *, user: User) -> dict[str, Any]:
     """Start registering a passkey for `user`; return the options for
     `navigator.credentials.create` (JSON, binary values in base64url)."""
     options, state = _server().register_begin(
-        PublicKeyCredentialUserEntity(id=user_handle(user), name=user.username,
-                                      display_name=user.get_full_name() or user.username),
+        PublicKeyCredentialUserEntity(
+            id=user_handle(user),
+            name=user.username,
+            display_name=user.get_full_name() or user.username,
+        ),
         credentials=_descriptors(user),  # excludeCredentials: one passkey per authenticator
         resident_key_requirement=ResidentKeyRequirement.REQUIRED,
         user_verification=UserVerificationRequirement.REQUIRED,
@@ -216,14 +234,19 @@ def registration_verify(request: HttpRequest, *, user: User, response: str) -> N
     credential = auth_data.credential_data
     if credential is None:
         raise PasskeyError("no credential in the response")
-    return NewPasskey(credential_id=bytes(credential.credential_id), credential=bytes(credential),
-                      sign_count=auth_data.counter)
+    return NewPasskey(
+        credential_id=bytes(credential.credential_id),
+        credential=bytes(credential),
+        sign_count=auth_data.counter,
+    )
 
 
 # --- Authentication ------------------------------------------------------------------------
 
-def authentication_options(request: HttpRequest, *, purpose: str,
-                           user: User | None = None) -> dict[str, Any]:
+
+def authentication_options(
+    request: HttpRequest, *, purpose: str, user: User | None = None
+) -> dict[str, Any]:
     """Start a sign-in with a passkey for `purpose`; return the options for
     `navigator.credentials.get`. With `user`, only that account's passkeys are asked for;
     without, any passkey of this site may answer (usernameless, autofill)."""
@@ -236,8 +259,14 @@ def authentication_options(request: HttpRequest, *, purpose: str,
     return dict(options)
 
 
-def passkey_check(request: HttpRequest, *, client: ClientInfo, purpose: str, response: str,
-                  user: User | None = None) -> PasskeyCheck:
+def passkey_check(
+    request: HttpRequest,
+    *,
+    client: ClientInfo,
+    purpose: str,
+    response: str,
+    user: User | None = None,
+) -> PasskeyCheck:
     """Check a passkey's answer to `authentication_options`: for `user` when given, else for
     whoever owns the passkey. Throttled per account and address like codes (MF2, factor_guess);
     every refusal is recorded, and none says whether an account or passkey exists. The
@@ -252,8 +281,14 @@ def passkey_check(request: HttpRequest, *, client: ClientInfo, purpose: str, res
         return _refused(owner, client, purpose, reason=str(error))
     account = f"user:{owner.pk}" if owner else None
     if ratelimit.exceeded("factor_guess", account=account, ip=client.ip):
-        event_record(EventType.FACTOR_THROTTLED, outcome="refused", user=owner, client=client,
-                     purpose=purpose, method="passkey")
+        event_record(
+            EventType.FACTOR_THROTTLED,
+            outcome="refused",
+            user=owner,
+            client=client,
+            purpose=purpose,
+            method="passkey",
+        )
         return PasskeyCheck(throttled=True)
     if found is None:
         return _refused(owner, client, purpose, reason="unknown credential")
@@ -300,9 +335,15 @@ def _passkey_verify(state: dict[str, Any], parsed: dict[str, Any], found: Passke
     return passkey
 
 
-def _refused(owner: User | None, client: ClientInfo, purpose: str, *,
-             reason: str) -> PasskeyCheck:
+def _refused(owner: User | None, client: ClientInfo, purpose: str, *, reason: str) -> PasskeyCheck:
     ratelimit.hit("factor_guess", account=f"user:{owner.pk}" if owner else None, ip=client.ip)
-    event_record(EventType.FACTOR_REJECTED, outcome="refused", user=owner, client=client,
-                 purpose=purpose, method="passkey", reason=reason[:120])
+    event_record(
+        EventType.FACTOR_REJECTED,
+        outcome="refused",
+        user=owner,
+        client=client,
+        purpose=purpose,
+        method="passkey",
+        reason=reason[:120],
+    )
     return PasskeyCheck()

@@ -39,8 +39,11 @@ def has_factor(user: User) -> bool:
     """True when signing in or recovering this account needs a second factor (MF3).
 
     One query, as it runs on every sign-in."""
-    return User.objects.filter(pk=user.pk).filter(
-        Q(authenticator_app__confirmed_at__isnull=False) | Q(passkeys__isnull=False)).exists()
+    return (
+        User.objects.filter(pk=user.pk)
+        .filter(Q(authenticator_app__confirmed_at__isnull=False) | Q(passkeys__isnull=False))
+        .exists()
+    )
 
 
 def passkeys_of(user: User) -> list[Passkey]:

@@ -43,16 +43,25 @@ def _backup_digest(user: User, code: str) -> str:
 def _notice(user: User, change: str, client: ClientInfo, **context: str) -> None:
     """Tell the account's address what changed (MF5): a stolen session must not go unseen."""
     if user.email:
-        email_queue(kind=EmailKind.FACTOR_CHANGED, to_address=user.email,
-                    language=user.preferred_language(client.language), user=user,
-                    context={"change": change, "at": clock.now().isoformat(),
-                             "ip": client.ip or "", **context})
+        email_queue(
+            kind=EmailKind.FACTOR_CHANGED,
+            to_address=user.email,
+            language=user.preferred_language(client.language),
+            user=user,
+            context={
+                "change": change,
+                "at": clock.now().isoformat(),
+                "ip": client.ip or "",
+                **context,
+            },
+        )
 
 
 def authenticator_begin(*, user: User) -> AuthenticatorApp:
     """Return the account's unconfirmed app with a secret to show, creating it if need be."""
     app, _ = AuthenticatorApp.objects.get_or_create(
-        user=user, defaults={"secret": totp.secret_new()})
+        user=user, defaults={"secret": totp.secret_new()}
+    )
     if app.confirmed_at is not None:
         raise FactorError("an authenticator app is already set up")
     return app
@@ -61,8 +70,11 @@ def authenticator_begin(*, user: User) -> AuthenticatorApp:
 @transaction.atomic
 def authenticator_confirm(*, user: User, code: str, client: ClientInfo) -> bool:
     """Count the app once its first code is right (MF1); tell the owner."""
-    app = AuthenticatorApp.objects.select_for_update().filter(
-        user=user, confirmed_at__isnull=True).first()
+    app = (
+        AuthenticatorApp.objects.select_for_update()
+        .filter(user=user, confirmed_at__isnull=True)
+        .first()
+    )
     if app is None:
         return False
     now = clock.now()
@@ -88,12 +100,30 @@ def authenticator_remove(*, user: User, client: ClientInfo) -> bool:
 
 
 @transaction.atomic
-def passkey_add(*, user: User, name: str, credential_id: bytes, credential: bytes,
-                sign_count: int, client: ClientInfo) -> Passkey:
-    passkey = Passkey.objects.create(user=user, name=name, credential_id=credential_id,
-                                     credential=credential, sign_count=sign_count)
-    event_record(EventType.FACTOR_ADDED, user=user, client=client, method="passkey",
-                 passkey=passkey.pk, name=name)
+def passkey_add(
+    *,
+    user: User,
+    name: str,
+    credential_id: bytes,
+    credential: bytes,
+    sign_count: int,
+    client: ClientInfo,
+) -> Passkey:
+    passkey = Passkey.objects.create(
+        user=user,
+        name=name,
+        credential_id=credential_id,
+        credential=credential,
+        sign_count=sign_count,
+    )
+    event_record(
+        EventType.FACTOR_ADDED,
+        user=user,
+        client=client,
+        method="passkey",
+        passkey=passkey.pk,
+        name=name,
+    )
     _notice(user, "passkey_added", client, name=name)
     return passkey
 
@@ -105,8 +135,14 @@ def passkey_remove(*, user: User, passkey_id: int, client: ClientInfo) -> bool:
         return False
     name = passkey.name
     passkey.delete()
-    event_record(EventType.FACTOR_REMOVED, user=user, client=client, method="passkey",
-                 passkey=passkey_id, name=name)
+    event_record(
+        EventType.FACTOR_REMOVED,
+        user=user,
+        client=client,
+        method="passkey",
+        passkey=passkey_id,
+        name=name,
+    )
     _backup_codes_drop_if_alone(user)
     _notice(user, "passkey_removed", client, name=name)
     return True
@@ -121,11 +157,14 @@ def _backup_codes_drop_if_alone(user: User) -> None:
 @transaction.atomic
 def backup_codes_new(*, user: User, client: ClientInfo) -> list[str]:
     """Replace the account's backup codes with ten new ones; return them, to be shown once."""
-    codes = ["".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(_BACKUP_LENGTH))
-             for _ in range(BACKUP_CODES)]
+    codes = [
+        "".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(_BACKUP_LENGTH))
+        for _ in range(BACKUP_CODES)
+    ]
     BackupCode.objects.filter(user=user).delete()
-    BackupCode.objects.bulk_create(BackupCode(user=user, digest=_backup_digest(user, code))
-                                   for code in codes)
+    BackupCode.objects.bulk_create(
+        BackupCode(user=user, digest=_backup_digest(user, code)) for code in codes
+    )
     event_record(EventType.BACKUP_CODES_GENERATED, user=user, client=client, count=len(codes))
     _notice(user, "backup_codes_generated", client)
     return [f"{code[:5]}-{code[5:]}" for code in codes]
@@ -147,19 +186,22 @@ def code_check(*, user: User, code: str, client: ClientInfo, purpose: str) -> Ch
     """
     account = f"user:{user.pk}"
     if ratelimit.exceeded("factor_guess", account=account, ip=client.ip):
-        event_record(EventType.FACTOR_THROTTLED, outcome="refused", user=user, client=client,
-                     purpose=purpose)
+        event_record(
+            EventType.FACTOR_THROTTLED, outcome="refused", user=user, client=client, purpose=purpose
+        )
         return Check(throttled=True)
     method = _code_accept(user, code)
     if method is None:
         ratelimit.hit("factor_guess", account=account, ip=client.ip)
-        event_record(EventType.FACTOR_REJECTED, outcome="refused", user=user, client=client,
-                     purpose=purpose)
+        event_record(
+            EventType.FACTOR_REJECTED, outcome="refused", user=user, client=client, purpose=purpose
+        )
         return Check()
     if method == "backup":
         left = BackupCode.objects.filter(user=user, used_at__isnull=True).count()
-        event_record(EventType.BACKUP_CODE_USED, user=user, client=client, purpose=purpose,
-                     left=left)
+        event_record(
+            EventType.BACKUP_CODE_USED, user=user, client=client, purpose=purpose, left=left
+        )
     return Check(method=method)
 
 
@@ -170,8 +212,11 @@ def _code_accept(user: User, code: str) -> str | None:
     digits = "".join(ch for ch in code if ch.isdigit() and ch.isascii())
     now = clock.now()
     if len(digits) == totp.DIGITS and len(code.strip()) <= totp.DIGITS + 2:
-        app = AuthenticatorApp.objects.select_for_update().filter(
-            user=user, confirmed_at__isnull=False).first()
+        app = (
+            AuthenticatorApp.objects.select_for_update()
+            .filter(user=user, confirmed_at__isnull=False)
+            .first()
+        )
         if app is None:
             return None
         step = totp.matching_step(app.secret, digits, at=now, after=app.last_step)
@@ -182,6 +227,7 @@ def _code_accept(user: User, code: str) -> str | None:
         return "otp"
     if len(backup_code_normalize(code)) != _BACKUP_LENGTH:
         return None
-    used = BackupCode.objects.filter(user=user, digest=_backup_digest(user, code),
-                                     used_at__isnull=True).update(used_at=now)
+    used = BackupCode.objects.filter(
+        user=user, digest=_backup_digest(user, code), used_at__isnull=True
+    ).update(used_at=now)
     return "backup" if used else None

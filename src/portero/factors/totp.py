@@ -22,18 +22,20 @@ def secret_new() -> str:
 
 def secret_grouped(secret: str) -> str:
     """The secret as a person types it: upper case, in groups of four."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
     return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
-        name=account, issuer_name=issuer)
+        name=account, issuer_name=issuer
+    )
 
 
 def qr_svg(uri: str, *, title: str) -> str:
     """The provisioning URI as an inline SVG QR code (no JavaScript, no image request)."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4, border=2, title=title, dark="#000",
-                                                light="#fff")
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=4, border=2, title=title, dark="#000", light="#fff"
+    )
     return svg.replace("<svg ", '<svg role="img" ', 1)  # its <title> is its accessible name
 
 

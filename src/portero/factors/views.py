@@ -33,8 +33,9 @@ BACKUP_CODES_SHOWN = "portero_backup_codes"  # shown once, right after they are 
 def refusal(check: Check) -> str:
     """Say why a code was refused, never which kind of factor exists (MF2)."""
     if check.throttled:
-        return _("Too many wrong codes. Wait an hour and try again, or contact the "
-                 "%(helpdesk)s.") % {"helpdesk": helpdesk_name()}
+        return _(
+            "Too many wrong codes. Wait an hour and try again, or contact the %(helpdesk)s."
+        ) % {"helpdesk": helpdesk_name()}
     return _("This code is not correct, or it was already used. Check it and try again.")
 
 
@@ -47,12 +48,11 @@ def method_of(request: HttpRequest, has_app: bool) -> str:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def second_step(request: HttpRequest) -> HttpResponse:
-    """"Verificación en dos pasos": after the password, or a step-up of a signed-in session."""
+    """ "Verificación en dos pasos": after the password, or a step-up of a signed-in session."""
     # A password just given in this browser comes first (even over someone signed in here:
     # completing it signs them out); otherwise a signed-in session is stepping up.
     pending = account_flows.second_step_user(request)
-    signed_in = pending is None and isinstance(request.user, User) and \
-        request.user.is_authenticated
+    signed_in = pending is None and isinstance(request.user, User) and request.user.is_authenticated
     if pending is not None:
         user, destination = pending
     elif signed_in:
@@ -62,8 +62,7 @@ def second_step(request: HttpRequest) -> HttpResponse:
         if destination is None:
             return redirect("accounts:home")
     else:
-        messages.info(request, _("Your sign-in took too long or has ended. Please sign in "
-                                 "again."))
+        messages.info(request, _("Your sign-in took too long or has ended. Please sign in again."))
         return redirect("accounts:sign_in")
     factors = factors_of(user)
     method = method_of(request, factors.authenticator_app)
@@ -80,9 +79,17 @@ def second_step(request: HttpRequest) -> HttpResponse:
             if check.method:
                 return steps.begin(request, destination or account_flows.return_to_take(request))
         form.add_error("code", refusal(check))
-    return render(request, "factors/second_step.html", {
-        "form": form, "factors": factors, "method": method, "step_up": signed_in,
-        "pending": account_flows.return_to(request)})
+    return render(
+        request,
+        "factors/second_step.html",
+        {
+            "form": form,
+            "factors": factors,
+            "method": method,
+            "step_up": signed_in,
+            "pending": account_flows.return_to(request),
+        },
+    )
 
 
 def fresh_proof_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -92,8 +99,11 @@ def fresh_proof_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not account_flows.proof_is_fresh(request):
-            target = request.get_full_path() if request.method in ("GET", "HEAD") else \
-                reverse("factors:security")
+            target = (
+                request.get_full_path()
+                if request.method in ("GET", "HEAD")
+                else reverse("factors:security")
+            )
             return redirect(f"{reverse('factors:confirm')}?next={quote(target)}")
         return view(request, *args, **kwargs)
 
@@ -109,7 +119,7 @@ def _signed_in_user(request: HttpRequest) -> User:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest) -> HttpResponse:
-    """"Confirme que es usted": the password (or a factor code) again, for MF5."""
+    """ "Confirme que es usted": the password (or a factor code) again, for MF5."""
     user = _signed_in_user(request)
     target = request.GET.get("next") or request.POST.get("next") or ""
     if not (target.startswith("/") and not target.startswith("//")):
@@ -118,33 +128,57 @@ def confirm(request: HttpRequest) -> HttpResponse:
     posted = request.POST if request.method == "POST" else None
     use_code = (request.POST.get("method") or request.GET.get("metodo")) in (APP, BACKUP)
     password_form = ConfirmPasswordForm(None if use_code else posted)
-    form = code_form(posted if use_code else None,
-                     prefix_method=method_of(request, factors.authenticator_app))
+    form = code_form(
+        posted if use_code else None, prefix_method=method_of(request, factors.authenticator_app)
+    )
     if not use_code and password_form.is_valid():
-        if flows.proof_password(request, client=ClientInfo.from_request(request), user=user,
-                                password=password_form.cleaned_data["password"]):
+        if flows.proof_password(
+            request,
+            client=ClientInfo.from_request(request),
+            user=user,
+            password=password_form.cleaned_data["password"],
+        ):
             return redirect(target)
         password_form.add_error("password", _("The password is not correct."))
     if use_code and form.is_valid():
-        check = flows.proof_code(request, client=ClientInfo.from_request(request), user=user,
-                                 code=form.cleaned_data["code"])
+        check = flows.proof_code(
+            request,
+            client=ClientInfo.from_request(request),
+            user=user,
+            code=form.cleaned_data["code"],
+        )
         if check.method:
             return redirect(target)
         form.add_error("code", refusal(check))
-    return render(request, "factors/confirm.html", {
-        "password_form": password_form, "form": form, "factors": factors, "next": target,
-        "use_code": use_code, "method": method_of(request, factors.authenticator_app)})
+    return render(
+        request,
+        "factors/confirm.html",
+        {
+            "password_form": password_form,
+            "form": form,
+            "factors": factors,
+            "next": target,
+            "use_code": use_code,
+            "method": method_of(request, factors.authenticator_app),
+        },
+    )
 
 
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def security(request: HttpRequest) -> HttpResponse:
-    """"Verificación en dos pasos": the account's factors, with what can be done to each."""
+    """ "Verificación en dos pasos": the account's factors, with what can be done to each."""
     user = _signed_in_user(request)
-    return render(request, "factors/security.html", {
-        "factors": factors_of(user), "passkeys": passkeys_of(user),
-        "required": enrolment_required(user),
-        "continue_to": steps.DESTINATION in request.session})
+    return render(
+        request,
+        "factors/security.html",
+        {
+            "factors": factors_of(user),
+            "passkeys": passkeys_of(user),
+            "required": enrolment_required(user),
+            "continue_to": steps.DESTINATION in request.session,
+        },
+    )
 
 
 @fresh_proof_required
@@ -160,23 +194,37 @@ def authenticator_add(request: HttpRequest) -> HttpResponse:
     form = code_form(request.POST if request.method == "POST" else None, prefix_method=APP)
     if form.is_valid():
         client = ClientInfo.from_request(request)
-        if services.authenticator_confirm(user=user, code=form.cleaned_data["code"],
-                                          client=client):
+        if services.authenticator_confirm(user=user, code=form.cleaned_data["code"], client=client):
             flows.step_up_done(request, user=user, amr=flows.AMR_CODE, client=client)
-            messages.success(request, _("Your authenticator app is set up. From now on, "
-                                        "signing in asks for its code."))
+            messages.success(
+                request,
+                _("Your authenticator app is set up. From now on, signing in asks for its code."),
+            )
             if not factors_of(user).backup_codes_issued:
                 request.session[BACKUP_CODES_SHOWN] = services.backup_codes_new(
-                    user=user, client=client)
+                    user=user, client=client
+                )
                 return redirect("factors:backup_codes")
             return redirect("factors:security")
-        form.add_error("code", _("This code is not correct. Check the time on your phone and "
-                                 "type the code your app shows now."))
-    uri = totp.provisioning_uri(app.secret, account=user.username,
-                                issuer=settings.PORTERO_SITE_NAME)
-    return render(request, "factors/authenticator_add.html", {
-        "form": form, "secret": totp.secret_grouped(app.secret),
-        "qr": totp.qr_svg(uri, title=_("QR code to scan with your authenticator app"))})
+        form.add_error(
+            "code",
+            _(
+                "This code is not correct. Check the time on your phone and "
+                "type the code your app shows now."
+            ),
+        )
+    uri = totp.provisioning_uri(
+        app.secret, account=user.username, issuer=settings.PORTERO_SITE_NAME
+    )
+    return render(
+        request,
+        "factors/authenticator_add.html",
+        {
+            "form": form,
+            "secret": totp.secret_grouped(app.secret),
+            "qr": totp.qr_svg(uri, title=_("QR code to scan with your authenticator app")),
+        },
+    )
 
 
 @fresh_proof_required
@@ -184,8 +232,13 @@ def authenticator_add(request: HttpRequest) -> HttpResponse:
 def authenticator_remove(request: HttpRequest) -> HttpResponse:
     user = _signed_in_user(request)
     if services.authenticator_remove(user=user, client=ClientInfo.from_request(request)):
-        messages.success(request, _("The authenticator app was removed from your account. We "
-                                    "sent you an e-mail about it."))
+        messages.success(
+            request,
+            _(
+                "The authenticator app was removed from your account. We "
+                "sent you an e-mail about it."
+            ),
+        )
     return redirect("factors:security")
 
 
@@ -198,17 +251,21 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
     factors = factors_of(user)
     if request.method == "POST":
         if not account_flows.proof_is_fresh(request):
-            return redirect(f"{reverse('factors:confirm')}?next="
-                            f"{quote(reverse('factors:backup_codes'))}")
+            return redirect(
+                f"{reverse('factors:confirm')}?next={quote(reverse('factors:backup_codes'))}"
+            )
         if not factors.any:
             return redirect("factors:security")
         request.session[BACKUP_CODES_SHOWN] = services.backup_codes_new(
-            user=user, client=ClientInfo.from_request(request))
+            user=user, client=ClientInfo.from_request(request)
+        )
         return redirect("factors:backup_codes")
     shown = request.session.pop(BACKUP_CODES_SHOWN, None)
-    response = render(request, "factors/backup_codes.html", {
-        "codes": shown, "factors": factors,
-        "continue_to": steps.DESTINATION in request.session})
+    response = render(
+        request,
+        "factors/backup_codes.html",
+        {"codes": shown, "factors": factors, "continue_to": steps.DESTINATION in request.session},
+    )
     response["Cache-Control"] = "no-store"  # the codes must not stay in any cache
     return response
 

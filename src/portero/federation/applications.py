@@ -30,18 +30,23 @@ def holding_access(user: User) -> list[ApplicationRow]:
     without asking, most recent first."""
     rows: dict[int, tuple[datetime | None, set[str]]] = {}
     for app_id, used_at, scope in Authorization.objects.filter(
-            user=user, used_at__isnull=False, session_ended_at__isnull=True
+        user=user, used_at__isnull=False, session_ended_at__isnull=True
     ).values_list("application_id", "used_at", "scope"):
         last, scopes = rows.get(app_id, (None, set()))
         rows[app_id] = (max(filter(None, (last, used_at))), scopes | set(scope.split()))
     for app_id, granted_at, scopes in Consent.objects.filter(user=user).values_list(
-            "application_id", "granted_at", "scopes"):
+        "application_id", "granted_at", "scopes"
+    ):
         last, known = rows.get(app_id, (None, set()))
         rows[app_id] = (last or granted_at, known | set(scopes))
     apps = Application.objects.in_bulk(list(rows))
-    listed = [ApplicationRow(apps[app_id].client_id, apps[app_id].name, last,
-                             scope_labels(sorted(scopes)))
-              for app_id, (last, scopes) in rows.items() if app_id in apps and last]
+    listed = [
+        ApplicationRow(
+            apps[app_id].client_id, apps[app_id].name, last, scope_labels(sorted(scopes))
+        )
+        for app_id, (last, scopes) in rows.items()
+        if app_id in apps and last
+    ]
     return sorted(listed, key=lambda row: row.last_sign_in, reverse=True)
 
 
@@ -52,13 +57,18 @@ def revoke(*, user: User, client_id: str, client: ClientInfo) -> str | None:
     application = Application.objects.filter(client_id=client_id).first()
     if application is None:
         return None
-    sids = list(Authorization.objects.filter(
-        user=user, application=application, session_ended_at__isnull=True
-    ).values_list("sid", flat=True).distinct())
+    sids = list(
+        Authorization.objects.filter(
+            user=user, application=application, session_ended_at__isnull=True
+        )
+        .values_list("sid", flat=True)
+        .distinct()
+    )
     consented, _ = Consent.objects.filter(user=user, application=application).delete()
     if not sids and not consented:
         return None  # it held nothing: nothing to take back, nothing to record
     logouts_queue(user_id=user.pk, sids=sids, reason="revoked", application_id=application.pk)
-    event_record(EventType.APPLICATION_REVOKED, user=user, client=client,
-                 client_name=application.name)
+    event_record(
+        EventType.APPLICATION_REVOKED, user=user, client=client, client_name=application.name
+    )
     return application.name

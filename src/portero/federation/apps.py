@@ -10,5 +10,6 @@ class FederationConfig(AppConfig):
         from portero.accounts.signals import sessions_ended
         from portero.federation.logout import sessions_ended_everywhere
 
-        sessions_ended.connect(sessions_ended_everywhere,
-                               dispatch_uid="portero.federation.sessions_ended_everywhere")
+        sessions_ended.connect(
+            sessions_ended_everywhere, dispatch_uid="portero.federation.sessions_ended_everywhere"
+        )

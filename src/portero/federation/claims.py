@@ -11,9 +11,24 @@ from portero.federation.models import Subject
 # openid -> sub; profile -> preferred_username, name, locale; email -> email, email_verified.
 # (The scope of each claim is the library's `oidc_claim_scope`, the standard's table.)
 # organizacion -> organizacion (the organization the session acts for: portero.organizations).
-SUPPORTED_CLAIMS = ("sub", "preferred_username", "name", "locale", "email", "email_verified",
-                    "sid", "auth_time", "amr", "acr", "iss", "aud", "exp", "iat", "nonce",
-                    "organizacion")
+SUPPORTED_CLAIMS = (
+    "sub",
+    "preferred_username",
+    "name",
+    "locale",
+    "email",
+    "email_verified",
+    "sid",
+    "auth_time",
+    "amr",
+    "acr",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nonce",
+    "organizacion",
+)
 # How a session was authenticated: a password (or anything) alone, or two factors (a password
 # and a code, or a passkey with user verification). Portals ask for the second with acr_values.
 ACR_PASSWORD = "urn:portero:acr:pwd"  # noqa: S105 (a URN)
@@ -24,6 +39,8 @@ ACR_VALUES = (ACR_PASSWORD, ACR_MFA)
 def acr_of(amr: list[str]) -> str:
     """Return the `acr` a session earned by what it proved (its `amr`, RFC 8176)."""
     return ACR_MFA if "mfa" in amr else ACR_PASSWORD
+
+
 LOCALES = {"es-co": "es-CO", "en": "en"}
 
 

@@ -56,32 +56,51 @@ def uri_check(uri: str, *, what: str) -> str:
 
 
 @transaction.atomic
-def client_add(*, name: str, redirect_uris: list[str], post_logout_redirect_uris: list[str],
-               backchannel_logout_uri: str = "", public: bool = False,
-               consent: bool = False) -> Credentials:
+def client_add(
+    *,
+    name: str,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str],
+    backchannel_logout_uri: str = "",
+    public: bool = False,
+    consent: bool = False,
+) -> Credentials:
     """Register a portal; return its credentials (the secret, for a confidential one, once)."""
     if not name.strip():
         raise ClientError("a client needs a --name, shown to people on the consent page")
     if not redirect_uris:
         raise ClientError("a client needs at least one --redirect-uri")
     redirects = [uri_check(u, what="--redirect-uri") for u in redirect_uris]
-    post_logout = [uri_check(u, what="--post-logout-redirect-uri")
-                   for u in post_logout_redirect_uris]
-    backchannel = (uri_check(backchannel_logout_uri, what="--backchannel-logout-uri")
-                   if backchannel_logout_uri else "")
+    post_logout = [
+        uri_check(u, what="--post-logout-redirect-uri") for u in post_logout_redirect_uris
+    ]
+    backchannel = (
+        uri_check(backchannel_logout_uri, what="--backchannel-logout-uri")
+        if backchannel_logout_uri
+        else ""
+    )
     secret = None if public else generate_client_secret()
     application = Application.objects.create(
-        name=name.strip(), redirect_uris=" ".join(redirects),
+        name=name.strip(),
+        redirect_uris=" ".join(redirects),
         post_logout_redirect_uris=" ".join(post_logout),
         client_type=Application.CLIENT_PUBLIC if public else Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        client_secret=secret or "", hash_client_secret=True, algorithm=ALGORITHM,
+        client_secret=secret or "",
+        hash_client_secret=True,
+        algorithm=ALGORITHM,
         skip_authorization=not consent,
     )
-    ClientProfile.objects.create(application=application, backchannel_logout_uri=backchannel,
-                                 consent_required=consent)
-    event_record(EventType.CLIENT_ADDED, subject=f"client:{application.pk}",
-                 client_name=application.name, public=public, consent=consent)
+    ClientProfile.objects.create(
+        application=application, backchannel_logout_uri=backchannel, consent_required=consent
+    )
+    event_record(
+        EventType.CLIENT_ADDED,
+        subject=f"client:{application.pk}",
+        client_name=application.name,
+        public=public,
+        consent=consent,
+    )
     return Credentials(application.client_id, secret)
 
 
@@ -96,8 +115,9 @@ def client_get(client_id: str) -> Application:
 def client_remove(*, client_id: str) -> None:
     """Remove a portal and every code and token it holds."""
     application = client_get(client_id)
-    event_record(EventType.CLIENT_REMOVED, subject=f"client:{application.pk}",
-                 client_name=application.name)
+    event_record(
+        EventType.CLIENT_REMOVED, subject=f"client:{application.pk}", client_name=application.name
+    )
     application.delete()
 
 
@@ -110,8 +130,11 @@ def client_rotate_secret(*, client_id: str) -> Credentials:
     secret = generate_client_secret()
     application.client_secret = secret
     application.save(update_fields=["client_secret", "updated"])
-    event_record(EventType.CLIENT_SECRET_ROTATED, subject=f"client:{application.pk}",
-                 client_name=application.name)
+    event_record(
+        EventType.CLIENT_SECRET_ROTATED,
+        subject=f"client:{application.pk}",
+        client_name=application.name,
+    )
     return Credentials(application.client_id, secret)
 
 
@@ -120,13 +143,16 @@ def clients_list() -> list[dict[str, object]]:
     rows = []
     for app in Application.objects.select_related("portero_profile").order_by("created"):
         profile = getattr(app, "portero_profile", None)
-        rows.append({
-            "client_id": app.client_id, "name": app.name,
-            "public": app.client_type == Application.CLIENT_PUBLIC,
-            "redirect_uris": app.redirect_uris.split(),
-            "post_logout_redirect_uris": app.post_logout_redirect_uris.split(),
-            "backchannel_logout_uri": profile.backchannel_logout_uri if profile else "",
-            "consent": bool(profile and profile.consent_required),
-            "created": app.created.isoformat(),
-        })
+        rows.append(
+            {
+                "client_id": app.client_id,
+                "name": app.name,
+                "public": app.client_type == Application.CLIENT_PUBLIC,
+                "redirect_uris": app.redirect_uris.split(),
+                "post_logout_redirect_uris": app.post_logout_redirect_uris.split(),
+                "backchannel_logout_uri": profile.backchannel_logout_uri if profile else "",
+                "consent": bool(profile and profile.consent_required),
+                "created": app.created.isoformat(),
+            }
+        )
     return rows

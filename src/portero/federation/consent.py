@@ -15,21 +15,31 @@ from portero.federation.models import Consent
 
 def on_file(*, user: User, application: Application, scopes: list[str]) -> bool:
     """True when `user` already agreed that `application` may see all of `scopes`."""
-    agreed = Consent.objects.filter(user=user, application=application).values_list(
-        "scopes", flat=True).first()
+    agreed = (
+        Consent.objects.filter(user=user, application=application)
+        .values_list("scopes", flat=True)
+        .first()
+    )
     return agreed is not None and set(scopes) <= set(agreed)
 
 
 @transaction.atomic
-def remember(*, user: User, application: Application, scopes: list[str],
-             client: ClientInfo) -> None:
+def remember(
+    *, user: User, application: Application, scopes: list[str], client: ClientInfo
+) -> None:
     """Record the agreement, and the event, unless it was on file already."""
     if on_file(user=user, application=application, scopes=scopes):
         return
-    Consent.objects.update_or_create(user=user, application=application,
-                                     defaults={"scopes": sorted(set(scopes))})
-    event_record(EventType.CONSENT_GRANTED, user=user, client=client,
-                 client_name=application.name, scopes=" ".join(sorted(scopes)))
+    Consent.objects.update_or_create(
+        user=user, application=application, defaults={"scopes": sorted(set(scopes))}
+    )
+    event_record(
+        EventType.CONSENT_GRANTED,
+        user=user,
+        client=client,
+        client_name=application.name,
+        scopes=" ".join(sorted(scopes)),
+    )
 
 
 def scope_labels(scopes: list[str]) -> list[str]:

@@ -18,8 +18,12 @@ def federation_history_purge() -> int:
     clear_expired()
     cutoff = clock.now() - timedelta(days=settings.PORTERO_RECOVERY_RETENTION_DAYS)
     # A code never redeemed has no session to end: its row goes once it is as old.
-    done, _ = Authorization.objects.filter(created_at__lt=cutoff).exclude(
-        used_at__isnull=False, session_ended_at__isnull=True).delete()
+    done, _ = (
+        Authorization.objects.filter(created_at__lt=cutoff)
+        .exclude(used_at__isnull=False, session_ended_at__isnull=True)
+        .delete()
+    )
     sent, _ = LogoutDelivery.objects.filter(
-        created_at__lt=cutoff, status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED]).delete()
+        created_at__lt=cutoff, status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED]
+    ).delete()
     return done + sent

@@ -50,8 +50,13 @@ class SigningKey:
 def _new_key(now: datetime, active_from: datetime) -> dict[str, str | None]:
     key = jwk.JWK.generate(kty="RSA", size=RSA_BITS)
     pem = key.export_to_pem(private_key=True, password=None).decode()
-    return {"kid": key.thumbprint(), "pem": pem, "created_at": now.isoformat(),
-            "active_from": active_from.isoformat(), "retired_at": None}
+    return {
+        "kid": key.thumbprint(),
+        "pem": pem,
+        "created_at": now.isoformat(),
+        "active_from": active_from.isoformat(),
+        "retired_at": None,
+    }
 
 
 def _published_until(retired_at: datetime) -> datetime:
@@ -80,8 +85,9 @@ class KeyRing:
     def published(self) -> list[SigningKey]:
         """Return the keys the JWKS shows: the active one and the recently retired ones."""
         now = clock.now()
-        return [k for k in self._load()
-                if k.retired_at is None or _published_until(k.retired_at) > now]
+        return [
+            k for k in self._load() if k.retired_at is None or _published_until(k.retired_at) > now
+        ]
 
     def find(self, kid: str) -> SigningKey | None:
         """Return the published key named `kid`, if any."""
@@ -96,8 +102,11 @@ class KeyRing:
             entries = self._read_entries() if self.path.exists() else []
             for entry in entries:
                 entry["retired_at"] = entry["retired_at"] or starts.isoformat()
-            kept = [e for e in entries
-                    if _published_until(datetime.fromisoformat(str(e["retired_at"]))) > now]
+            kept = [
+                e
+                for e in entries
+                if _published_until(datetime.fromisoformat(str(e["retired_at"]))) > now
+            ]
             new = _new_key(now, now if not entries else starts)
             self._write([new, *kept])
             self._stamp = None
@@ -109,7 +118,8 @@ class KeyRing:
                 if settings.PRODUCTION:
                     raise KeysMissing(
                         f"The signing key file {self.path} does not exist; create it with "
-                        "`portero keys rotate`.")
+                        "`portero keys rotate`."
+                    )
                 self._write([_new_key(clock.now(), clock.now())], replace=False)
             stat = self.path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
@@ -126,17 +136,23 @@ class KeyRing:
             return list(data["keys"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ImproperlyConfigured(
-                f"The signing key file {self.path} cannot be read: {error}") from error
+                f"The signing key file {self.path} cannot be read: {error}"
+            ) from error
 
     @staticmethod
     def _parse(entry: dict[str, str | None]) -> SigningKey:
         private = jwk.JWK.from_pem(str(entry["pem"]).encode())
         retired = entry.get("retired_at")
         created = datetime.fromisoformat(str(entry["created_at"]))
-        return SigningKey(kid=str(entry["kid"]), private=private, created_at=created,
-                          active_from=datetime.fromisoformat(
-                              str(entry.get("active_from") or entry["created_at"])),
-                          retired_at=datetime.fromisoformat(retired) if retired else None)
+        return SigningKey(
+            kid=str(entry["kid"]),
+            private=private,
+            created_at=created,
+            active_from=datetime.fromisoformat(
+                str(entry.get("active_from") or entry["created_at"])
+            ),
+            retired_at=datetime.fromisoformat(retired) if retired else None,
+        )
 
     def _write(self, entries: list[dict[str, str | None]], *, replace: bool = True) -> None:
         """Write the file whole, readable by its owner only: replace it in one rename, or

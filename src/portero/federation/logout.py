@@ -41,21 +41,24 @@ LOGOUT_TOKEN_SECONDS = 120  # a logout token is used at once; it need not live l
 RESPONSE_BODY_MAX = 200  # of a portal's error reply, kept for the help desk
 
 
-def sessions_ended_everywhere(sender: Any, *, user_id: int, sids: list[str], reason: str,
-                              **kwargs: Any) -> None:
+def sessions_ended_everywhere(
+    sender: Any, *, user_id: int, sids: list[str], reason: str, **kwargs: Any
+) -> None:
     """`accounts.signals.sessions_ended` receiver: revoke and queue, in the caller's
     transaction, for every portal that got tokens in these sessions."""
     if sids:
         logouts_queue(user_id=user_id, sids=sids, reason=reason)
 
 
-def logouts_queue(*, user_id: int, sids: list[str], reason: str,
-                  application_id: int | None = None) -> int:
+def logouts_queue(
+    *, user_id: int, sids: list[str], reason: str, application_id: int | None = None
+) -> int:
     """Revoke the tokens of these sessions (of one portal, if given) and queue a logout token
     for each portal with a back-channel address; return how many were queued."""
     now = clock.now()
-    live = Authorization.objects.filter(user_id=user_id, sid__in=sids,
-                                        session_ended_at__isnull=True)
+    live = Authorization.objects.filter(
+        user_id=user_id, sid__in=sids, session_ended_at__isnull=True
+    )
     if application_id is not None:
         live = live.filter(application_id=application_id)
     authorizations = list(live.select_related("application__portero_profile", "user"))
@@ -68,12 +71,19 @@ def logouts_queue(*, user_id: int, sids: list[str], reason: str,
         profile = getattr(authorization.application, "portero_profile", None)
         if profile is None or not profile.backchannel_logout_uri:
             continue
-        queued.append(LogoutDelivery(
-            application=authorization.application, user=authorization.user,
-            sub=subject_of(authorization.user), sid=authorization.sid,
-            uri=profile.backchannel_logout_uri, reason=reason, created_at=now,
-            next_attempt_at=now,
-            give_up_at=now + timedelta(hours=settings.PORTERO_LOGOUT_RETRY_WINDOW_HOURS)))
+        queued.append(
+            LogoutDelivery(
+                application=authorization.application,
+                user=authorization.user,
+                sub=subject_of(authorization.user),
+                sid=authorization.sid,
+                uri=profile.backchannel_logout_uri,
+                reason=reason,
+                created_at=now,
+                next_attempt_at=now,
+                give_up_at=now + timedelta(hours=settings.PORTERO_LOGOUT_RETRY_WINDOW_HOURS),
+            )
+        )
     LogoutDelivery.objects.bulk_create(queued)
     return len(queued)
 
@@ -82,11 +92,19 @@ def logout_token(delivery: LogoutDelivery) -> str:
     """Return the signed logout token for `delivery` (iss, aud, iat, exp, jti, sub, sid,
     events; never a nonce)."""
     now = int(clock.now().timestamp())
-    return tokens.sign({
-        "iss": settings.PORTERO_BASE_URL, "aud": delivery.application.client_id,
-        "iat": now, "exp": now + LOGOUT_TOKEN_SECONDS, "jti": secrets.token_urlsafe(16),
-        "sub": delivery.sub, "sid": delivery.sid, "events": {BACKCHANNEL_EVENT: {}},
-    }, typ="logout+jwt")
+    return tokens.sign(
+        {
+            "iss": settings.PORTERO_BASE_URL,
+            "aud": delivery.application.client_id,
+            "iat": now,
+            "exp": now + LOGOUT_TOKEN_SECONDS,
+            "jti": secrets.token_urlsafe(16),
+            "sub": delivery.sub,
+            "sid": delivery.sid,
+            "events": {BACKCHANNEL_EVENT: {}},
+        },
+        typ="logout+jwt",
+    )
 
 
 @dataclass(frozen=True)
@@ -113,8 +131,11 @@ def logout_post(delivery: LogoutDelivery, token: str) -> Attempt:
     """POST the logout token to the portal; say whether it took, or may take later."""
     body = urllib.parse.urlencode({"logout_token": token}).encode()
     request = urllib.request.Request(  # noqa: S310  (the registered https/loopback address)
-        delivery.uri, data=body, method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"})
+        delivery.uri,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"},
+    )
     try:
         with _OPENER.open(request, timeout=settings.PORTERO_LOGOUT_TIMEOUT_SECONDS) as response:
             if response.status in (200, 204):
@@ -140,8 +161,9 @@ def _body(error: urllib.error.HTTPError) -> str:
 def logouts_claim_due(*, limit: int) -> list[LogoutDelivery]:
     """Take up to `limit` due deliveries, each with a lease (as for e-mail)."""
     now = clock.now()
-    waiting = Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.RETRYING],
-                next_attempt_at__lte=now)
+    waiting = Q(
+        status__in=[DeliveryStatus.QUEUED, DeliveryStatus.RETRYING], next_attempt_at__lte=now
+    )
     abandoned = Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
     # An idle round opens no transaction: on SQLite it would take the write lock every round.
     if not LogoutDelivery.objects.filter(waiting | abandoned).exists():
@@ -152,11 +174,15 @@ def logouts_claim_due(*, limit: int) -> list[LogoutDelivery]:
 
 def _claim(now: datetime, due_rows: Q, limit: int) -> list[LogoutDelivery]:
     lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
-    due = list(LogoutDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-               .select_related("application", "user").filter(due_rows)
-               .order_by("next_attempt_at", "pk")[:limit])
+    due = list(
+        LogoutDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("application", "user")
+        .filter(due_rows)
+        .order_by("next_attempt_at", "pk")[:limit]
+    )
     LogoutDelivery.objects.filter(pk__in=[d.pk for d in due]).update(
-        status=DeliveryStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
+        status=DeliveryStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
+    )
     for delivery in due:
         delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease_until
         delivery.attempts += 1
@@ -178,10 +204,17 @@ def logout_record(delivery: LogoutDelivery, attempt: Attempt) -> DeliveryStatus:
     else:
         status, event = DeliveryStatus.FAILED, EventType.LOGOUT_FAILED
     if LogoutDelivery.objects.filter(pk=delivery.pk, lease_until=delivery.lease_until).update(
-            status=status, lease_until=None, **changes):
-        event_record(event, outcome=status, user=delivery.user, subject=f"logout:{delivery.pk}",
-                     client_name=delivery.application.name, attempts=delivery.attempts,
-                     reply=attempt.reason)
+        status=status, lease_until=None, **changes
+    ):
+        event_record(
+            event,
+            outcome=status,
+            user=delivery.user,
+            subject=f"logout:{delivery.pk}",
+            client_name=delivery.application.name,
+            attempts=delivery.attempts,
+            reply=attempt.reason,
+        )
     return status
 
 
@@ -190,8 +223,10 @@ def logouts_deliver_due(*, limit: int = 20) -> int:
     whole; return how many were tried."""
     due = logouts_claim_due(limit=limit)
     # Signed here, not in the threads: the sending threads touch no database.
-    sending = {delivery.pk: _SENDERS.submit(logout_post, delivery, logout_token(delivery))
-               for delivery in due}
+    sending = {
+        delivery.pk: _SENDERS.submit(logout_post, delivery, logout_token(delivery))
+        for delivery in due
+    }
     deadline = time.monotonic() + 2 * settings.PORTERO_LOGOUT_TIMEOUT_SECONDS
     for delivery in due:
         try:
@@ -200,8 +235,13 @@ def logouts_deliver_due(*, limit: int = 20) -> int:
             sending[delivery.pk].cancel()  # not started yet: it waits for its next attempt
             attempt = Attempt(False, True, "no complete answer in time")
         if not attempt.delivered:
-            log.warning("back-channel logout %s to %s failed (attempt %s): %s", delivery.pk,
-                        delivery.application.name, delivery.attempts, attempt.reason)
+            log.warning(
+                "back-channel logout %s to %s failed (attempt %s): %s",
+                delivery.pk,
+                delivery.application.name,
+                delivery.attempts,
+                attempt.reason,
+            )
         logout_record(delivery, attempt)
     return len(due)
 
@@ -209,7 +249,13 @@ def logouts_deliver_due(*, limit: int = 20) -> int:
 def logout_requeue(*, delivery: LogoutDelivery) -> bool:
     """Try a failed or retrying delivery again now (the help desk's button)."""
     now = clock.now()
-    return bool(LogoutDelivery.objects.filter(
-        pk=delivery.pk, status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING]).update(
-        status=DeliveryStatus.QUEUED, next_attempt_at=now, lease_until=None,
-        give_up_at=now + timedelta(hours=settings.PORTERO_LOGOUT_RETRY_WINDOW_HOURS)))
+    return bool(
+        LogoutDelivery.objects.filter(
+            pk=delivery.pk, status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING]
+        ).update(
+            status=DeliveryStatus.QUEUED,
+            next_attempt_at=now,
+            lease_until=None,
+            give_up_at=now + timedelta(hours=settings.PORTERO_LOGOUT_RETRY_WINDOW_HOURS),
+        )
+    )

@@ -29,16 +29,18 @@ class FederationGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(GUARDED) and _has_nul(request):
-            return render(request, "federation/error.html", {"error": "invalid_request"},
-                          status=400)
+            return render(
+                request, "federation/error.html", {"error": "invalid_request"}, status=400
+            )
         return self.get_response(request)
 
 
 def _has_nul(request: HttpRequest) -> bool:
-    values = [request.path, *request.GET.keys(),
-              *(v for vs in request.GET.lists() for v in vs[1])]
+    values = [request.path, *request.GET.keys(), *(v for vs in request.GET.lists() for v in vs[1])]
     if request.method == "POST" and request.content_type in {
-            "application/x-www-form-urlencoded", "multipart/form-data"}:
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }:
         values += [*request.POST.keys(), *(v for vs in request.POST.lists() for v in vs[1])]
     return any("\x00" in value for value in values)
 

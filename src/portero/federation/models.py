@@ -25,8 +25,9 @@ def new_subject() -> str:
 class Subject(models.Model):
     """A person's `sub`: random, stable, never the username, e-mail or database id (OI4)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="oidc_subject")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_subject"
+    )
     sub = models.CharField(max_length=43, unique=True, default=new_subject)
 
     def __str__(self) -> str:
@@ -36,8 +37,9 @@ class Subject(models.Model):
 class ClientProfile(models.Model):
     """What Portero knows of a client beyond django-oauth-toolkit's `Application`."""
 
-    application = models.OneToOneField(Application, on_delete=models.CASCADE,
-                                       related_name="portero_profile")
+    application = models.OneToOneField(
+        Application, on_delete=models.CASCADE, related_name="portero_profile"
+    )
     backchannel_logout_uri = models.URLField(max_length=500, blank=True)
     consent_required = models.BooleanField(default=False)  # first-party clients skip it
 
@@ -48,16 +50,19 @@ class ClientProfile(models.Model):
 class Consent(models.Model):
     """A person's agreement that a portal (one that asks) may see these scopes (OI7)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="oidc_consents")
-    application = models.ForeignKey(Application, on_delete=models.CASCADE,
-                                    related_name="portero_consents")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_consents"
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="portero_consents"
+    )
     scopes = models.JSONField(default=list)
     granted_at = models.DateTimeField(default=clock.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "application"],
-                                               name="federation_consent_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application"], name="federation_consent_once")
+        ]
 
     def __str__(self) -> str:
         return f"consent {self.user_id} -> {self.application_id}"
@@ -72,10 +77,12 @@ class Authorization(models.Model):
     """
 
     code_hash = models.CharField(max_length=64, unique=True)
-    application = models.ForeignKey(Application, on_delete=models.CASCADE,
-                                    related_name="portero_authorizations")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="oidc_authorizations")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="portero_authorizations"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_authorizations"
+    )
     sid = models.CharField(max_length=43, db_index=True)
     auth_time = models.DateTimeField()
     amr = models.JSONField(default=list)
@@ -106,16 +113,19 @@ class LogoutDelivery(models.Model):
     send time, so nothing secret is stored.
     """
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE,
-                                    related_name="portero_logouts")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                             related_name="oidc_logouts")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="portero_logouts"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="oidc_logouts"
+    )
     sub = models.CharField(max_length=43)
     sid = models.CharField(max_length=43)
     uri = models.URLField(max_length=500)
     reason = models.CharField(max_length=16)
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.QUEUED)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
+    )
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=clock.now)
     next_attempt_at = models.DateTimeField(default=clock.now)

@@ -20,8 +20,10 @@ from portero.federation.models import Authorization
 def sign(claims: dict[str, Any], *, typ: str = "JWT") -> str:
     """Return `claims` as a JWT signed with the active key, naming it by `kid`."""
     key = keyring().active()
-    token = jwt.JWT(header={"typ": typ, "alg": ALGORITHM, "kid": key.kid},
-                    claims=json.dumps(claims, default=str))
+    token = jwt.JWT(
+        header={"typ": typ, "alg": ALGORITHM, "kid": key.kid},
+        claims=json.dumps(claims, default=str),
+    )
     token.make_signed_token(key.private)
     return str(token.serialize())
 
@@ -37,19 +39,26 @@ def family_revoke(family: Any) -> None:
         RefreshToken.revoke_family(family)
 
 
-def code_redeemed(authorization: Authorization, *, client: Application, family: Any,
-                  scopes: str) -> None:
+def code_redeemed(
+    authorization: Authorization, *, client: Application, family: Any, scopes: str
+) -> None:
     """Mark the code used, once; a concurrent second use, or a session that ended meanwhile,
     loses and revokes its own tokens. Called in the transaction that saved the tokens."""
-    won = Authorization.objects.filter(pk=authorization.pk, used_at__isnull=True,
-                                       session_ended_at__isnull=True).update(
-        used_at=clock.now(), token_family=family)
+    won = Authorization.objects.filter(
+        pk=authorization.pk, used_at__isnull=True, session_ended_at__isnull=True
+    ).update(used_at=clock.now(), token_family=family)
     if not won:
         family_revoke(family)
         raise errors.InvalidGrantError()
-    event_record(EventType.TOKEN_ISSUED, user=authorization.user, actor=f"client:{client.pk}",
-                 subject=f"user:{authorization.user_id}", client_name=client.name,
-                 client_id=client.client_id, scopes=scopes)
+    event_record(
+        EventType.TOKEN_ISSUED,
+        user=authorization.user,
+        actor=f"client:{client.pk}",
+        subject=f"user:{authorization.user_id}",
+        client_name=client.name,
+        client_id=client.client_id,
+        scopes=scopes,
+    )
 
 
 @transaction.atomic
@@ -57,6 +66,12 @@ def code_replayed(authorization: Authorization) -> None:
     """A used code came back: revoke every token it produced and record it (OI3)."""
     family_revoke(authorization.token_family)
     client = authorization.application
-    event_record(EventType.CODE_REPLAYED, outcome="refused", user=authorization.user,
-                 actor=f"client:{client.pk}", subject=f"user:{authorization.user_id}",
-                 client_name=client.name, client_id=client.client_id)
+    event_record(
+        EventType.CODE_REPLAYED,
+        outcome="refused",
+        user=authorization.user,
+        actor=f"client:{client.pk}",
+        subject=f"user:{authorization.user_id}",
+        client_name=client.name,
+        client_id=client.client_id,
+    )

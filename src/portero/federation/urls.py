@@ -17,12 +17,14 @@ urlpatterns = [
 ]
 
 well_known = [
-    path(".well-known/openid-configuration", views.DiscoveryView.as_view(),
-         name="discovery"),
+    path(".well-known/openid-configuration", views.DiscoveryView.as_view(), name="discovery"),
 ]
 
 account = [
     path("cuenta/aplicaciones/", views.applications_list, name="applications"),
-    path("cuenta/aplicaciones/<str:client_id>/revocar/", views.application_revoke,
-         name="application_revoke"),
+    path(
+        "cuenta/aplicaciones/<str:client_id>/revocar/",
+        views.application_revoke,
+        name="application_revoke",
+    ),
 ]

@@ -48,13 +48,20 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def _oauth_error_page(request: HttpRequest, error: Any, status: int = 400, *,
-                      sign_out: bool = False) -> HttpResponse:
+def _oauth_error_page(
+    request: HttpRequest, error: Any, status: int = 400, *, sign_out: bool = False
+) -> HttpResponse:
     """Portero's own page for a request that cannot go back to any client (OI2)."""
-    return render(request, "federation/error.html", {
-        "error": getattr(error, "error", "invalid_request"),
-        "description": getattr(error, "description", ""), "sign_out": sign_out,
-    }, status=status)
+    return render(
+        request,
+        "federation/error.html",
+        {
+            "error": getattr(error, "error", "invalid_request"),
+            "description": getattr(error, "description", ""),
+            "sign_out": sign_out,
+        },
+        status=status,
+    )
 
 
 def _with_issuer(url: str) -> str:
@@ -119,8 +126,12 @@ class AuthorizeView(oauth_views.AuthorizationView):
     def _needs_second_factor(request: HttpRequest) -> bool:
         wanted = request.GET.get("acr_values", "").split()
         user = request.user
-        return (ACR_MFA in wanted and isinstance(user, User)
-                and not factor_flows.session_has_second_factor(request) and has_factor(user))
+        return (
+            ACR_MFA in wanted
+            and isinstance(user, User)
+            and not factor_flows.session_has_second_factor(request)
+            and has_factor(user)
+        )
 
     @staticmethod
     def _needs_sign_in(request: HttpRequest) -> bool:
@@ -149,11 +160,13 @@ class AuthorizeView(oauth_views.AuthorizationView):
         one of its registered redirect URIs, whose origin the sign-in page's forms may reach."""
         url = self._without_prompt_login()
         application = Application.objects.filter(
-            client_id=self.request.GET.get("client_id", "")).first()
+            client_id=self.request.GET.get("client_id", "")
+        ).first()
         redirect_uri = self.request.GET.get("redirect_uri", "")
         if application is not None and application.redirect_uri_allowed(redirect_uri):
-            account_flows.return_to_remember(self.request, url=url, client_name=application.name,
-                                             origin=_origin(redirect_uri))
+            account_flows.return_to_remember(
+                self.request, url=url, client_name=application.name, origin=_origin(redirect_uri)
+            )
         return url
 
     def _without_prompt_login(self) -> str:
@@ -169,22 +182,26 @@ class AuthorizeView(oauth_views.AuthorizationView):
         redirect_, details = OAuthLibMixin.error_response(self, error, **kwargs)
         if redirect_:
             return self.redirect(details["url"], application)
-        return _oauth_error_page(self.request, details["error"],
-                                 status=details["error"].status_code)
+        return _oauth_error_page(
+            self.request, details["error"], status=details["error"].status_code
+        )
 
-    def create_authorization_response(self, request: HttpRequest, scopes: str,
-                                      credentials: dict[str, Any], allow: bool) -> Any:
+    def create_authorization_response(
+        self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool
+    ) -> Any:
         """Hand the session's facts to the code (sid, auth_time, amr, acr; OI4, OI6)."""
         session = request.session
         credentials.update(
             portero_sid=session.get(account_flows.SID, ""),
             portero_auth_time=datetime.fromtimestamp(
-                float(session.get(account_flows.SIGNED_IN_AT, clock.now().timestamp())), tz=UTC),
+                float(session.get(account_flows.SIGNED_IN_AT, clock.now().timestamp())), tz=UTC
+            ),
             portero_amr=list(session.get(account_flows.AMR, ["pwd"])),
             portero_acr=acr_of(list(session.get(account_flows.AMR, ["pwd"]))),
         )
-        return super().create_authorization_response(request=request, scopes=scopes,
-                                                     credentials=credentials, allow=allow)
+        return super().create_authorization_response(
+            request=request, scopes=scopes, credentials=credentials, allow=allow
+        )
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
         """The consent page, unless this person already agreed to these scopes."""
@@ -193,8 +210,9 @@ class AuthorizeView(oauth_views.AuthorizationView):
         if application is not None and isinstance(user, User):
             scopes = list(context.get("scopes", []))
             prompt = _prompt(self.request)
-            if "consent" not in prompt and consent.on_file(user=user, application=application,
-                                                           scopes=scopes):
+            if "consent" not in prompt and consent.on_file(
+                user=user, application=application, scopes=scopes
+            ):
                 form = self.get_form_class()(data={**self.get_initial(), "allow": "1"})
                 if form.is_valid():
                     return self.form_valid(form)
@@ -207,20 +225,25 @@ class AuthorizeView(oauth_views.AuthorizationView):
 
     def _consent_required(self, context: dict[str, Any]) -> HttpResponse:
         error = ConsentRequired(state=context.get("state"))
-        return self.error_response(OAuthToolkitError(error=error,
-                                                     redirect_uri=context.get("redirect_uri")),
-                                   context.get("application"))
+        return self.error_response(
+            OAuthToolkitError(error=error, redirect_uri=context.get("redirect_uri")),
+            context.get("application"),
+        )
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         user = self.request.user
         if form.cleaned_data.get("allow") and isinstance(user, User):
             application = Application.objects.filter(
-                client_id=form.cleaned_data.get("client_id")).first()
+                client_id=form.cleaned_data.get("client_id")
+            ).first()
             if application is not None:
-                consent.remember(user=user, application=application,
-                                 scopes=str(form.cleaned_data.get("scope", "")).split(),
-                                 client=ClientInfo.from_request(self.request))
+                consent.remember(
+                    user=user,
+                    application=application,
+                    scopes=str(form.cleaned_data.get("scope", "")).split(),
+                    client=ClientInfo.from_request(self.request),
+                )
         return response
 
 
@@ -234,10 +257,12 @@ class TokenView(oauth_views.TokenView):
 
     GRANTS = frozenset({"authorization_code", "refresh_token"})
 
-    @method_decorator(sensitive_post_parameters("client_secret", "code", "code_verifier",
-                                                "refresh_token"))
-    def authorization_flow_token_response(self, request: HttpRequest, *args: Any,
-                                          **kwargs: Any) -> HttpResponse:
+    @method_decorator(
+        sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")
+    )
+    def authorization_flow_token_response(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         """As the library's, without reading the new access token back to announce it (its
         `app_authorized` signal, which nothing here listens to): one statement less."""
         _, headers, body, status = self.create_token_response(request)
@@ -248,8 +273,9 @@ class TokenView(oauth_views.TokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.POST.get("grant_type") not in self.GRANTS:
-            return _token_error(OAuth2Error(description="", status_code=400),
-                                "unsupported_grant_type")
+            return _token_error(
+                OAuth2Error(description="", status_code=400), "unsupported_grant_type"
+            )
         try:
             response = super().post(request, *args, **kwargs)
         except OAuth2Error as error:  # raised while saving: the tokens were rolled back
@@ -283,8 +309,7 @@ class DiscoveryView(oauth_views.ConnectDiscoveryInfoView):
             frontchannel_logout_supported=False,
             ui_locales_supported=["es-CO", "en"],
         )
-        data["revocation_endpoint"] = self._get_endpoint_url(request, "revoke-token",
-                                                             required=True)
+        data["revocation_endpoint"] = self._get_endpoint_url(request, "revoke-token", required=True)
         fresh = JsonResponse(data)
         fresh["Access-Control-Allow-Origin"] = "*"
         fresh["Cache-Control"] = f"public, max-age={int(JWKS_MAX_AGE.total_seconds())}"
@@ -331,11 +356,17 @@ class LogoutView(oauth_views.RPInitiatedLogoutView):
         current = self.request.session.get(account_flows.SID, "")
         return self.request.user.is_authenticated and self.hint_sid != current
 
-    def do_logout(self, application: Any = None, post_logout_redirect_uri: Any = None,
-                  state: Any = None, token_user: Any = None) -> HttpResponse:
+    def do_logout(
+        self,
+        application: Any = None,
+        post_logout_redirect_uri: Any = None,
+        state: Any = None,
+        token_user: Any = None,
+    ) -> HttpResponse:
         if self.request.user.is_authenticated:
-            account_flows.sign_out(self.request, client=ClientInfo.from_request(self.request),
-                                   reason="portal")
+            account_flows.sign_out(
+                self.request, client=ClientInfo.from_request(self.request), reason="portal"
+            )
         if post_logout_redirect_uri:
             return super().do_logout(application, post_logout_redirect_uri, state, None)
         messages.info(self.request, _("You have signed out."))
@@ -356,8 +387,9 @@ def applications_list(request: HttpRequest) -> HttpResponse:
     """Mi cuenta > Aplicaciones: the portals that hold access to this account (OI7)."""
     user = request.user
     assert isinstance(user, User)
-    return render(request, "federation/applications.html",
-                  {"applications": applications.holding_access(user)})
+    return render(
+        request, "federation/applications.html", {"applications": applications.holding_access(user)}
+    )
 
 
 @login_required
@@ -365,11 +397,11 @@ def applications_list(request: HttpRequest) -> HttpResponse:
 def application_revoke(request: HttpRequest, client_id: str) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    name = applications.revoke(user=user, client_id=client_id,
-                               client=ClientInfo.from_request(request))
+    name = applications.revoke(
+        user=user, client_id=client_id, client=ClientInfo.from_request(request)
+    )
     if name:
-        messages.success(request, _("%(name)s no longer has access to your account.")
-                         % {"name": name})
+        messages.success(
+            request, _("%(name)s no longer has access to your account.") % {"name": name}
+        )
     return redirect("federation:applications")
-
-

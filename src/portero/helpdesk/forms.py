@@ -18,14 +18,17 @@ from portero.organizations.services import REASON_MAX
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Username, e-mail or name"), min_length=SEARCH_MIN, max_length=EMAIL_MAX,
+        label=_("Username, e-mail or name"),
+        min_length=SEARCH_MIN,
+        max_length=EMAIL_MAX,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
 
 class ActionForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a.name, a.label) for a in ACCOUNT_ACTIONS.values()],
-                               widget=forms.HiddenInput)
+    action = forms.ChoiceField(
+        choices=[(a.name, a.label) for a in ACCOUNT_ACTIONS.values()], widget=forms.HiddenInput
+    )
     token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
 
@@ -38,15 +41,19 @@ class MessageChoiceField(forms.ModelMultipleChoiceField):
         for number in value or []:
             text = str(number)
             if not (text.isascii() and text.isdigit() and len(text) <= 18):
-                raise forms.ValidationError(self.error_messages["invalid_choice"],
-                                            code="invalid_choice", params={"value": text})
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": text},
+                )
         return super()._check_values(value)  # type: ignore[misc]  # not in the stubs
 
 
 class ResendForm(forms.Form):
     # Checked against the messages still needing attention, in one query, when the form is.
     emails = MessageChoiceField(
-        label=_("Messages to send again"), queryset=emails_needing_attention(),
+        label=_("Messages to send again"),
+        queryset=emails_needing_attention(),
         widget=forms.CheckboxSelectMultiple,
     )
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
@@ -55,8 +62,9 @@ class ResendForm(forms.Form):
 class MembershipActionForm(forms.Form):
     """A supervisor's decision on a membership (helpdesk/memberships.py)."""
 
-    action = forms.ChoiceField(choices=[(a.name, a.label) for a in MEMBERSHIP_ACTIONS.values()],
-                               widget=forms.HiddenInput)
+    action = forms.ChoiceField(
+        choices=[(a.name, a.label) for a in MEMBERSHIP_ACTIONS.values()], widget=forms.HiddenInput
+    )
     token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Reason or ticket number"), max_length=REASON_MAX)
 
@@ -73,7 +81,8 @@ class AssistedStartForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason: how you checked the person's identity, and the ticket number"),
         max_length=ASSISTED_REASON_MAX,
-        widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "assisted-hint"}))
+        widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "assisted-hint"}),
+    )
 
 
 class AssistedCancelForm(forms.Form):

@@ -36,12 +36,21 @@ class MembershipAction:
     done: str | Promise  # what the supervisor is told, with %(name)s the member
 
 
-MEMBERSHIP_ACTIONS = {action.name: action for action in [
-    MembershipAction("accept", _("Accept"),
-                     _("%(name)s now acts for the organization and was told by e-mail.")),
-    MembershipAction("cancel", _("Cancel the access"),
-                     _("%(name)s no longer acts for the organization and was told by e-mail.")),
-]}
+MEMBERSHIP_ACTIONS = {
+    action.name: action
+    for action in [
+        MembershipAction(
+            "accept",
+            _("Accept"),
+            _("%(name)s now acts for the organization and was told by e-mail."),
+        ),
+        MembershipAction(
+            "cancel",
+            _("Cancel the access"),
+            _("%(name)s no longer acts for the organization and was told by e-mail."),
+        ),
+    ]
+}
 
 
 def receipt_action(action: str) -> str:
@@ -54,42 +63,60 @@ def membership_actions_allowed(agent: User, membership: Membership) -> list[Memb
     they may act on (never themselves), in the states the transition table allows."""
     if role_of(agent) < Role.SUPERVISOR or not may_act_on(agent, membership.user):
         return []
-    return [MEMBERSHIP_ACTIONS[name] for name in decisions_for(membership.state, By.HELPDESK)
-            if name in MEMBERSHIP_ACTIONS]
+    return [
+        MEMBERSHIP_ACTIONS[name]
+        for name in decisions_for(membership.state, By.HELPDESK)
+        if name in MEMBERSHIP_ACTIONS
+    ]
 
 
-def helpdesk_membership_decide(*, agent: User, membership: Membership, action: str,
-                               reason: str, token: str, client: ClientInfo) -> bool:
+def helpdesk_membership_decide(
+    *, agent: User, membership: Membership, action: str, reason: str, token: str, client: ClientInfo
+) -> bool:
     """Accept or cancel `membership` as the help desk, once per form `token`; return False if
     that form was already used. Raise ActionRefused when the console refuses (not a
     supervisor, not on this person, no reason) and MembershipRefused when the change is not
     possible (its state changed, the last administrator: OR2), recorded as refused."""
     if role_of(agent) < Role.SUPERVISOR:
-        raise ActionRefused(_("Only a supervisor of the %(helpdesk)s may do that.")
-                            % {"helpdesk": helpdesk_name()})
+        raise ActionRefused(
+            _("Only a supervisor of the %(helpdesk)s may do that.") % {"helpdesk": helpdesk_name()}
+        )
     if action not in MEMBERSHIP_ACTIONS or not may_act_on(agent, membership.user):
         raise ActionRefused(_("You may not do that on this account."))
     reason = reason.strip()[:REASON_MAX]
     if not reason:
         raise ActionRefused(_("Write the reason or the ticket number."))
     try:
-        return _decide_once(agent=agent, membership=membership, action=action, reason=reason,
-                            token=token, client=client)
+        return _decide_once(
+            agent=agent,
+            membership=membership,
+            action=action,
+            reason=reason,
+            token=token,
+            client=client,
+        )
     except MembershipRefused as refusal:  # its record went with the rolled-back transaction
-        membership_refusal_record(agent, membership, action, refusal, by=By.HELPDESK,
-                                  client=client)
+        membership_refusal_record(agent, membership, action, refusal, by=By.HELPDESK, client=client)
         raise
 
 
 @transaction.atomic
-def _decide_once(*, agent: User, membership: Membership, action: str, reason: str, token: str,
-                 client: ClientInfo) -> bool:
+def _decide_once(
+    *, agent: User, membership: Membership, action: str, reason: str, token: str, client: ClientInfo
+) -> bool:
     try:
         with transaction.atomic():
-            ActionReceipt.objects.create(token=token, agent=agent, action=receipt_action(action),
-                                         target=membership.user)
+            ActionReceipt.objects.create(
+                token=token, agent=agent, action=receipt_action(action), target=membership.user
+            )
     except IntegrityError:
         return False  # a double click: the first submission did it
-    membership_decide(actor=agent, membership=membership, action=action, by=By.HELPDESK,
-                      reason=reason, client=client)
+    membership_decide(
+        actor=agent,
+        membership=membership,
+        action=action,
+        by=By.HELPDESK,
+        reason=reason,
+        client=client,
+    )
     return True

@@ -12,11 +12,16 @@ class ActionReceipt(models.Model):
     """A help-desk action that was carried out. The roles' permissions live on this model."""
 
     token = models.CharField(max_length=64, unique=True)  # one per rendered form
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                              related_name="helpdesk_actions")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="helpdesk_actions"
+    )
     action = models.CharField(max_length=32)
-    target = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                               related_name="helpdesk_actions_received")
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="helpdesk_actions_received",
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:

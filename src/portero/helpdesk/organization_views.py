@@ -47,55 +47,81 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agent = _agent(request)
     # A read, recorded on purpose: who saw an organization's members is a help-desk action
     # (LG1, OR4).
-    event_record(EventType.HELPDESK_ORGANIZATION_VIEWED, actor=f"agent:{agent.pk}",
-                 client=ClientInfo.from_request(request),
-                 subject=f"organization:{organization.pk}", organization=organization.pk)
+    event_record(
+        EventType.HELPDESK_ORGANIZATION_VIEWED,
+        actor=f"agent:{agent.pk}",
+        client=ClientInfo.from_request(request),
+        subject=f"organization:{organization.pk}",
+        organization=organization.pk,
+    )
 
     def rows(*states: str) -> list[tuple[Membership, list[tuple[str, MembershipActionForm]]]]:
-        return [(m, [(str(action.label), MembershipActionForm(auto_id=False, initial={
-                    "action": action.name, "token": secrets.token_urlsafe(24)}))
-                     for action in membership_actions_allowed(agent, m)])
-                for m in members_of(organization, *states)]
+        return [
+            (
+                m,
+                [
+                    (
+                        str(action.label),
+                        MembershipActionForm(
+                            auto_id=False,
+                            initial={"action": action.name, "token": secrets.token_urlsafe(24)},
+                        ),
+                    )
+                    for action in membership_actions_allowed(agent, m)
+                ],
+            )
+            for m in members_of(organization, *states)
+        ]
 
-    return render(request, "helpdesk/organization.html", {
-        "organization": organization,
-        "members": rows(MembershipState.ACCEPTED),
-        "pending": rows(MembershipState.PENDING),
-        "others": members_of(organization, MembershipState.REJECTED,
-                             MembershipState.CANCELLED),
-        "history": history_of(organization, limit=HISTORY_SIZE),
-        "supervisor": role_of(agent) >= Role.SUPERVISOR,
-    })
+    return render(
+        request,
+        "helpdesk/organization.html",
+        {
+            "organization": organization,
+            "members": rows(MembershipState.ACCEPTED),
+            "pending": rows(MembershipState.PENDING),
+            "others": members_of(organization, MembershipState.REJECTED, MembershipState.CANCELLED),
+            "history": history_of(organization, limit=HISTORY_SIZE),
+            "supervisor": role_of(agent) >= Role.SUPERVISOR,
+        },
+    )
 
 
 @console
 @require_POST
 def membership_decide(request: HttpRequest, pk: int, membership: int) -> HttpResponse:
     """Accept or cancel a membership of organization `pk`, as a supervisor, with a reason."""
-    chosen = get_object_or_404(Membership.objects.select_related("user", "organization"),
-                               pk=membership, organization_id=pk)
+    chosen = get_object_or_404(
+        Membership.objects.select_related("user", "organization"), pk=membership, organization_id=pk
+    )
     agent = _agent(request)
     client = ClientInfo.from_request(request)
     form = MembershipActionForm(request.POST)
     asked = str(request.POST.get("action", ""))
     recorded = receipt_action(asked) if asked in MEMBERSHIP_ACTIONS else "(unknown)"
     if not form.is_valid():
-        helpdesk_refusal_record(agent=agent, target=chosen.user, action=recorded,
-                                why="invalid form", client=client)
+        helpdesk_refusal_record(
+            agent=agent, target=chosen.user, action=recorded, why="invalid form", client=client
+        )
         messages.error(request, _("Write the reason or the ticket number."))
         return redirect("helpdesk:organization", pk=pk)
     try:
-        done = helpdesk_membership_decide(agent=agent, membership=chosen, client=client,
-                                          **form.cleaned_data)
+        done = helpdesk_membership_decide(
+            agent=agent, membership=chosen, client=client, **form.cleaned_data
+        )
     except (ActionRefused, MembershipRefused) as refusal:
         why = refusal.code if isinstance(refusal, MembershipRefused) else str(refusal)
-        helpdesk_refusal_record(agent=agent, target=chosen.user, action=recorded, why=why,
-                                client=client)
+        helpdesk_refusal_record(
+            agent=agent, target=chosen.user, action=recorded, why=why, client=client
+        )
         messages.error(request, str(refusal))
         return redirect("helpdesk:organization", pk=pk)
     if done:
-        messages.success(request, str(MEMBERSHIP_ACTIONS[form.cleaned_data["action"]].done)
-                         % {"name": chosen.user.get_full_name() or chosen.user.username})
+        messages.success(
+            request,
+            str(MEMBERSHIP_ACTIONS[form.cleaned_data["action"]].done)
+            % {"name": chosen.user.get_full_name() or chosen.user.username},
+        )
     else:
         messages.info(request, _("That action had already been done (the form was sent twice)."))
     return redirect("helpdesk:organization", pk=pk)

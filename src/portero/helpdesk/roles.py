@@ -37,9 +37,12 @@ def rank_of(user: User) -> Role:
         return Role.NONE
     if user.is_superuser:
         return Role.ADMINISTRATOR
-    held = set(Permission.objects.filter(
-        Q(group__user=user) | Q(user=user), content_type__app_label="helpdesk",
-    ).values_list("codename", flat=True))
+    held = set(
+        Permission.objects.filter(
+            Q(group__user=user) | Q(user=user),
+            content_type__app_label="helpdesk",
+        ).values_list("codename", flat=True)
+    )
     if "supervise" in held:
         return Role.SUPERVISOR
     if "use_console" in held:

@@ -41,8 +41,11 @@ def users_search(query: str, *, limit: int = SEARCH_LIMIT) -> SearchResult:
     agent to narrow the search.
     """
     needle = normalize_username(query)  # addresses compare the same way (rules)
-    exact = list(User.objects.only(*_LISTED)
-                 .filter(Q(username__lower=needle) | Q(email__lower=needle)).order_by("pk")[:limit])
+    exact = list(
+        User.objects.only(*_LISTED)
+        .filter(Q(username__lower=needle) | Q(email__lower=needle))
+        .order_by("pk")[:limit]
+    )
     found = _some_containing(needle, limit + 1)
     accounts = {account.pk: account for account in [*exact, *found]}
 
@@ -69,8 +72,11 @@ def _some_containing(needle: str, count: int) -> list[User]:
     email = Q(email__lower__contains=needle)
     name = Q(full_name__lower__contains=needle)
     listed = User.objects.only(*_LISTED)
-    branches = [listed.filter(username), listed.filter(email & ~username),
-                listed.filter(name & ~username & ~email)]
+    branches = [
+        listed.filter(username),
+        listed.filter(email & ~username),
+        listed.filter(name & ~username & ~email),
+    ]
     db = branches[0].db
     fence = "MATERIALIZED " if connections[db].vendor == "postgresql" else ""
     ctes, selects, params = [], [], []
@@ -107,31 +113,44 @@ class Overview:
 def user_overview(user: User, *, limit: int = 20) -> Overview:
     """Return what the console shows about `user`: status, recent requests and messages."""
     now = clock.now()
-    emails = (OutboundEmail.objects.filter(user=user).select_related("reset__user")
-              .order_by("-created_at", "-pk")[:limit])
+    emails = (
+        OutboundEmail.objects.filter(user=user)
+        .select_related("reset__user")
+        .order_by("-created_at", "-pk")[:limit]
+    )
     rows = [EmailRow(e, reset_state(e.reset, now) if e.reset else None) for e in emails]
     requests = list(RecoveryRequest.objects.filter(user=user).order_by("-created_at")[:limit])
-    logouts = list(LogoutDelivery.objects.filter(user=user).select_related("application")
-                   .order_by("-created_at", "-pk")[:limit])
-    assisted = list(AssistedRecovery.objects.filter(user=user).select_related("started_by")
-                    [:limit])
+    logouts = list(
+        LogoutDelivery.objects.filter(user=user)
+        .select_related("application")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    assisted = list(AssistedRecovery.objects.filter(user=user).select_related("started_by")[:limit])
     return Overview(user, throttle_state(user.username), requests, rows, logouts, now, assisted)
 
 
 def emails_needing_attention() -> QuerySet[OutboundEmail]:
     """Failed and retrying messages across all accounts, oldest first."""
-    return (OutboundEmail.objects.filter(status__in=[EmailStatus.FAILED, EmailStatus.RETRYING])
-            .select_related("user", "reset").order_by("created_at"))
+    return (
+        OutboundEmail.objects.filter(status__in=[EmailStatus.FAILED, EmailStatus.RETRYING])
+        .select_related("user", "reset")
+        .order_by("created_at")
+    )
 
 
 def logouts_needing_attention() -> QuerySet[LogoutDelivery]:
     """Failed and retrying back-channel logouts across all accounts, oldest first."""
-    return (LogoutDelivery.objects
-            .filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING])
-            .select_related("user", "application").order_by("created_at"))
+    return (
+        LogoutDelivery.objects.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.RETRYING])
+        .select_related("user", "application")
+        .order_by("created_at")
+    )
 
 
 def assisted_recoveries_pending() -> QuerySet[AssistedRecovery]:
     """Assisted recoveries still waiting, across all accounts, the soonest due first (MF4)."""
-    return (AssistedRecovery.objects.filter(state=AssistedRecoveryState.PENDING)
-            .select_related("user", "started_by").order_by("due_at", "pk"))
+    return (
+        AssistedRecovery.objects.filter(state=AssistedRecoveryState.PENDING)
+        .select_related("user", "started_by")
+        .order_by("due_at", "pk")
+    )

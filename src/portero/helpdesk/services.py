@@ -85,21 +85,59 @@ def _set_active(active: bool) -> Callable[[User], dict[str, Any]]:
     return apply
 
 
-ACCOUNT_ACTIONS = {action.name: action for action in [
-    AccountAction("send_reset", _("Send a new recovery e-mail"), EventType.HELPDESK_RESET_SENT,
-                  Role.AGENT, _send_reset, _("A new recovery e-mail was queued.")),
-    AccountAction("send_reminder", _("Send the username reminder"),
-                  EventType.HELPDESK_REMINDER_SENT, Role.AGENT, _send_reminder,
-                  _("The username reminder was queued.")),
-    AccountAction("unlock", _("Lift sign-in throttling"), EventType.HELPDESK_UNLOCKED,
-                  Role.AGENT, _unlock, _("Sign-in throttling was lifted.")),
-    AccountAction("end_sessions", _("End all sessions"), EventType.HELPDESK_SESSIONS_ENDED,
-                  Role.AGENT, _end_sessions, _("All sessions were ended, at the portals too.")),
-    AccountAction("disable", _("Disable the account"), EventType.HELPDESK_DISABLED,
-                  Role.SUPERVISOR, _set_active(False), _("The account was disabled.")),
-    AccountAction("enable", _("Enable the account"), EventType.HELPDESK_ENABLED,
-                  Role.SUPERVISOR, _set_active(True), _("The account was enabled.")),
-]}
+ACCOUNT_ACTIONS = {
+    action.name: action
+    for action in [
+        AccountAction(
+            "send_reset",
+            _("Send a new recovery e-mail"),
+            EventType.HELPDESK_RESET_SENT,
+            Role.AGENT,
+            _send_reset,
+            _("A new recovery e-mail was queued."),
+        ),
+        AccountAction(
+            "send_reminder",
+            _("Send the username reminder"),
+            EventType.HELPDESK_REMINDER_SENT,
+            Role.AGENT,
+            _send_reminder,
+            _("The username reminder was queued."),
+        ),
+        AccountAction(
+            "unlock",
+            _("Lift sign-in throttling"),
+            EventType.HELPDESK_UNLOCKED,
+            Role.AGENT,
+            _unlock,
+            _("Sign-in throttling was lifted."),
+        ),
+        AccountAction(
+            "end_sessions",
+            _("End all sessions"),
+            EventType.HELPDESK_SESSIONS_ENDED,
+            Role.AGENT,
+            _end_sessions,
+            _("All sessions were ended, at the portals too."),
+        ),
+        AccountAction(
+            "disable",
+            _("Disable the account"),
+            EventType.HELPDESK_DISABLED,
+            Role.SUPERVISOR,
+            _set_active(False),
+            _("The account was disabled."),
+        ),
+        AccountAction(
+            "enable",
+            _("Enable the account"),
+            EventType.HELPDESK_ENABLED,
+            Role.SUPERVISOR,
+            _set_active(True),
+            _("The account was enabled."),
+        ),
+    ]
+}
 
 
 def allowed_actions(agent: User, target: User) -> list[AccountAction]:
@@ -111,8 +149,9 @@ def allowed_actions(agent: User, target: User) -> list[AccountAction]:
 
 
 @transaction.atomic
-def helpdesk_act(*, agent: User, target: User, action: str, reason: str, token: str,
-                 client: ClientInfo) -> bool:
+def helpdesk_act(
+    *, agent: User, target: User, action: str, reason: str, token: str, client: ClientInfo
+) -> bool:
     """Carry out `action` once per form `token`; return False if that form was already used."""
     chosen = ACCOUNT_ACTIONS.get(action)
     if chosen is None or chosen not in allowed_actions(agent, target):
@@ -124,14 +163,22 @@ def helpdesk_act(*, agent: User, target: User, action: str, reason: str, token: 
     except IntegrityError:
         return False  # a double click: the first submission did it
     details = chosen.handler(target)
-    event_record(chosen.event, user=target, actor=f"agent:{agent.pk}", client=client,
-                 subject=f"user:{target.pk}", reason=reason, **details)
+    event_record(
+        chosen.event,
+        user=target,
+        actor=f"agent:{agent.pk}",
+        client=client,
+        subject=f"user:{target.pk}",
+        reason=reason,
+        **details,
+    )
     return True
 
 
 @transaction.atomic
-def helpdesk_resend(*, agent: User, email_ids: list[int], reason: str,
-                    client: ClientInfo) -> tuple[int, list[str]]:
+def helpdesk_resend(
+    *, agent: User, email_ids: list[int], reason: str, client: ClientInfo
+) -> tuple[int, list[str]]:
     """Queue failed or retrying messages for an immediate new attempt; return how many, and
     why the others were not."""
     if role_of(agent) < Role.AGENT:
@@ -145,9 +192,14 @@ def helpdesk_resend(*, agent: User, email_ids: list[int], reason: str,
             skipped.append(f"#{email.pk}: {why_not}")
             continue
         email_requeue(email=email, now=now)
-        event_record(EventType.HELPDESK_EMAIL_RESENT, user=email.user,
-                     actor=f"agent:{agent.pk}", client=client, subject=f"email:{email.pk}",
-                     reason=reason)
+        event_record(
+            EventType.HELPDESK_EMAIL_RESENT,
+            user=email.user,
+            actor=f"agent:{agent.pk}",
+            client=client,
+            subject=f"email:{email.pk}",
+            reason=reason,
+        )
         done += 1
     return done, skipped
 
@@ -170,8 +222,9 @@ def _why_not_resend(agent: User, email: OutboundEmail, now: datetime) -> str:
 
 
 @transaction.atomic
-def helpdesk_logout_resend(*, agent: User, target: User, delivery_id: int, reason: str,
-                           client: ClientInfo) -> bool:
+def helpdesk_logout_resend(
+    *, agent: User, target: User, delivery_id: int, reason: str, client: ClientInfo
+) -> bool:
     """Try a failed or retrying sign-out to a portal again now; False if it no longer needs
     it (delivered meanwhile, or already queued)."""
     if not may_act_on(agent, target):
@@ -180,26 +233,49 @@ def helpdesk_logout_resend(*, agent: User, target: User, delivery_id: int, reaso
     delivery = LogoutDelivery.objects.filter(pk=delivery_id, user=target).first()
     if delivery is None or not logout_requeue(delivery=delivery):
         return False
-    event_record(EventType.HELPDESK_LOGOUT_RESENT, user=target, actor=f"agent:{agent.pk}",
-                 client=client, subject=f"logout:{delivery.pk}", reason=reason)
+    event_record(
+        EventType.HELPDESK_LOGOUT_RESENT,
+        user=target,
+        actor=f"agent:{agent.pk}",
+        client=client,
+        subject=f"logout:{delivery.pk}",
+        reason=reason,
+    )
     return True
 
 
-def helpdesk_refusal_record(*, agent: User, target: User | None, action: str, why: str,
-                            client: ClientInfo) -> None:
+def helpdesk_refusal_record(
+    *, agent: User, target: User | None, action: str, why: str, client: ClientInfo
+) -> None:
     """Record an action the console refused (not allowed, on oneself, unknown, no reason):
     the attempt itself is what an investigation looks for (LG1)."""
-    event_record(EventType.HELPDESK_REFUSED, outcome="refused", user=target,
-                 actor=f"agent:{agent.pk}", client=client,
-                 subject=f"user:{target.pk}" if target else "", action=action[:40], why=why)
+    event_record(
+        EventType.HELPDESK_REFUSED,
+        outcome="refused",
+        user=target,
+        actor=f"agent:{agent.pk}",
+        client=client,
+        subject=f"user:{target.pk}" if target else "",
+        action=action[:40],
+        why=why,
+    )
 
 
-def helpdesk_search_record(*, agent: User, query: str, found: int, client: ClientInfo,
-                           organizations: int | None = None) -> None:
+def helpdesk_search_record(
+    *, agent: User, query: str, found: int, client: ClientInfo, organizations: int | None = None
+) -> None:
     """Record a console search: who searched, how many accounts (and organizations) it found,
     and the query masked as e-mails are in every log (LG2). The accounts then opened are
     recorded by name."""
     masked = mask_email(query) if "@" in query else f"{query[:1]}***"
     extra: dict[str, Any] = {} if organizations is None else {"organizations": organizations}
-    event_record(EventType.HELPDESK_SEARCHED, actor=f"agent:{agent.pk}", client=client,
-                 subject="accounts", query=masked, query_length=len(query), found=found, **extra)
+    event_record(
+        EventType.HELPDESK_SEARCHED,
+        actor=f"agent:{agent.pk}",
+        client=client,
+        subject="accounts",
+        query=masked,
+        query_length=len(query),
+        found=found,
+        **extra,
+    )

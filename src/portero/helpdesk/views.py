@@ -64,20 +64,32 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not isinstance(request.user, User) or role_of(request.user) < Role.AGENT:
             if isinstance(request.user, User):  # signed in, no console role: recorded (LG1)
-                helpdesk_refusal_record(agent=request.user, target=None, action=request.path,
-                                        why="no console role",
-                                        client=ClientInfo.from_request(request))
+                helpdesk_refusal_record(
+                    agent=request.user,
+                    target=None,
+                    action=request.path,
+                    why="no console role",
+                    client=ClientInfo.from_request(request),
+                )
             raise PermissionDenied
         if settings.PORTERO_MFA_REQUIRED != "off":  # MF6: the console needs a second factor
             if not has_factor(request.user):
-                messages.info(request, _("The %(helpdesk)s console needs two-step verification. "
-                                         "Set up a second factor to open it.")
-                              % {"helpdesk": helpdesk_name()})
+                messages.info(
+                    request,
+                    _(
+                        "The %(helpdesk)s console needs two-step verification. "
+                        "Set up a second factor to open it."
+                    )
+                    % {"helpdesk": helpdesk_name()},
+                )
                 return redirect("factors:security")
             if not factor_flows.session_has_second_factor(request):
-                factor_flows.step_up_begin(request, destination=request.get_full_path()
-                                           if request.method in ("GET", "HEAD") else
-                                           reverse("helpdesk:search"))
+                factor_flows.step_up_begin(
+                    request,
+                    destination=request.get_full_path()
+                    if request.method in ("GET", "HEAD")
+                    else reverse("helpdesk:search"),
+                )
                 return redirect("factors:second_step")
         return view(request, *args, **kwargs)
 
@@ -89,22 +101,35 @@ def console(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET if "q" in request.GET else None)
     result = users_search(form.cleaned_data["q"]) if form.is_valid() else None
-    organizations, more_organizations = (organizations_search_console(form.cleaned_data["q"])
-                                         if result is not None else ([], False))
+    organizations, more_organizations = (
+        organizations_search_console(form.cleaned_data["q"]) if result is not None else ([], False)
+    )
     if result is not None:
         agent = request.user
         assert isinstance(agent, User)
         # A read, recorded on purpose: what the help desk looks up is a help-desk action (LG1).
-        helpdesk_search_record(agent=agent, query=form.cleaned_data["q"],
-                               found=len(result.accounts), client=ClientInfo.from_request(request),
-                               organizations=len(organizations))
+        helpdesk_search_record(
+            agent=agent,
+            query=form.cleaned_data["q"],
+            found=len(result.accounts),
+            client=ClientInfo.from_request(request),
+            organizations=len(organizations),
+        )
     # One reverse() for the list instead of one per row: each costs about 60 µs, as much as
     # the search itself once the list is full.
     prefix = reverse("helpdesk:user", args=[0]).removesuffix("0/")
     rows = [(account, f"{prefix}{account.pk}/") for account in result.accounts] if result else []
-    return render(request, "helpdesk/search.html", {"form": form, "result": result,
-                                                     "rows": rows, "organizations": organizations,
-                                                     "more_organizations": more_organizations})
+    return render(
+        request,
+        "helpdesk/search.html",
+        {
+            "form": form,
+            "result": result,
+            "rows": rows,
+            "organizations": organizations,
+            "more_organizations": more_organizations,
+        },
+    )
 
 
 @console
@@ -114,17 +139,31 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agent = request.user
     assert isinstance(agent, User)
     # A read, recorded on purpose: who opened whose account is a help-desk action (LG1).
-    event_record(EventType.HELPDESK_USER_VIEWED, user=target, actor=f"agent:{agent.pk}",
-                 client=ClientInfo.from_request(request), subject=f"user:{target.pk}")
-    actions = [(action, ActionForm(initial={"action": action.name,
-                                            "token": secrets.token_urlsafe(24)}))
-               for action in allowed_actions(agent, target)]
-    return render(request, "helpdesk/user.html", {
-        "overview": user_overview(target), "actions": actions, "role": rank_of(target),
-        "may_assist": assisted.may_start(agent, target), "has_factor": has_factor(target),
-        "assisted_start_form": AssistedStartForm(), "assisted_cancel_form": AssistedCancelForm(),
-        "assisted_hours": settings.PORTERO_ASSISTED_RECOVERY_HOURS,
-    })
+    event_record(
+        EventType.HELPDESK_USER_VIEWED,
+        user=target,
+        actor=f"agent:{agent.pk}",
+        client=ClientInfo.from_request(request),
+        subject=f"user:{target.pk}",
+    )
+    actions = [
+        (action, ActionForm(initial={"action": action.name, "token": secrets.token_urlsafe(24)}))
+        for action in allowed_actions(agent, target)
+    ]
+    return render(
+        request,
+        "helpdesk/user.html",
+        {
+            "overview": user_overview(target),
+            "actions": actions,
+            "role": rank_of(target),
+            "may_assist": assisted.may_start(agent, target),
+            "has_factor": has_factor(target),
+            "assisted_start_form": AssistedStartForm(),
+            "assisted_cancel_form": AssistedCancelForm(),
+            "assisted_hours": settings.PORTERO_ASSISTED_RECOVERY_HOURS,
+        },
+    )
 
 
 @console
@@ -137,16 +176,25 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
     client = ClientInfo.from_request(request)
     if not form.is_valid():
         asked = str(request.POST.get("action", ""))
-        helpdesk_refusal_record(agent=agent, target=target, client=client,
-                                action=asked if asked in ACCOUNT_ACTIONS else "(unknown)",
-                                why="invalid form")
+        helpdesk_refusal_record(
+            agent=agent,
+            target=target,
+            client=client,
+            action=asked if asked in ACCOUNT_ACTIONS else "(unknown)",
+            why="invalid form",
+        )
         messages.error(request, _("Write the reason or the ticket number."))
         return redirect("helpdesk:user", pk=pk)
     try:
         done = helpdesk_act(agent=agent, target=target, client=client, **form.cleaned_data)
     except ActionRefused as refusal:
-        helpdesk_refusal_record(agent=agent, target=target, client=client,
-                                action=form.cleaned_data["action"], why=str(refusal))
+        helpdesk_refusal_record(
+            agent=agent,
+            target=target,
+            client=client,
+            action=form.cleaned_data["action"],
+            why=str(refusal),
+        )
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
@@ -164,24 +212,39 @@ def queue(request: HttpRequest) -> HttpResponse:
         agent = request.user
         assert isinstance(agent, User)
         try:
-            done, skipped = helpdesk_resend(agent=agent,
-                                            email_ids=[e.pk for e in form.cleaned_data["emails"]],
-                                            reason=form.cleaned_data["reason"],
-                                            client=ClientInfo.from_request(request))
+            done, skipped = helpdesk_resend(
+                agent=agent,
+                email_ids=[e.pk for e in form.cleaned_data["emails"]],
+                reason=form.cleaned_data["reason"],
+                client=ClientInfo.from_request(request),
+            )
         except ActionRefused as refusal:
-            helpdesk_refusal_record(agent=agent, target=None, action="resend", why=str(refusal),
-                                    client=ClientInfo.from_request(request))
+            helpdesk_refusal_record(
+                agent=agent,
+                target=None,
+                action="resend",
+                why=str(refusal),
+                client=ClientInfo.from_request(request),
+            )
             messages.error(request, str(refusal))
             return redirect("helpdesk:queue")
-        messages.success(request, _("%(count)d message(s) will be sent again now.")
-                         % {"count": done})
+        messages.success(
+            request, _("%(count)d message(s) will be sent again now.") % {"count": done}
+        )
         for reason in skipped:
             messages.warning(request, reason)
         return redirect("helpdesk:queue")
     page = Paginator(emails_needing_attention(), PAGE_SIZE).get_page(request.GET.get("pagina"))
-    return render(request, "helpdesk/queue.html", {
-        "page": page, "form": form, "logouts": logouts_needing_attention()[:PAGE_SIZE],
-        "assisted": assisted_recoveries_pending()[:PAGE_SIZE]})
+    return render(
+        request,
+        "helpdesk/queue.html",
+        {
+            "page": page,
+            "form": form,
+            "logouts": logouts_needing_attention()[:PAGE_SIZE],
+            "assisted": assisted_recoveries_pending()[:PAGE_SIZE],
+        },
+    )
 
 
 @console
@@ -192,12 +255,21 @@ def logout_resend(request: HttpRequest, pk: int, delivery: int) -> HttpResponse:
     agent = request.user
     assert isinstance(agent, User)
     try:
-        done = helpdesk_logout_resend(agent=agent, target=target, delivery_id=delivery,
-                                      reason=request.POST.get("reason", ""),
-                                      client=ClientInfo.from_request(request))
+        done = helpdesk_logout_resend(
+            agent=agent,
+            target=target,
+            delivery_id=delivery,
+            reason=request.POST.get("reason", ""),
+            client=ClientInfo.from_request(request),
+        )
     except ActionRefused as refusal:
-        helpdesk_refusal_record(agent=agent, target=target, action="logout_resend",
-                                why=str(refusal), client=ClientInfo.from_request(request))
+        helpdesk_refusal_record(
+            agent=agent,
+            target=target,
+            action="logout_resend",
+            why=str(refusal),
+            client=ClientInfo.from_request(request),
+        )
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
@@ -216,17 +288,24 @@ def assisted_start(request: HttpRequest, pk: int) -> HttpResponse:
     assert isinstance(agent, User)
     client = ClientInfo.from_request(request)
     try:
-        assisted.assisted_recovery_start(agent=agent, target=target, client=client,
-                                         reason=request.POST.get("reason", ""))
+        assisted.assisted_recovery_start(
+            agent=agent, target=target, client=client, reason=request.POST.get("reason", "")
+        )
     except assisted.AssistedRefused as refusal:
-        helpdesk_refusal_record(agent=agent, target=target, action="assisted_start",
-                                why=str(refusal), client=client)
+        helpdesk_refusal_record(
+            agent=agent, target=target, action="assisted_start", why=str(refusal), client=client
+        )
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
-    messages.success(request, _("The assisted recovery was started and the account's address "
-                                "was told. The factors will be removed in %(hours)d hours "
-                                "unless it is cancelled.")
-                     % {"hours": settings.PORTERO_ASSISTED_RECOVERY_HOURS})
+    messages.success(
+        request,
+        _(
+            "The assisted recovery was started and the account's address "
+            "was told. The factors will be removed in %(hours)d hours "
+            "unless it is cancelled."
+        )
+        % {"hours": settings.PORTERO_ASSISTED_RECOVERY_HOURS},
+    )
     return redirect("helpdesk:user", pk=pk)
 
 
@@ -239,16 +318,20 @@ def assisted_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     assert isinstance(agent, User)
     client = ClientInfo.from_request(request)
     try:
-        done = assisted.assisted_recovery_cancel(agent=agent, target=target, client=client,
-                                                 reason=request.POST.get("reason", ""))
+        done = assisted.assisted_recovery_cancel(
+            agent=agent, target=target, client=client, reason=request.POST.get("reason", "")
+        )
     except assisted.AssistedRefused as refusal:
-        helpdesk_refusal_record(agent=agent, target=target, action="assisted_cancel",
-                                why=str(refusal), client=client)
+        helpdesk_refusal_record(
+            agent=agent, target=target, action="assisted_cancel", why=str(refusal), client=client
+        )
         messages.error(request, str(refusal))
         return redirect("helpdesk:user", pk=pk)
     if done:
         messages.success(request, _("The assisted recovery was cancelled."))
     else:
-        messages.info(request, _("No assisted recovery was waiting: it had already been "
-                                 "cancelled or completed."))
+        messages.info(
+            request,
+            _("No assisted recovery was waiting: it had already been cancelled or completed."),
+        )
     return redirect("helpdesk:user", pk=pk)

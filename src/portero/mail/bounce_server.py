@@ -35,13 +35,18 @@ class BounceHandler:
     def __init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bounces-db")
 
-    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str,
-                          rcpt_options: Any) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
         if verp_parse(address) is None:
-            log.warning("bounces: refused recipient %r from %s (not a bounce address of ours, "
-                        "or a wrong tag)", address[:200], _peer(session))
+            log.warning(
+                "bounces: refused recipient %r from %s (not a bounce address of ours, "
+                "or a wrong tag)",
+                address[:200],
+                _peer(session),
+            )
             return "550 5.1.1 No such bounce address"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
@@ -51,8 +56,12 @@ class BounceHandler:
         try:
             report = report_parse(raw)
         except NotAReport as reason:
-            log.warning("bounces: dropped a message to %s from %s: %s",
-                        ", ".join(envelope.rcpt_tos), _peer(session), reason)
+            log.warning(
+                "bounces: dropped a message to %s from %s: %s",
+                ", ".join(envelope.rcpt_tos),
+                _peer(session),
+                reason,
+            )
             return "250 2.0.0 Dropped: not a delivery report"
         loop = asyncio.get_running_loop()
         for address in envelope.rcpt_tos:
@@ -64,8 +73,14 @@ class BounceHandler:
             except Exception:
                 log.exception("bounces: could not record the report on message %s", email_id)
                 return "451 4.3.0 Could not record the report, try again later"
-            log.info("bounces: message %s: %s %s (%s): %s", email_id, report.action,
-                     report.status, report.diagnostic[:200], done)
+            log.info(
+                "bounces: message %s: %s %s (%s): %s",
+                email_id,
+                report.action,
+                report.status,
+                report.diagnostic[:200],
+                done,
+            )
         return "250 2.0.0 Report recorded"
 
 
@@ -86,5 +101,10 @@ class BounceController(Controller):
     """The server on host:port, in its own thread, with Portero's limits."""
 
     def __init__(self, host: str, port: int) -> None:
-        super().__init__(BounceHandler(), hostname=host, port=port,
-                         data_size_limit=DATA_SIZE_LIMIT, ident="Portero bounces")
+        super().__init__(
+            BounceHandler(),
+            hostname=host,
+            port=port,
+            data_size_limit=DATA_SIZE_LIMIT,
+            ident="Portero bounces",
+        )

@@ -77,9 +77,11 @@ def report_parse(raw: bytes) -> DeliveryReport:
         found = _STATUS.match(str(block.get("Status") or ""))
         if action in PROBLEMS and found and found[1] != "2":
             return DeliveryReport(
-                action=action, status=".".join(found.groups()),
+                action=action,
+                status=".".join(found.groups()),
                 diagnostic=_clean(block.get("Diagnostic-Code")),
-                recipient=_clean(block.get("Final-Recipient"), 254))
+                recipient=_clean(block.get("Final-Recipient"), 254),
+            )
     raise NotAReport("no failed or delayed recipient with a valid Status")
 
 
@@ -89,8 +91,9 @@ def _status_blocks(message: Message) -> list[Message]:
     for part in message.get_payload() if message.is_multipart() else []:
         if isinstance(part, Message) and part.get_content_type() == "message/delivery-status":
             payload = part.get_payload()
-            blocks = [b for b in payload if isinstance(b, Message)] if isinstance(
-                payload, list) else []
+            blocks = (
+                [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
+            )
             if blocks and len(blocks) == len(payload):
                 return blocks
             raise NotAReport("empty or malformed message/delivery-status part")
@@ -102,32 +105,52 @@ def bounce_record(email_id: int, report: DeliveryReport) -> str:
     "bounced" (hard or final), "delayed" (soft, recorded), or why nothing was."""
     now = clock.now()
     with write_transaction("mail_bounce"):
-        email = (OutboundEmail.objects.select_for_update(of=("self",)).select_related("user")
-                 .filter(pk=email_id).first())
+        email = (
+            OutboundEmail.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(pk=email_id)
+            .first()
+        )
         if email is None:
             return "unknown message"
         if email.status not in (EmailStatus.SENT, EmailStatus.SENDING, EmailStatus.BOUNCED):
             return f"message is {email.status}, never handed over"
         if email.status == EmailStatus.BOUNCED and not report.fatal:
             return "already bounced"  # a late "delayed" report changes nothing
-        changes: dict[str, object] = {"bounced_at": now, "bounce_status": report.status,
-                                      "bounce_diagnostic": report.diagnostic}
+        changes: dict[str, object] = {
+            "bounced_at": now,
+            "bounce_status": report.status,
+            "bounce_diagnostic": report.diagnostic,
+        }
         if report.fatal:
             # lease_until cleared: a worker still holding the message must not record it as
             # sent over this, nor send it again when the lease runs out.
             changes.update(status=EmailStatus.BOUNCED, lease_until=None)
         OutboundEmail.objects.filter(pk=email.pk).update(**changes)
         outcome = "bounced" if report.fatal else "delayed"
-        event_record(EventType.MAIL_BOUNCED, outcome=outcome, user=email.user,
-                     subject=f"email:{email.pk}", kind=email.kind, status=report.status,
-                     action=report.action, diagnostic=report.diagnostic)
+        event_record(
+            EventType.MAIL_BOUNCED,
+            outcome=outcome,
+            user=email.user,
+            subject=f"email:{email.pk}",
+            kind=email.kind,
+            status=report.status,
+            action=report.action,
+            diagnostic=report.diagnostic,
+        )
         user = email.user
         bounced_address = normalize_email(email.to_address)
         if report.hard and user is not None and normalize_email(user.email) == bounced_address:
             UndeliverableAddress.objects.update_or_create(
-                user=user, address=bounced_address,
-                defaults={"email": email, "bounced_at": now, "status": report.status,
-                          "diagnostic": report.diagnostic})
+                user=user,
+                address=bounced_address,
+                defaults={
+                    "email": email,
+                    "bounced_at": now,
+                    "status": report.status,
+                    "diagnostic": report.diagnostic,
+                },
+            )
             outcome += ", address flagged"
     return outcome
 
@@ -141,8 +164,12 @@ def address_undeliverable(user: Any) -> UndeliverableAddress | None:
     if not getattr(user, "pk", None) or not user.email:
         return None
     opened_later = OutboundEmail.objects.filter(
-        user=user, to_address__iexact=OuterRef("address"),
-        reset__opened_at__gt=OuterRef("bounced_at"))
-    return (UndeliverableAddress.objects
-            .filter(user=user, address=normalize_email(user.email))
-            .exclude(Exists(opened_later)).first())
+        user=user,
+        to_address__iexact=OuterRef("address"),
+        reset__opened_at__gt=OuterRef("bounced_at"),
+    )
+    return (
+        UndeliverableAddress.objects.filter(user=user, address=normalize_email(user.email))
+        .exclude(Exists(opened_later))
+        .first()
+    )

@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 SIZER = BatchSizer(budget=0.005, low=1, start=10, high=50)
 # The first claim gives each message the Message-ID every attempt reuses; only where none is
 # stored yet (another worker may have given it one meanwhile).
-_GIVE_MESSAGE_ID = ("UPDATE mail_outboundemail SET message_id = %s "
-                    "WHERE id = %s AND message_id = ''")
+_GIVE_MESSAGE_ID = "UPDATE mail_outboundemail SET message_id = %s WHERE id = %s AND message_id = ''"
 
 
 @dataclass(frozen=True)
@@ -95,20 +94,29 @@ def emails_claim_due(*, now: datetime, limit: int) -> list[OutboundEmail]:
     """
     lease_until = now + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
     due = _due(now)
-    candidates = dict(OutboundEmail.objects.filter(due).order_by("next_attempt_at", "pk")
-                      .values_list("pk", "message_id")[:limit])
+    candidates = dict(
+        OutboundEmail.objects.filter(due)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", "message_id")[:limit]
+    )
     if not candidates:  # an idle round opens no transaction (no write lock on SQLite)
         return []
     first_time = {pk: message_id_new() for pk, known in candidates.items() if not known}
     with write_transaction("mail_claim"):
-        claimed = list(OutboundEmail.objects.select_for_update(skip_locked=True)
-                       .filter(due, pk__in=candidates).values_list("pk", flat=True))
+        claimed = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(due, pk__in=candidates)
+            .values_list("pk", flat=True)
+        )
         OutboundEmail.objects.filter(pk__in=claimed).update(
-            status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
+            status=EmailStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
+        )
         _message_ids_give({pk: first_time[pk] for pk in claimed if pk in first_time})
-    return list(OutboundEmail.objects.select_related("reset__user", "user")
-                .filter(pk__in=claimed, lease_until=lease_until)
-                .order_by("next_attempt_at", "pk"))
+    return list(
+        OutboundEmail.objects.select_related("reset__user", "user")
+        .filter(pk__in=claimed, lease_until=lease_until)
+        .order_by("next_attempt_at", "pk")
+    )
 
 
 def _message_ids_give(ids: dict[int, str]) -> None:
@@ -145,12 +153,19 @@ def _finish(outcome: Outcome) -> None:
     meanwhile (its lease ran out): then the row and the trail are that worker's to write."""
     email, status, changes = outcome.email, outcome.status, outcome.changes
     if not OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
-            lease_until=None, status=status, **changes):
+        lease_until=None, status=status, **changes
+    ):
         log.warning("mail %s: lease lost before its outcome was recorded", email.pk)
         return
-    event_record(_EVENTS[status], outcome=status, user=email.user, subject=f"email:{email.pk}",
-                 kind=email.kind, attempts=email.attempts,
-                 reply=str(changes.get("smtp_reply") or changes.get("last_error") or ""))
+    event_record(
+        _EVENTS[status],
+        outcome=status,
+        user=email.user,
+        subject=f"email:{email.pk}",
+        kind=email.kind,
+        attempts=email.attempts,
+        reply=str(changes.get("smtp_reply") or changes.get("last_error") or ""),
+    )
 
 
 def _lease_short(email: OutboundEmail) -> bool:
@@ -168,7 +183,8 @@ def _lease_renew(email: OutboundEmail) -> bool:
     took the message (a slow batch must not be sent twice)."""
     fresh = clock.now() + timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
     if not OutboundEmail.objects.filter(pk=email.pk, lease_until=email.lease_until).update(
-            lease_until=fresh):
+        lease_until=fresh
+    ):
         return False
     email.lease_until = fresh
     return True
@@ -184,8 +200,7 @@ def outcomes_record(outcomes: list[Outcome]) -> None:
     while outcomes:
         size = SIZER.size
         batch, outcomes = outcomes[:size], outcomes[size:]
-        with (write_transaction("mail_outcome", SIZER, len(batch)),
-              appends_batched(sealed=False)):
+        with write_transaction("mail_outcome", SIZER, len(batch)), appends_batched(sealed=False):
             for outcome in batch:
                 _finish(outcome)
 
@@ -206,17 +221,24 @@ def email_deliver(*, email: OutboundEmail, connection: EmailBackend) -> Outcome:
     except Exception as exc:  # anything the network or server does must end up on the row
         connection.close()
         return _failure_outcome(email, classify_failure(exc), now)
-    return Outcome(email, EmailStatus.SENT, {
-        "sent_at": clock.now(), "last_error": "", "smtp_reply": connection.last_reply})
+    return Outcome(
+        email,
+        EmailStatus.SENT,
+        {"sent_at": clock.now(), "last_error": "", "smtp_reply": connection.last_reply},
+    )
 
 
 def _failure_outcome(email: OutboundEmail, failure: SendFailure, now: datetime) -> Outcome:
     next_attempt = now + retry_delay(email.attempts)
     if failure.transient and next_attempt < email.give_up_at:
-        log.warning("mail %s attempt %s failed, will retry: %s", email.pk, email.attempts,
-                    failure.reason)
-        return Outcome(email, EmailStatus.RETRYING,
-                       {"next_attempt_at": next_attempt, "last_error": failure.reason})
+        log.warning(
+            "mail %s attempt %s failed, will retry: %s", email.pk, email.attempts, failure.reason
+        )
+        return Outcome(
+            email,
+            EmailStatus.RETRYING,
+            {"next_attempt_at": next_attempt, "last_error": failure.reason},
+        )
     log.error("mail %s failed after %s attempts: %s", email.pk, email.attempts, failure.reason)
     return Outcome(email, EmailStatus.FAILED, {"last_error": failure.reason})
 

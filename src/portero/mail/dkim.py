@@ -23,8 +23,15 @@ from django.core.exceptions import ImproperlyConfigured
 # What a receiving server needs to trust: who sent it, to whom, what, when, which message, and
 # how to read the body. Relaxed canonicalisation survives the re-folding and whitespace changes
 # that relays make; rsa-sha256 is what every receiver checks (RFC 8301).
-SIGNED_HEADERS = (b"From", b"To", b"Subject", b"Date", b"Message-ID", b"MIME-Version",
-                  b"Content-Type")
+SIGNED_HEADERS = (
+    b"From",
+    b"To",
+    b"Subject",
+    b"Date",
+    b"Message-ID",
+    b"MIME-Version",
+    b"Content-Type",
+)
 CANONICALIZATION = (b"relaxed", b"relaxed")
 # RFC 8301 forbids keys under 1024 bits and asks for 2048; 2048 is what docs/mail.md generates.
 MIN_KEY_BITS = 2048
@@ -54,13 +61,16 @@ def dkim_settings_check(*, key_file: str, selector: str, domain: str) -> None:
         missing = "PORTERO_DKIM_SELECTOR" if key_file else "PORTERO_DKIM_KEY_FILE"
         raise ImproperlyConfigured(
             f"{missing} is not set: DKIM signing needs both PORTERO_DKIM_KEY_FILE and "
-            "PORTERO_DKIM_SELECTOR (or neither, to send unsigned mail).")
+            "PORTERO_DKIM_SELECTOR (or neither, to send unsigned mail)."
+        )
     if selector and not _DNS_NAME.match(selector):
         raise ImproperlyConfigured(
-            f"PORTERO_DKIM_SELECTOR must be a DNS label such as portero2026, got {selector!r}.")
+            f"PORTERO_DKIM_SELECTOR must be a DNS label such as portero2026, got {selector!r}."
+        )
     if domain and not _DNS_NAME.match(domain):
         raise ImproperlyConfigured(
-            f"PORTERO_DKIM_DOMAIN must be a domain name such as example.gov.co, got {domain!r}.")
+            f"PORTERO_DKIM_DOMAIN must be a domain name such as example.gov.co, got {domain!r}."
+        )
     if key_file:
         dkim_key_load(key_file)
 
@@ -72,7 +82,8 @@ def dkim_key_load(path: str) -> DkimKey:
         return _key_read(str(file.resolve()), file.stat().st_mtime_ns)
     except OSError as exc:
         raise ImproperlyConfigured(
-            f"PORTERO_DKIM_KEY_FILE {path!r} cannot be read: {exc.strerror or exc}.") from None
+            f"PORTERO_DKIM_KEY_FILE {path!r} cannot be read: {exc.strerror or exc}."
+        ) from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -84,17 +95,23 @@ def _key_read(path: str, mtime_ns: int) -> DkimKey:
     except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(
             f"PORTERO_DKIM_KEY_FILE {path!r} is not an unencrypted PEM private key "
-            f"(openssl genrsa -out {Path(path).name} 2048 makes one): {exc}") from None
+            f"(openssl genrsa -out {Path(path).name} 2048 makes one): {exc}"
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_KEY_BITS:
         raise ImproperlyConfigured(
             f"PORTERO_DKIM_KEY_FILE {path!r} must hold an RSA private key of at least "
-            f"{MIN_KEY_BITS} bits.")
+            f"{MIN_KEY_BITS} bits."
+        )
     return DkimKey(
-        private_pem=key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.TraditionalOpenSSL,
-                                      serialization.NoEncryption()),
+        private_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ),
         public_der=key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
 
 
 def dkim_enabled() -> bool:
@@ -113,9 +130,14 @@ def message_sign(raw: bytes) -> bytes:
         return raw
     key = dkim_key_load(settings.PORTERO_DKIM_KEY_FILE)
     signature = dkim.sign(
-        raw, settings.PORTERO_DKIM_SELECTOR.encode(), dkim_domain().encode(), key.private_pem,
-        canonicalize=CANONICALIZATION, signature_algorithm=b"rsa-sha256",
-        include_headers=list(SIGNED_HEADERS))
+        raw,
+        settings.PORTERO_DKIM_SELECTOR.encode(),
+        dkim_domain().encode(),
+        key.private_pem,
+        canonicalize=CANONICALIZATION,
+        signature_algorithm=b"rsa-sha256",
+        include_headers=list(SIGNED_HEADERS),
+    )
     return signature + raw
 
 
@@ -126,4 +148,4 @@ def dkim_txt_value(key: DkimKey) -> str:
 
 def txt_strings(value: str) -> list[str]:
     """Split `value` into the 255-character strings a TXT record is made of."""
-    return [value[i:i + TXT_STRING_MAX] for i in range(0, len(value), TXT_STRING_MAX)] or [""]
+    return [value[i : i + TXT_STRING_MAX] for i in range(0, len(value), TXT_STRING_MAX)] or [""]

@@ -38,14 +38,20 @@ class OutboundEmail(models.Model):
 
     kind = models.CharField(max_length=32, choices=EmailKind.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="emails",
     )
     to_address = models.EmailField()
     language = models.CharField(max_length=8)
     context = models.JSONField(default=dict, blank=True)
     reset = models.ForeignKey(
-        "recovery.PasswordReset", null=True, blank=True, on_delete=models.SET_NULL,
+        "recovery.PasswordReset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="emails",
     )
     status = models.CharField(
@@ -81,18 +87,19 @@ class UndeliverableAddress(models.Model):
     address after all: a link sent to it opened after the bounce (see `address_undeliverable`).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="undeliverable_addresses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="undeliverable_addresses"
+    )
     address = models.EmailField()  # lower-case
-    email = models.ForeignKey(OutboundEmail, null=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    email = models.ForeignKey(OutboundEmail, null=True, on_delete=models.SET_NULL, related_name="+")
     bounced_at = models.DateTimeField()
     status = models.CharField(max_length=16)
     diagnostic = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "address"],
-                                               name="mail_undeliverable_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "address"], name="mail_undeliverable_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.address} ({self.status})"

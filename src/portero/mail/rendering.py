@@ -21,8 +21,12 @@ def render_email(email: OutboundEmail) -> EmailMultiAlternatives:
     """Return the message for `email`; raise NotNeeded if it should not be sent any more."""
     with translation.override(email.language), timezone.override(settings.TIME_ZONE):
         composed = COMPOSERS[email.kind](email)
-        context = {**branding(email.language), **composed.context, "year": clock.now().year,
-                   "language": email.language}
+        context = {
+            **branding(email.language),
+            **composed.context,
+            "year": clock.now().year,
+            "language": email.language,
+        }
         subject = render_to_string(f"mail/{composed.template}_subject.txt", context)
         text = render_to_string(f"mail/{composed.template}.txt", context)
         html = render_to_string(f"mail/{composed.template}.html", context)

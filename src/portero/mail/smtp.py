@@ -16,16 +16,22 @@ from portero.mail.dkim import message_sign
 class _PorteroSMTPMixin:
     last_reply: str = ""
 
-    def sendmail(self, from_addr: str, to_addrs: str | Sequence[str], msg: Any,
-                 mail_options: Sequence[str] = (),
-                 rcpt_options: Sequence[str] = ()) -> dict[str, tuple[int, bytes]]:
+    def sendmail(
+        self,
+        from_addr: str,
+        to_addrs: str | Sequence[str],
+        msg: Any,
+        mail_options: Sequence[str] = (),
+        rcpt_options: Sequence[str] = (),
+    ) -> dict[str, tuple[int, bytes]]:
         # Signed here, on the exact bytes the server gets, so each attempt (a retry renders
         # the message again) carries a signature of what it sends.
         if isinstance(msg, str):  # never unsigned by accident: sign the bytes that will be sent
             msg = re.sub(r"\r\n|\r|\n", "\r\n", msg).encode("utf-8")
         msg = message_sign(msg)
         return super().sendmail(  # type: ignore[misc]
-            from_addr, to_addrs, msg, mail_options, rcpt_options)
+            from_addr, to_addrs, msg, mail_options, rcpt_options
+        )
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         code, reply = super().data(msg)  # type: ignore[misc]

@@ -35,7 +35,8 @@ def bounce_address_check(address: str) -> None:
     if address and not _ADDRESS.match(address):
         raise ImproperlyConfigured(
             "PORTERO_BOUNCE_ADDRESS must be a plain address such as rebotes@secop.gov.co "
-            f"(letters, digits, . _ - before the @, no +), got {address!r}.")
+            f"(letters, digits, . _ - before the @, no +), got {address!r}."
+        )
 
 
 def verp_enabled() -> bool:
@@ -47,8 +48,9 @@ def _tag(email_id: int, secret: str | None = None) -> str:
         return keyed_digest(PURPOSE, str(email_id))[:TAG_LENGTH]
     # The same MAC under an older key (PORTERO_SECRET_KEY_FALLBACKS), for the bounces of
     # messages sent before the key was rotated.
-    return salted_hmac(f"portero.{PURPOSE}", str(email_id), secret=secret,
-                       algorithm="sha256").hexdigest()[:TAG_LENGTH]
+    return salted_hmac(
+        f"portero.{PURPOSE}", str(email_id), secret=secret, algorithm="sha256"
+    ).hexdigest()[:TAG_LENGTH]
 
 
 def verp_address(email_id: int) -> str:
@@ -63,8 +65,11 @@ def verp_parse(address: str) -> int | None:
     if not verp_enabled():
         return None
     local, _, domain = settings.PORTERO_BOUNCE_ADDRESS.partition("@")
-    found = re.fullmatch(rf"{re.escape(local)}\+(\d{{1,18}})\.([0-9a-f]{{{TAG_LENGTH}}})@"
-                         rf"{re.escape(domain)}", address.strip().strip("<>").lower())
+    found = re.fullmatch(
+        rf"{re.escape(local)}\+(\d{{1,18}})\.([0-9a-f]{{{TAG_LENGTH}}})@"
+        rf"{re.escape(domain)}",
+        address.strip().strip("<>").lower(),
+    )
     if not found:
         return None
     email_id, tag = int(found[1]), found[2]

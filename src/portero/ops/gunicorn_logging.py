@@ -28,8 +28,12 @@ class RedactingLogger(Logger):  # type: ignore[misc]
         except Exception:  # a request too broken to describe is still logged
             logging.getLogger(__name__).warning("request too malformed to describe")
             return _Placeholders()
-        return _Placeholders({name: redact(value) if isinstance(value, str | None) else value
-                              for name, value in atoms.items()})
+        return _Placeholders(
+            {
+                name: redact(value) if isinstance(value, str | None) else value
+                for name, value in atoms.items()
+            }
+        )
 
 
 class _Placeholders(dict[str, Any]):

@@ -52,20 +52,27 @@ log = logging.getLogger(__name__)
 REQUEST_SECONDS = Histogram(
     "portero_http_request_duration_seconds",
     "Time to answer a request, by URL pattern name (never the path) and status class.",
-    ["route", "status"], registry=None)
-SIGN_INS = Counter("portero_sign_ins", "Sign-in attempts, by outcome.", ["outcome"],
-                   registry=None)
+    ["route", "status"],
+    registry=None,
+)
+SIGN_INS = Counter("portero_sign_ins", "Sign-in attempts, by outcome.", ["outcome"], registry=None)
 RECOVERY_REQUESTS = Counter(
     "portero_recovery_requests",
-    "Recovery form submissions, by kind (password, username) and outcome (accepted, "
-    "throttled).", ["kind", "outcome"], registry=None)
+    "Recovery form submissions, by kind (password, username) and outcome (accepted, throttled).",
+    ["kind", "outcome"],
+    registry=None,
+)
 
 _SIGN_IN_OUTCOMES = {
-    EventType.SIGN_IN_OK: "ok", EventType.SIGN_IN_FAILED: "failed",
-    EventType.SIGN_IN_THROTTLED: "throttled", EventType.SIGN_IN_LOCKED: "locked",
+    EventType.SIGN_IN_OK: "ok",
+    EventType.SIGN_IN_FAILED: "failed",
+    EventType.SIGN_IN_THROTTLED: "throttled",
+    EventType.SIGN_IN_LOCKED: "locked",
 }
-_RECOVERY_KINDS = {EventType.RESET_REQUESTED: "password",
-                   EventType.USERNAME_REMINDER_REQUESTED: "username"}
+_RECOVERY_KINDS = {
+    EventType.RESET_REQUESTED: "password",
+    EventType.USERNAME_REMINDER_REQUESTED: "username",
+}
 _WAITING_MAIL = [EmailStatus.QUEUED, EmailStatus.RETRYING, EmailStatus.SENDING]
 _WAITING_LOGOUTS = [DeliveryStatus.QUEUED, DeliveryStatus.RETRYING, DeliveryStatus.SENDING]
 
@@ -78,6 +85,7 @@ def metrics_address(bind: str) -> tuple[str, int]:
 
 # --- Web requests -------------------------------------------------------------------------
 
+
 class RequestMetricsMiddleware:
     """Time every request under its URL pattern's name: tokens live in paths, names do not."""
 
@@ -87,9 +95,9 @@ class RequestMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        REQUEST_SECONDS.labels(route=route_name(request),
-                               status=f"{response.status_code // 100}xx").observe(
-            time.perf_counter() - started)
+        REQUEST_SECONDS.labels(
+            route=route_name(request), status=f"{response.status_code // 100}xx"
+        ).observe(time.perf_counter() - started)
         return response
 
 
@@ -127,6 +135,7 @@ def security_events_count() -> None:
 
 # --- Queues, read at scrape time ----------------------------------------------------------
 
+
 class QueueCollector(Collector):
     """Outbox, back-channel logouts and unsealed audit rows: three small queries per scrape."""
 
@@ -142,33 +151,52 @@ class QueueCollector(Collector):
 
 def _queue_metrics() -> Iterator[Metric]:
     now = clock.now()
-    outbox = GaugeMetricFamily("portero_outbox_messages",
-                               "E-mails not yet sent or given up, by status.", labels=["status"])
-    mail = {row["status"]: row for row in OutboundEmail.objects.filter(
-        status__in=_WAITING_MAIL).order_by().values("status").annotate(
-        n=Count("id"), oldest=Min("created_at"))}
+    outbox = GaugeMetricFamily(
+        "portero_outbox_messages", "E-mails not yet sent or given up, by status.", labels=["status"]
+    )
+    mail = {
+        row["status"]: row
+        for row in OutboundEmail.objects.filter(status__in=_WAITING_MAIL)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"), oldest=Min("created_at"))
+    }
     for status in _WAITING_MAIL:
         outbox.add_metric([status.value], mail[status]["n"] if status in mail else 0)
     oldest = min((row["oldest"] for row in mail.values()), default=None)
     yield outbox
-    yield GaugeMetricFamily("portero_outbox_oldest_age_seconds",
-                            "Age of the oldest e-mail not yet sent or given up (0: none).",
-                            value=_age(now, oldest))
-    logouts = GaugeMetricFamily("portero_logout_deliveries_pending",
-                                "Back-channel logouts not yet delivered or given up, by status.",
-                                labels=["status"])
-    pending = dict(LogoutDelivery.objects.filter(status__in=_WAITING_LOGOUTS).order_by()
-                   .values_list("status").annotate(n=Count("id")))
+    yield GaugeMetricFamily(
+        "portero_outbox_oldest_age_seconds",
+        "Age of the oldest e-mail not yet sent or given up (0: none).",
+        value=_age(now, oldest),
+    )
+    logouts = GaugeMetricFamily(
+        "portero_logout_deliveries_pending",
+        "Back-channel logouts not yet delivered or given up, by status.",
+        labels=["status"],
+    )
+    pending = dict(
+        LogoutDelivery.objects.filter(status__in=_WAITING_LOGOUTS)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
     for state in _WAITING_LOGOUTS:
         logouts.add_metric([state.value], pending.get(state, 0))
     yield logouts
     unsealed = AuditEvent.objects.filter(seq__isnull=True).aggregate(
-        n=Count("id"), oldest=Min("created_at"))
-    yield GaugeMetricFamily("portero_audit_unsealed_events",
-                            "Audit rows the worker has not chained yet.", value=unsealed["n"])
-    yield GaugeMetricFamily("portero_audit_oldest_unsealed_age_seconds",
-                            "Age of the oldest unchained audit row (0: none).",
-                            value=_age(now, unsealed["oldest"]))
+        n=Count("id"), oldest=Min("created_at")
+    )
+    yield GaugeMetricFamily(
+        "portero_audit_unsealed_events",
+        "Audit rows the worker has not chained yet.",
+        value=unsealed["n"],
+    )
+    yield GaugeMetricFamily(
+        "portero_audit_oldest_unsealed_age_seconds",
+        "Age of the oldest unchained audit row (0: none).",
+        value=_age(now, unsealed["oldest"]),
+    )
 
 
 def _age(now: Any, oldest: Any) -> float:
@@ -176,6 +204,7 @@ def _age(now: Any, oldest: Any) -> float:
 
 
 # --- `portero serve`: multiprocess mode under gunicorn ------------------------------------
+
 
 def multiprocess_prepare() -> Path:
     """Give this process and the workers it forks a fresh metrics directory; return it."""
@@ -197,12 +226,16 @@ def serve_metrics_start(bind: str, directory: Path) -> dict[str, Any]:
     registry.register(QueueCollector())
     host, port = metrics_address(bind)
     start_http_server(port, host, registry=registry)
-    return {"child_exit": lambda server, worker: multiprocess.mark_process_dead(
-                worker.pid, str(directory)),
-            "on_exit": lambda server: shutil.rmtree(directory, ignore_errors=True)}
+    return {
+        "child_exit": lambda server, worker: multiprocess.mark_process_dead(
+            worker.pid, str(directory)
+        ),
+        "on_exit": lambda server: shutil.rmtree(directory, ignore_errors=True),
+    }
 
 
 # --- `portero worker` ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WorkerMetrics:
@@ -228,26 +261,38 @@ class WriteTransactionCollector(Collector):
                 "portero_worker_write_transaction_seconds",
                 "Time each write transaction of this worker held the database (on SQLite, "
                 "its only write lock), from BEGIN to the end of COMMIT.",
-                buckets=buckets, sum_value=held.seconds)
+                buckets=buckets,
+                sum_value=held.seconds,
+            )
             yield GaugeMetricFamily(
                 "portero_worker_write_transaction_longest_seconds",
                 "The longest write transaction of this worker since it started.",
-                value=held.longest)
+                value=held.longest,
+            )
 
 
 def worker_metrics_start(bind: str) -> WorkerMetrics:
     """Serve the worker's own metrics on the host of `bind`, port + 1."""
     registry = CollectorRegistry()
-    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR,
-                      WriteTransactionCollector()):
+    for collector in (
+        PROCESS_COLLECTOR,
+        PLATFORM_COLLECTOR,
+        GC_COLLECTOR,
+        WriteTransactionCollector(),
+    ):
         registry.register(collector)
     metrics = WorkerMetrics(
-        heartbeat=Gauge("portero_worker_heartbeat_timestamp_seconds",
-                        "Unix time at which this worker last finished a round.",
-                        registry=registry),
-        items=Counter("portero_worker_items",
-                      "Items this worker handled (requests, e-mails, logouts, audit rows).",
-                      registry=registry))
+        heartbeat=Gauge(
+            "portero_worker_heartbeat_timestamp_seconds",
+            "Unix time at which this worker last finished a round.",
+            registry=registry,
+        ),
+        items=Counter(
+            "portero_worker_items",
+            "Items this worker handled (requests, e-mails, logouts, audit rows).",
+            registry=registry,
+        ),
+    )
     host, port = metrics_address(bind)
     start_http_server(port + 1, host, registry=registry)
     return metrics

@@ -38,8 +38,9 @@ def migrations_pending() -> bool:
 @cache
 def _redis(url: str) -> redis.Redis:
     # One client (and connection pool) per process and URL: a probe reuses its connection.
-    return redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                                socket_timeout=REDIS_TIMEOUT_SECONDS)
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    )
 
 
 def redis_problem(url: str) -> str:

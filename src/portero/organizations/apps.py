@@ -11,5 +11,6 @@ class OrganizationsConfig(AppConfig):
         from portero.accounts.signals import sessions_ended
         from portero.organizations.services import acting_for_forget
 
-        sessions_ended.connect(acting_for_forget,
-                               dispatch_uid="portero.organizations.acting_for_forget")
+        sessions_ended.connect(
+            acting_for_forget, dispatch_uid="portero.organizations.acting_for_forget"
+        )

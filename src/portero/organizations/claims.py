@@ -20,5 +20,10 @@ def organization_claim(sid: str) -> dict[str, Any] | None:
     if membership is None:
         return None
     organization = membership.organization
-    return {"id": str(organization.public_id), "nit": nit_compact(organization.nit),
-            "name": organization.name, "kind": organization.kind, "role": membership.role}
+    return {
+        "id": str(organization.public_id),
+        "nit": nit_compact(organization.nit),
+        "name": organization.name,
+        "kind": organization.kind,
+        "role": membership.role,
+    }

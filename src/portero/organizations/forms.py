@@ -21,17 +21,27 @@ def _plain_text(value: str) -> str:
 
 
 class RegisterForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind of organization"), choices=OrganizationKind.choices,
-                             widget=forms.RadioSelect)
-    name = forms.CharField(label=_("Name"), max_length=NAME_MAX,
-                           widget=forms.TextInput(attrs={"autocomplete": "organization"}))
+    kind = forms.ChoiceField(
+        label=_("Kind of organization"), choices=OrganizationKind.choices, widget=forms.RadioSelect
+    )
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     nit = forms.CharField(
-        label=_("NIT"), max_length=20,
+        label=_("NIT"),
+        max_length=20,
         help_text=_("With its check digit, e.g. 900.123.456-7. Dots and the dash are optional."),
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off",
-                                      "spellcheck": "false"}))
-    city = forms.CharField(label=_("City"), max_length=100,
-                           widget=forms.TextInput(attrs={"autocomplete": "address-level2"}))
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    city = forms.CharField(
+        label=_("City"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )
 
     def clean_name(self) -> str:
         return _plain_text(" ".join(self.cleaned_data["name"].split()))
@@ -44,23 +54,29 @@ class RegisterForm(forms.Form):
             return nit_normalize(self.cleaned_data["nit"])
         except InvalidNit:
             raise forms.ValidationError(
-                _("Enter a valid NIT with its check digit, e.g. 900.123.456-7."),
-                code="invalid") from None
+                _("Enter a valid NIT with its check digit, e.g. 900.123.456-7."), code="invalid"
+            ) from None
 
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=_("NIT or name of the organization"), min_length=3, max_length=100,
+        label=_("NIT or name of the organization"),
+        min_length=3,
+        max_length=100,
         help_text=_("The exact NIT with its check digit, or at least three letters of the name."),
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off",
-                                      "spellcheck": "false"}))
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
 
 
 class DecisionForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, a) for a in
-                                        ("accept", "reject", "cancel", "revert_rejection")])
-    reason = forms.CharField(label=_("Reason (optional; the person will read it)"),
-                             max_length=REASON_MAX, required=False)
+    action = forms.ChoiceField(
+        choices=[(a, a) for a in ("accept", "reject", "cancel", "revert_rejection")]
+    )
+    reason = forms.CharField(
+        label=_("Reason (optional; the person will read it)"), max_length=REASON_MAX, required=False
+    )
 
     def clean_reason(self) -> str:
         return _plain_text(self.cleaned_data["reason"].strip())

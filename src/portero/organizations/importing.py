@@ -49,8 +49,10 @@ def organizations_import(lines: Iterable[str]) -> ImportReport:
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in COLUMNS[:3] if name not in header]
     if missing:
-        raise ImportFileError(f"the first line must name the columns {','.join(COLUMNS)}; "
-                              f"missing: {', '.join(missing)}")
+        raise ImportFileError(
+            f"the first line must name the columns {','.join(COLUMNS)}; "
+            f"missing: {', '.join(missing)}"
+        )
     reader.fieldnames = header
     report, seen = ImportReport(), dict[tuple[str, str], int]()
     for raw in reader:

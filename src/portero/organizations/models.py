@@ -32,15 +32,22 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200)
     nit = models.CharField(_("NIT"), max_length=16)  # digits, check digit last (nit.py)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=OrganizationStatus.choices,
-                              default=OrganizationStatus.ACTIVE)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=OrganizationStatus.choices,
+        default=OrganizationStatus.ACTIVE,
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
-        constraints = [models.UniqueConstraint(fields=["nit", "kind"],
-                                               name="organizations_one_per_nit_and_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nit", "kind"], name="organizations_one_per_nit_and_kind"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.nit_display})"
@@ -66,27 +73,34 @@ class Membership(models.Model):
     """A person acting for an organization, or asking to. Changed only through
     `organizations.services` (the transitions in `states.py`), each change recorded."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.USER)
     state = models.CharField(_("state"), max_length=16, choices=MembershipState.choices)
     created_at = models.DateTimeField(default=clock.now)
     # The last change: who made it (an administrator, the Mesa de Servicio, the person), when
     # and why. The whole story is in MembershipChange.
     changed_at = models.DateTimeField(default=clock.now)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     change_reason = models.CharField(max_length=200, blank=True)
     # When the person last chose to act for it: the company selector lists it first.
     last_chosen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "user"],
-                                               name="organizations_one_membership")]
-        indexes = [models.Index(fields=["organization", "state"],
-                                name="organizations_members_by_state")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="organizations_one_membership"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "state"], name="organizations_members_by_state")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.organization_id}: {self.role} {self.state}"
@@ -100,8 +114,9 @@ class MembershipChange(models.Model):
     from_state = models.CharField(max_length=16, blank=True)
     to_state = models.CharField(max_length=16)
     role = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     by = models.CharField(max_length=16)  # member, administrator, helpdesk, import, system
     reason = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(default=clock.now)
@@ -115,10 +130,8 @@ class ActingFor(models.Model):
     portals (`sid`), so that the token endpoint, which has no browser session, can read it."""
 
     sid = models.CharField(max_length=43, primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="+")
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE,
-                                   related_name="sessions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="sessions")
     chosen_at = models.DateTimeField(default=clock.now)
 
     def __str__(self) -> str:

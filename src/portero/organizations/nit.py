@@ -20,8 +20,9 @@ class InvalidNit(ValueError):
 
 def check_digit(number: str) -> int:
     """Return the check digit of `number` (digits only, without the check digit)."""
-    total = sum(int(digit) * weight for digit, weight in zip(reversed(number), WEIGHTS,
-                                                                strict=False))
+    total = sum(
+        int(digit) * weight for digit, weight in zip(reversed(number), WEIGHTS, strict=False)
+    )
     remainder = total % 11
     return remainder if remainder < 2 else 11 - remainder
 
@@ -37,8 +38,9 @@ def nit_normalize(typed: str) -> str:
     # Without a dash the last digit is the check digit ("9001234567").
     number, digit = match.group(1).replace(".", ""), int(match.group(2))
     if not NUMBER_MIN <= len(number) <= NUMBER_MAX:
-        raise InvalidNit(f"the number has {NUMBER_MIN} to {NUMBER_MAX} digits before the "
-                         f"check digit")
+        raise InvalidNit(
+            f"the number has {NUMBER_MIN} to {NUMBER_MAX} digits before the check digit"
+        )
     if check_digit(number) != digit:
         raise InvalidNit("the check digit does not match the number")
     return f"{number}{digit}"

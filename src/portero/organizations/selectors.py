@@ -23,22 +23,33 @@ SEARCH_LIMIT = 10  # a short list: who acts for them is never shown (OR4)
 
 def memberships_of(user: User) -> QuerySet[Membership]:
     """Return every membership of `user`, accepted first, the last chosen first among them."""
-    return (Membership.objects.filter(user=user).select_related("organization")
-            .order_by(F("last_chosen_at").desc(nulls_last=True), "organization__name"))
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by(F("last_chosen_at").desc(nulls_last=True), "organization__name")
+    )
 
 
 def choices_of(user: User) -> list[Membership]:
     """Return the memberships `user` may act for, for the company selector."""
-    return list(memberships_of(user).filter(state=MembershipState.ACCEPTED,
-                                            organization__status=OrganizationStatus.ACTIVE))
+    return list(
+        memberships_of(user).filter(
+            state=MembershipState.ACCEPTED, organization__status=OrganizationStatus.ACTIVE
+        )
+    )
 
 
 def choices_for_session(user: User, sid: str) -> tuple[list[Membership], Membership | None]:
     """Return the memberships `user` may act for and the one the session `sid` acts for
     (None if none of them), in one query."""
-    choices: list[Membership] = list(memberships_of(user).filter(
-        state=MembershipState.ACCEPTED, organization__status=OrganizationStatus.ACTIVE,
-    ).annotate(acting=Exists(ActingFor.objects.filter(sid=sid, membership=OuterRef("pk")))))
+    choices: list[Membership] = list(
+        memberships_of(user)
+        .filter(
+            state=MembershipState.ACCEPTED,
+            organization__status=OrganizationStatus.ACTIVE,
+        )
+        .annotate(acting=Exists(ActingFor.objects.filter(sid=sid, membership=OuterRef("pk"))))
+    )
     acting = next((m for m in choices if getattr(m, "acting", False)), None)
     return choices, acting
 
@@ -63,29 +74,41 @@ def organizations_find(query: str) -> list[Organization]:
 def administered(user: User, pk: int) -> Organization | None:
     """Return organization `pk` if `user` is an accepted administrator of it, else None."""
     return Organization.objects.filter(
-        pk=pk, memberships__user=user, memberships__state=MembershipState.ACCEPTED,
-        memberships__role=Role.ADMINISTRATOR).first()
+        pk=pk,
+        memberships__user=user,
+        memberships__state=MembershipState.ACCEPTED,
+        memberships__role=Role.ADMINISTRATOR,
+    ).first()
 
 
 def members_of(organization: Organization, *states: str) -> QuerySet[Membership]:
     """Return the organization's memberships in `states` (for its administrators and the
     help desk only: OR4)."""
-    return (Membership.objects.filter(organization=organization, state__in=states)
-            .select_related("user", "changed_by").order_by("user__username"))
+    return (
+        Membership.objects.filter(organization=organization, state__in=states)
+        .select_related("user", "changed_by")
+        .order_by("user__username")
+    )
 
 
 def history_of(organization: Organization, limit: int = 100) -> QuerySet[MembershipChange]:
     """Return the latest changes to the organization's memberships, newest first."""
-    return (MembershipChange.objects.filter(membership__organization=organization)
-            .select_related("membership__user", "actor").order_by("-at", "-pk")[:limit])
+    return (
+        MembershipChange.objects.filter(membership__organization=organization)
+        .select_related("membership__user", "actor")
+        .order_by("-at", "-pk")[:limit]
+    )
 
 
 def acting_for(sid: str) -> Membership | None:
     """Return the accepted membership the session named `sid` acts for, or None."""
     if not sid:
         return None
-    chosen = (ActingFor.objects.filter(sid=sid, membership__state=MembershipState.ACCEPTED)
-              .select_related("membership__organization").first())
+    chosen = (
+        ActingFor.objects.filter(sid=sid, membership__state=MembershipState.ACCEPTED)
+        .select_related("membership__organization")
+        .first()
+    )
     return chosen.membership if chosen else None
 
 
@@ -101,7 +124,7 @@ def organizations_search_console(query: str, limit: int = 25) -> tuple[list[Orga
     condition = by_name if words else Q(pk__in=[])
     if len(digits) >= 5:
         condition |= Q(nit__startswith=digits)
-    found = list(Organization.objects.filter(condition).order_by("name", "kind")[:limit + 1])
+    found = list(Organization.objects.filter(condition).order_by("name", "kind")[: limit + 1])
     return found[:limit], len(found) > limit
 
 
@@ -109,11 +132,14 @@ def organizations_by_username(usernames: list[str]) -> dict[str, list[str]]:
     """Return, for each username, the organizations it acts for ("Name (NIT)"), for the
     username reminder: which username to use for which company."""
     found: dict[str, list[str]] = {}
-    accepted = (Membership.objects.filter(user__username__in=usernames,
-                                          state=MembershipState.ACCEPTED)
-                .select_related("organization", "user").order_by("organization__name"))
+    accepted = (
+        Membership.objects.filter(user__username__in=usernames, state=MembershipState.ACCEPTED)
+        .select_related("organization", "user")
+        .order_by("organization__name")
+    )
     for membership in accepted:
         organization = membership.organization
         found.setdefault(membership.user.username, []).append(
-            f"{organization.name} ({organization.nit_display})")
+            f"{organization.name} ({organization.nit_display})"
+        )
     return found

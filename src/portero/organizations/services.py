@@ -54,9 +54,17 @@ class OrganizationExists(Exception):
 
 # --- organizations -----------------------------------------------------------------------
 
+
 @transaction.atomic
-def organization_register(*, user: User, kind: OrganizationKind | str, name: str, nit: str,
-                          city: str, client: ClientInfo | None) -> Membership:
+def organization_register(
+    *,
+    user: User,
+    kind: OrganizationKind | str,
+    name: str,
+    nit: str,
+    city: str,
+    client: ClientInfo | None,
+) -> Membership:
     """Register an organization; its creator becomes its administrator. Return that
     membership. `nit` is already normalized (nit.nit_normalize)."""
     try:
@@ -66,9 +74,14 @@ def organization_register(*, user: User, kind: OrganizationKind | str, name: str
         raise OrganizationExists(Organization.objects.get(nit=nit, kind=kind)) from None
     membership = Membership(organization=organization, user=user, role=Role.ADMINISTRATOR)
     _apply(membership, "register", actor=user, by=By.SYSTEM, reason="")
-    event_record(EventType.ORGANIZATION_REGISTERED, user=user, client=client,
-                 subject=f"organization:{organization.pk}", organization=organization.pk,
-                 kind=str(kind))
+    event_record(
+        EventType.ORGANIZATION_REGISTERED,
+        user=user,
+        client=client,
+        subject=f"organization:{organization.pk}",
+        organization=organization.pk,
+        kind=str(kind),
+    )
     return membership
 
 
@@ -88,8 +101,13 @@ def organization_import(*, kind: str, name: str, nit: str, city: str) -> tuple[O
             organization.save(update_fields=fields)
         outcome = "updated" if fields else "unchanged"
     if fields:
-        event_record(EventType.ORGANIZATION_IMPORTED, subject=f"organization:{organization.pk}",
-                     organization=organization.pk, outcome_kind=outcome, fields=fields)
+        event_record(
+            EventType.ORGANIZATION_IMPORTED,
+            subject=f"organization:{organization.pk}",
+            organization=organization.pk,
+            outcome_kind=outcome,
+            fields=fields,
+        )
     return organization, outcome
 
 
@@ -101,9 +119,11 @@ def _lock(organization: Organization) -> Organization:
 
 # --- memberships ------------------------------------------------------------------------
 
+
 @transaction.atomic
-def membership_request(*, user: User, organization: Organization,
-                       client: ClientInfo | None) -> Membership:
+def membership_request(
+    *, user: User, organization: Organization, client: ClientInfo | None
+) -> Membership:
     """Ask to act for `organization`; its administrators are told by e-mail."""
     _lock(organization)
     membership = Membership.objects.filter(organization=organization, user=user).first()
@@ -115,44 +135,73 @@ def membership_request(*, user: User, organization: Organization,
     _apply(membership, "request", actor=user, by=By.MEMBER, reason="", client=client)
     for admin in _administrators(organization):
         if admin.user.email:
-            email_queue(kind=EmailKind.MEMBERSHIP_REQUESTED, to_address=admin.user.email,
-                        language=admin.user.preferred_language(), user=admin.user,
-                        context={"membership": membership.pk})
+            email_queue(
+                kind=EmailKind.MEMBERSHIP_REQUESTED,
+                to_address=admin.user.email,
+                language=admin.user.preferred_language(),
+                user=admin.user,
+                context={"membership": membership.pk},
+            )
     return membership
 
 
 def _request_refusal(source: str | None) -> str | Promise:
     if source == MembershipState.PENDING:
-        return _("You already asked for access to this organization; its administrators have "
-                 "been told.")
+        return _(
+            "You already asked for access to this organization; its administrators have been told."
+        )
     if source == MembershipState.ACCEPTED:
         return _("You already act for this organization.")
-    return _("An administrator of this organization turned down your request. Contact them, or "
-             "the %(helpdesk)s, to review it.") % {"helpdesk": helpdesk_name()}
+    return _(
+        "An administrator of this organization turned down your request. Contact them, or "
+        "the %(helpdesk)s, to review it."
+    ) % {"helpdesk": helpdesk_name()}
 
 
-def membership_decide(*, actor: User, membership: Membership, action: str, by: By,
-                      reason: str = "", client: ClientInfo | None) -> Membership:
+def membership_decide(
+    *,
+    actor: User,
+    membership: Membership,
+    action: str,
+    by: By,
+    reason: str = "",
+    client: ClientInfo | None,
+) -> Membership:
     """Accept, reject, cancel, or revert a rejection, as an administrator of the membership's
     organization or as the Mesa de Servicio (with a reason); the member is told (OR1).
     A refusal is recorded too (LG1), after its transaction is rolled back."""
     try:
-        return _decide(actor=actor, membership=membership, action=action, by=by,
-                       reason=reason.strip()[:REASON_MAX], client=client)
+        return _decide(
+            actor=actor,
+            membership=membership,
+            action=action,
+            by=by,
+            reason=reason.strip()[:REASON_MAX],
+            client=client,
+        )
     except MembershipRefused as refusal:
         membership_refusal_record(actor, membership, action, refusal, by=by, client=client)
         raise
 
 
 @transaction.atomic
-def _decide(*, actor: User, membership: Membership, action: str, by: By, reason: str,
-            client: ClientInfo | None) -> Membership:
+def _decide(
+    *,
+    actor: User,
+    membership: Membership,
+    action: str,
+    by: By,
+    reason: str,
+    client: ClientInfo | None,
+) -> Membership:
     _lock(membership.organization)
     membership = Membership.objects.select_related("organization", "user").get(pk=membership.pk)
     _authorize(actor, membership.organization, by=by, reason=reason)
     if not allowed(action, source=membership.state, by=by):
-        raise MembershipRefused(_("That change is not possible now: the request has changed "
-                                  "meanwhile."), code="transition")
+        raise MembershipRefused(
+            _("That change is not possible now: the request has changed meanwhile."),
+            code="transition",
+        )
     was_accepted = membership.state == MembershipState.ACCEPTED
     if action == "cancel" and was_accepted and membership.role == Role.ADMINISTRATOR:
         _keep_an_administrator(membership)
@@ -163,21 +212,22 @@ def _decide(*, actor: User, membership: Membership, action: str, by: By, reason:
     return membership
 
 
-def membership_set_role(*, actor: User, membership: Membership, role: Role | str,
-                        client: ClientInfo | None) -> bool:
+def membership_set_role(
+    *, actor: User, membership: Membership, role: Role | str, client: ClientInfo | None
+) -> bool:
     """Make an accepted member an administrator or a user; return False if it already was.
     The last active administrator cannot be demoted (OR2)."""
     try:
         return _set_role(actor=actor, membership=membership, role=str(role), client=client)
     except MembershipRefused as refusal:
-        membership_refusal_record(actor, membership, f"role:{role}", refusal, by=By.ADMINISTRATOR,
-                        client=client)
+        membership_refusal_record(
+            actor, membership, f"role:{role}", refusal, by=By.ADMINISTRATOR, client=client
+        )
         raise
 
 
 @transaction.atomic
-def _set_role(*, actor: User, membership: Membership, role: str,
-              client: ClientInfo | None) -> bool:
+def _set_role(*, actor: User, membership: Membership, role: str, client: ClientInfo | None) -> bool:
     _lock(membership.organization)
     membership = Membership.objects.select_related("organization", "user").get(pk=membership.pk)
     _authorize(actor, membership.organization, by=By.ADMINISTRATOR, reason="")
@@ -189,14 +239,25 @@ def _set_role(*, actor: User, membership: Membership, role: str,
         _keep_an_administrator(membership)
     previous, membership.role = membership.role, role
     membership.changed_at, membership.changed_by, membership.change_reason = (
-        clock.now(), actor, "")
+        clock.now(),
+        actor,
+        "",
+    )
     membership.save(update_fields=["role", "changed_at", "changed_by", "change_reason"])
-    _history(membership, "role", from_state=membership.state, actor=actor,
-             by=By.ADMINISTRATOR, reason="")
-    event_record(EventType.MEMBERSHIP_ROLE_CHANGED, user=membership.user, client=client,
-                 actor=f"user:{actor.pk}", subject=f"organization:{membership.organization_id}",
-                 membership=membership.pk, organization=membership.organization_id,
-                 role_from=previous, role=membership.role)
+    _history(
+        membership, "role", from_state=membership.state, actor=actor, by=By.ADMINISTRATOR, reason=""
+    )
+    event_record(
+        EventType.MEMBERSHIP_ROLE_CHANGED,
+        user=membership.user,
+        client=client,
+        actor=f"user:{actor.pk}",
+        subject=f"organization:{membership.organization_id}",
+        membership=membership.pk,
+        organization=membership.organization_id,
+        role_from=previous,
+        role=membership.role,
+    )
     acting_for_end(membership=membership, forget=False)  # portals hold the old role
     _member_notice(membership, action="role", reason="", by=By.ADMINISTRATOR)
     return True
@@ -215,11 +276,18 @@ def membership_import(*, user: User, organization: Organization, role: Role | st
             _keep_an_administrator(membership)
         membership.role = str(role)
         membership.save(update_fields=["role"])
-        _history(membership, "role", from_state=membership.state, actor=None, by=By.IMPORT,
-                 reason="")
-        event_record(EventType.MEMBERSHIP_ROLE_CHANGED, user=user, actor="import",
-                     subject=f"organization:{organization.pk}", membership=membership.pk,
-                     organization=organization.pk, role=membership.role)
+        _history(
+            membership, "role", from_state=membership.state, actor=None, by=By.IMPORT, reason=""
+        )
+        event_record(
+            EventType.MEMBERSHIP_ROLE_CHANGED,
+            user=user,
+            actor="import",
+            subject=f"organization:{organization.pk}",
+            membership=membership.pk,
+            organization=organization.pk,
+            role=membership.role,
+        )
         return "updated"
     created = membership is None
     membership = membership or Membership(organization=organization, user=user)
@@ -232,45 +300,69 @@ def _authorize(actor: User, organization: Organization, *, by: By, reason: str) 
     """Refuse unless `actor` may decide for `organization` in the capacity `by` (OR1)."""
     if by == By.HELPDESK:
         if role_of(actor) < HelpdeskRole.SUPERVISOR:
-            raise MembershipRefused(_("Only a supervisor of the %(helpdesk)s may do that.")
-                                    % {"helpdesk": helpdesk_name()},
-                                    code="not_supervisor")
+            raise MembershipRefused(
+                _("Only a supervisor of the %(helpdesk)s may do that.")
+                % {"helpdesk": helpdesk_name()},
+                code="not_supervisor",
+            )
         if not reason:
-            raise MembershipRefused(_("Write the reason or the ticket number."),
-                                    code="no_reason")
+            raise MembershipRefused(_("Write the reason or the ticket number."), code="no_reason")
         return
     if by != By.ADMINISTRATOR or not is_administrator(actor, organization):
-        raise MembershipRefused(_("Only an administrator of this organization may do that."),
-                                code="not_administrator")
+        raise MembershipRefused(
+            _("Only an administrator of this organization may do that."), code="not_administrator"
+        )
 
 
 def is_administrator(user: User, organization: Organization) -> bool:
     """True when `user` is an accepted administrator of `organization`."""
-    return Membership.objects.filter(organization=organization, user=user,
-                                     state=MembershipState.ACCEPTED,
-                                     role=Role.ADMINISTRATOR).exists()
+    return Membership.objects.filter(
+        organization=organization,
+        user=user,
+        state=MembershipState.ACCEPTED,
+        role=Role.ADMINISTRATOR,
+    ).exists()
 
 
 def _administrators(organization: Organization) -> list[Membership]:
-    return list(Membership.objects.filter(
-        organization=organization, state=MembershipState.ACCEPTED, role=Role.ADMINISTRATOR,
-        user__is_active=True).select_related("user"))
+    return list(
+        Membership.objects.filter(
+            organization=organization,
+            state=MembershipState.ACCEPTED,
+            role=Role.ADMINISTRATOR,
+            user__is_active=True,
+        ).select_related("user")
+    )
 
 
 def _keep_an_administrator(leaving: Membership) -> None:
     """Refuse if `leaving` is the organization's last active administrator (OR2). Called
     under the organization's lock, so a concurrent change cannot slip between."""
     others = Membership.objects.filter(
-        organization_id=leaving.organization_id, state=MembershipState.ACCEPTED,
-        role=Role.ADMINISTRATOR, user__is_active=True).exclude(pk=leaving.pk)
+        organization_id=leaving.organization_id,
+        state=MembershipState.ACCEPTED,
+        role=Role.ADMINISTRATOR,
+        user__is_active=True,
+    ).exclude(pk=leaving.pk)
     if not others.exists():
-        raise MembershipRefused(_("An organization always keeps at least one active "
-                                  "administrator: name another one first."),
-                                code="last_administrator")
+        raise MembershipRefused(
+            _(
+                "An organization always keeps at least one active "
+                "administrator: name another one first."
+            ),
+            code="last_administrator",
+        )
 
 
-def _apply(membership: Membership, action: str, *, actor: User | None, by: By, reason: str,
-           client: ClientInfo | None = None) -> None:
+def _apply(
+    membership: Membership,
+    action: str,
+    *,
+    actor: User | None,
+    by: By,
+    reason: str,
+    client: ClientInfo | None = None,
+) -> None:
     """Move `membership` along transition `action`, with its history and audit event."""
     source = membership.state if membership.pk else None
     membership.state = TRANSITIONS[action].target
@@ -278,11 +370,21 @@ def _apply(membership: Membership, action: str, *, actor: User | None, by: By, r
     membership.change_reason = reason
     membership.save()
     _history(membership, action, from_state=source or "", actor=actor, by=by, reason=reason)
-    event_record(EventType.MEMBERSHIP_CHANGED, user=membership.user, client=client,
-                 actor=_actor_name(actor, by), subject=f"organization:{membership.organization_id}",
-                 membership=membership.pk, organization=membership.organization_id,
-                 action=action, state_from=source or "", state=membership.state,
-                 role=membership.role, by=str(by), **({"reason": reason} if reason else {}))
+    event_record(
+        EventType.MEMBERSHIP_CHANGED,
+        user=membership.user,
+        client=client,
+        actor=_actor_name(actor, by),
+        subject=f"organization:{membership.organization_id}",
+        membership=membership.pk,
+        organization=membership.organization_id,
+        action=action,
+        state_from=source or "",
+        state=membership.state,
+        role=membership.role,
+        by=str(by),
+        **({"reason": reason} if reason else {}),
+    )
 
 
 def _actor_name(actor: User | None, by: By) -> str:
@@ -291,22 +393,45 @@ def _actor_name(actor: User | None, by: By) -> str:
     return f"agent:{actor.pk}" if by == By.HELPDESK else f"user:{actor.pk}"
 
 
-def _history(membership: Membership, action: str, *, from_state: str, actor: User | None,
-             by: By, reason: str) -> None:
+def _history(
+    membership: Membership, action: str, *, from_state: str, actor: User | None, by: By, reason: str
+) -> None:
     MembershipChange.objects.create(
-        membership=membership, action=action, from_state=from_state, to_state=membership.state,
-        role=membership.role, actor=actor, by=str(by), reason=reason, at=membership.changed_at)
+        membership=membership,
+        action=action,
+        from_state=from_state,
+        to_state=membership.state,
+        role=membership.role,
+        actor=actor,
+        by=str(by),
+        reason=reason,
+        at=membership.changed_at,
+    )
 
 
-def membership_refusal_record(actor: User, membership: Membership, action: str,
-                              refusal: MembershipRefused, *, by: By,
-                              client: ClientInfo | None) -> None:
+def membership_refusal_record(
+    actor: User,
+    membership: Membership,
+    action: str,
+    refusal: MembershipRefused,
+    *,
+    by: By,
+    client: ClientInfo | None,
+) -> None:
     """Record a refused change: the attempt is what an investigation looks for (LG1). For a
     caller whose own transaction rolled the services' record back with its work."""
-    event_record(EventType.MEMBERSHIP_REFUSED, outcome="refused", user=membership.user,
-                 client=client, actor=_actor_name(actor, by),
-                 subject=f"organization:{membership.organization_id}", membership=membership.pk,
-                 organization=membership.organization_id, action=action[:40], why=refusal.code)
+    event_record(
+        EventType.MEMBERSHIP_REFUSED,
+        outcome="refused",
+        user=membership.user,
+        client=client,
+        actor=_actor_name(actor, by),
+        subject=f"organization:{membership.organization_id}",
+        membership=membership.pk,
+        organization=membership.organization_id,
+        action=action[:40],
+        why=refusal.code,
+    )
 
 
 def _member_notice(membership: Membership, *, action: str, reason: str, by: By) -> None:
@@ -315,19 +440,32 @@ def _member_notice(membership: Membership, *, action: str, reason: str, by: By) 
     if not user.email:
         return
     organization = membership.organization
-    email_queue(kind=EmailKind.MEMBERSHIP_CHANGED, to_address=user.email,
-                language=user.preferred_language(), user=user, context={
-                    "action": action, "state": membership.state, "role": membership.role,
-                    "organization_name": organization.name, "nit": organization.nit,
-                    "kind": organization.kind, "reason": reason,
-                    "by_helpdesk": by == By.HELPDESK, "at": membership.changed_at.isoformat()})
+    email_queue(
+        kind=EmailKind.MEMBERSHIP_CHANGED,
+        to_address=user.email,
+        language=user.preferred_language(),
+        user=user,
+        context={
+            "action": action,
+            "state": membership.state,
+            "role": membership.role,
+            "organization_name": organization.name,
+            "nit": organization.nit,
+            "kind": organization.kind,
+            "reason": reason,
+            "by_helpdesk": by == By.HELPDESK,
+            "at": membership.changed_at.isoformat(),
+        },
+    )
 
 
 # --- which organization a session acts for (OR3) ----------------------------------------
 
+
 @transaction.atomic
-def acting_for_choose(*, user: User, sid: str, membership: Membership, via: str,
-                      client: ClientInfo | None) -> bool:
+def acting_for_choose(
+    *, user: User, sid: str, membership: Membership, via: str, client: ClientInfo | None
+) -> bool:
     """Make the session named `sid` act for `membership` (accepted, the user's own). A switch
     ends the session at the portals (back-channel logout): their tokens name the previous
     organization. Return False when it already acted for it."""
@@ -339,14 +477,20 @@ def acting_for_choose(*, user: User, sid: str, membership: Membership, via: str,
         return False
     now = clock.now()
     ended = logouts_queue(user_id=user.pk, sids=[sid], reason=LOGOUT_REASON) if current else 0
-    ActingFor.objects.update_or_create(sid=sid, defaults={
-        "user": user, "membership": membership, "chosen_at": now})
+    ActingFor.objects.update_or_create(
+        sid=sid, defaults={"user": user, "membership": membership, "chosen_at": now}
+    )
     Membership.objects.filter(pk=membership.pk).update(last_chosen_at=now)
-    event_record(EventType.ORGANIZATION_CHOSEN, user=user, client=client,
-                 subject=f"organization:{membership.organization_id}",
-                 organization=membership.organization_id,
-                 previous=current.membership.organization_id if current else None,
-                 via=via, portal_sessions_ended=ended)
+    event_record(
+        EventType.ORGANIZATION_CHOSEN,
+        user=user,
+        client=client,
+        subject=f"organization:{membership.organization_id}",
+        organization=membership.organization_id,
+        previous=current.membership.organization_id if current else None,
+        via=via,
+        portal_sessions_ended=ended,
+    )
     return True
 
 

@@ -12,8 +12,12 @@ from enum import StrEnum
 
 from portero.organizations.models import MembershipState
 
-P, A, R, C = (MembershipState.PENDING, MembershipState.ACCEPTED, MembershipState.REJECTED,
-              MembershipState.CANCELLED)
+P, A, R, C = (
+    MembershipState.PENDING,
+    MembershipState.ACCEPTED,
+    MembershipState.REJECTED,
+    MembershipState.CANCELLED,
+)
 
 
 class By(StrEnum):
@@ -38,15 +42,18 @@ def _t(name: str, sources: set[str | None], target: MembershipState, *by: By) ->
     return Transition(name, frozenset(sources), target, frozenset(by))
 
 
-TRANSITIONS = {t.name: t for t in [
-    _t("request", {None, C}, P, By.MEMBER),
-    _t("accept", {P}, A, By.ADMINISTRATOR, By.HELPDESK),
-    _t("reject", {P}, R, By.ADMINISTRATOR),
-    _t("cancel", {P, A}, C, By.ADMINISTRATOR, By.HELPDESK),
-    _t("revert_rejection", {R}, P, By.ADMINISTRATOR),
-    _t("register", {None}, A, By.SYSTEM),
-    _t("import", {None, P, R, C}, A, By.IMPORT),
-]}
+TRANSITIONS = {
+    t.name: t
+    for t in [
+        _t("request", {None, C}, P, By.MEMBER),
+        _t("accept", {P}, A, By.ADMINISTRATOR, By.HELPDESK),
+        _t("reject", {P}, R, By.ADMINISTRATOR),
+        _t("cancel", {P, A}, C, By.ADMINISTRATOR, By.HELPDESK),
+        _t("revert_rejection", {R}, P, By.ADMINISTRATOR),
+        _t("register", {None}, A, By.SYSTEM),
+        _t("import", {None, P, R, C}, A, By.IMPORT),
+    ]
+}
 
 
 def allowed(name: str, *, source: str | None, by: By) -> bool:
@@ -57,5 +64,8 @@ def allowed(name: str, *, source: str | None, by: By) -> bool:
 
 def decisions_for(source: str, by: By) -> list[str]:
     """Return the changes `by` may make from `source`, in the table's order."""
-    return [t.name for t in TRANSITIONS.values() if source in t.sources and by in t.by
-            and t.name not in {"request", "register", "import"}]
+    return [
+        t.name
+        for t in TRANSITIONS.values()
+        if source in t.sources and by in t.by and t.name not in {"request", "register", "import"}
+    ]

@@ -25,6 +25,11 @@ def choose_organization(request: HttpRequest) -> str | None:
         return None
     if len(choices) > 1:
         return reverse("organizations:choose")
-    flows.choose(user=user, client=ClientInfo.from_request(request),
-                 sid=str(request.session.get(SID, "")), membership=choices[0], via="only")
+    flows.choose(
+        user=user,
+        client=ClientInfo.from_request(request),
+        sid=str(request.session.get(SID, "")),
+        membership=choices[0],
+        via="only",
+    )
     return None

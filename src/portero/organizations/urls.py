@@ -10,8 +10,6 @@ urlpatterns = [
     path("cuenta/organizaciones/elegir/", views.choose, name="choose"),
     path("cuenta/organizaciones/<int:pk>/solicitudes/", views.requests_page, name="requests"),
     path("cuenta/organizaciones/<int:pk>/miembros/", views.members_page, name="members"),
-    path("cuenta/organizaciones/<int:pk>/decidir/<int:membership>/", views.decide,
-         name="decide"),
-    path("cuenta/organizaciones/<int:pk>/rol/<int:membership>/", views.change_role,
-         name="role"),
+    path("cuenta/organizaciones/<int:pk>/decidir/<int:membership>/", views.decide, name="decide"),
+    path("cuenta/organizaciones/<int:pk>/rol/<int:membership>/", views.change_role, name="role"),
 ]

@@ -65,10 +65,16 @@ def administrators_only(view: View) -> View:
 def organizations_list(request: HttpRequest) -> HttpResponse:
     user = _person(request)
     acting = selectors.acting_for(_sid(request))
-    return render(request, "organizations/list.html", {
-        "memberships": selectors.memberships_of(user), "acting": acting,
-        "can_switch": len(selectors.choices_of(user)) > 1 or (
-            acting is None and selectors.choices_of(user))})
+    return render(
+        request,
+        "organizations/list.html",
+        {
+            "memberships": selectors.memberships_of(user),
+            "acting": acting,
+            "can_switch": len(selectors.choices_of(user)) > 1
+            or (acting is None and selectors.choices_of(user)),
+        },
+    )
 
 
 @login_required
@@ -78,14 +84,25 @@ def register(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             membership = flows.register_organization(
-                user=_person(request), client=ClientInfo.from_request(request),
-                sid=_sid(request), **form.cleaned_data)
+                user=_person(request),
+                client=ClientInfo.from_request(request),
+                sid=_sid(request),
+                **form.cleaned_data,
+            )
         except OrganizationExists:
-            form.add_error("nit", _("This organization is already registered. Ask its "
-                                    "administrators for access with “Request access”."))
+            form.add_error(
+                "nit",
+                _(
+                    "This organization is already registered. Ask its "
+                    "administrators for access with “Request access”."
+                ),
+            )
         else:
-            messages.success(request, _("%(name)s was registered. You are its administrator.")
-                             % {"name": membership.organization.name})
+            messages.success(
+                request,
+                _("%(name)s was registered. You are its administrator.")
+                % {"name": membership.organization.name},
+            )
             return redirect("organizations:list")
     return render(request, "organizations/register.html", {"form": form})
 
@@ -98,15 +115,23 @@ def request_access(request: HttpRequest) -> HttpResponse:
         chosen = ChooseForm({"membership": request.POST.get("organization")})
         if chosen.is_valid():
             try:
-                membership = flows.ask_access(user=user, client=ClientInfo.from_request(request),
-                                              organization_id=chosen.cleaned_data["membership"])
+                membership = flows.ask_access(
+                    user=user,
+                    client=ClientInfo.from_request(request),
+                    organization_id=chosen.cleaned_data["membership"],
+                )
             except MembershipRefused as refusal:
                 messages.error(request, str(refusal))
                 return redirect("organizations:list")
             if membership is not None:
-                messages.success(request, _("Your request to act for %(name)s was sent to its "
-                                            "administrators. We will e-mail you their answer.")
-                                 % {"name": membership.organization.name})
+                messages.success(
+                    request,
+                    _(
+                        "Your request to act for %(name)s was sent to its "
+                        "administrators. We will e-mail you their answer."
+                    )
+                    % {"name": membership.organization.name},
+                )
                 return redirect("organizations:list")
         raise Http404
     form = SearchForm(request.GET if "q" in request.GET else None)
@@ -118,8 +143,9 @@ def request_access(request: HttpRequest) -> HttpResponse:
         else:
             found = selectors.organizations_find(form.cleaned_data["q"])
     mine = set(selectors.memberships_of(user).values_list("organization_id", flat=True))
-    return render(request, "organizations/request.html", {
-        "form": form, "found": found, "mine": mine})
+    return render(
+        request, "organizations/request.html", {"form": form, "found": found, "mine": mine}
+    )
 
 
 @administrators_only
@@ -127,19 +153,32 @@ def request_access(request: HttpRequest) -> HttpResponse:
 def requests_page(request: HttpRequest, organization: Organization) -> HttpResponse:
     pending = selectors.members_of(organization, MembershipState.PENDING)
     rejected = selectors.members_of(organization, MembershipState.REJECTED)
-    return render(request, "organizations/requests.html", {
-        "organization": organization, "pending": pending, "rejected": rejected,
-        "form": DecisionForm()})
+    return render(
+        request,
+        "organizations/requests.html",
+        {
+            "organization": organization,
+            "pending": pending,
+            "rejected": rejected,
+            "form": DecisionForm(),
+        },
+    )
 
 
 @administrators_only
 @require_http_methods(["GET", "HEAD"])
 def members_page(request: HttpRequest, organization: Organization) -> HttpResponse:
     members = selectors.members_of(organization, MembershipState.ACCEPTED)
-    return render(request, "organizations/members.html", {
-        "organization": organization, "members": members,
-        "history": selectors.history_of(organization, limit=30),
-        "cancellable": decisions_for(MembershipState.ACCEPTED, By.ADMINISTRATOR)})
+    return render(
+        request,
+        "organizations/members.html",
+        {
+            "organization": organization,
+            "members": members,
+            "history": selectors.history_of(organization, limit=30),
+            "cancellable": decisions_for(MembershipState.ACCEPTED, By.ADMINISTRATOR),
+        },
+    )
 
 
 @administrators_only
@@ -151,18 +190,24 @@ def decide(request: HttpRequest, organization: Organization, membership: int) ->
         messages.error(request, _("The reason holds characters that cannot be kept."))
     else:
         try:
-            done = flows.decide(user=_person(request), client=ClientInfo.from_request(request),
-                                organization=organization, membership_id=membership,
-                                **form.cleaned_data)
+            done = flows.decide(
+                user=_person(request),
+                client=ClientInfo.from_request(request),
+                organization=organization,
+                membership_id=membership,
+                **form.cleaned_data,
+            )
         except MembershipRefused as refusal:
             messages.error(request, str(refusal))
         else:
             if done is None:
                 raise Http404
-            messages.success(request, _DONE[form.cleaned_data["action"]]()
-                             % {"name": done.user.get_full_name()})
-    return redirect("organizations:members" if back else "organizations:requests",
-                    pk=organization.pk)
+            messages.success(
+                request, _DONE[form.cleaned_data["action"]]() % {"name": done.user.get_full_name()}
+            )
+    return redirect(
+        "organizations:members" if back else "organizations:requests", pk=organization.pk
+    )
 
 
 _DONE: dict[str, Callable[[], str]] = {
@@ -175,23 +220,24 @@ _DONE: dict[str, Callable[[], str]] = {
 
 @administrators_only
 @require_POST
-def change_role(request: HttpRequest, organization: Organization,
-                membership: int) -> HttpResponse:
+def change_role(request: HttpRequest, organization: Organization, membership: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
-            changed = flows.change_role(user=_person(request),
-                                        client=ClientInfo.from_request(request),
-                                        organization=organization, membership_id=membership,
-                                        role=form.cleaned_data["role"])
+            changed = flows.change_role(
+                user=_person(request),
+                client=ClientInfo.from_request(request),
+                organization=organization,
+                membership_id=membership,
+                role=form.cleaned_data["role"],
+            )
         except MembershipRefused as refusal:
             messages.error(request, str(refusal))
         else:
             if changed is None:
                 raise Http404
             if changed:
-                messages.success(request, _("The role was changed; the person was told by "
-                                            "e-mail."))
+                messages.success(request, _("The role was changed; the person was told by e-mail."))
     if not selectors.administered(_person(request), organization.pk):
         return redirect("organizations:list")  # stepped down: the page is no longer theirs
     return redirect("organizations:members", pk=organization.pk)
@@ -200,26 +246,40 @@ def change_role(request: HttpRequest, organization: Organization,
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def choose(request: HttpRequest) -> HttpResponse:
-    """"¿Con cuál cuenta desea ingresar?": after signing in, or to switch from the header."""
+    """ "¿Con cuál cuenta desea ingresar?": after signing in, or to switch from the header."""
     user = _person(request)
     choices = selectors.choices_of(user)
     in_sign_in = steps.DESTINATION in request.session
     if request.method == "POST":
         form = ChooseForm(request.POST)
-        changed = (flows.choose_by_id(user=user, client=ClientInfo.from_request(request),
-                                      sid=_sid(request),
-                                      membership_id=form.cleaned_data["membership"])
-                   if form.is_valid() else None)
+        changed = (
+            flows.choose_by_id(
+                user=user,
+                client=ClientInfo.from_request(request),
+                sid=_sid(request),
+                membership_id=form.cleaned_data["membership"],
+            )
+            if form.is_valid()
+            else None
+        )
         if changed is not None:
             if in_sign_in:
                 return steps.proceed(request)
             acting = selectors.acting_for(_sid(request))
             if changed and acting is not None:
-                messages.success(request, _("You now act for %(name)s.") % {
-                    "name": acting.organization.name})
+                messages.success(
+                    request, _("You now act for %(name)s.") % {"name": acting.organization.name}
+                )
             return redirect("accounts:home")
         messages.error(request, _("Choose one of the organizations in the list."))
     acting = selectors.acting_for(_sid(request))
-    return render(request, "organizations/choose.html", {
-        "choices": choices, "acting": acting, "in_sign_in": in_sign_in,
-        "destination": steps.destination_of(request)})
+    return render(
+        request,
+        "organizations/choose.html",
+        {
+            "choices": choices,
+            "acting": acting,
+            "in_sign_in": in_sign_in,
+            "destination": steps.destination_of(request),
+        },
+    )

@@ -28,16 +28,19 @@ def compose_reset(email: OutboundEmail) -> Composed:
     if state != LinkState.VALID:
         raise NotNeeded(f"the link is {state} already")
     template = "password_reset" if email.kind == EmailKind.PASSWORD_RESET else "account_activation"
-    return Composed(template, {
-        "username": reset.user.username,
-        "full_name": reset.user.full_name,
-        "link": reset_link(reset.selector),
-        "code": " ".join(_halves(reset_code(reset.selector))),
-        "code_url": absolute_url("recovery:enter_code"),
-        "ttl_minutes": settings.PORTERO_RESET_TTL_MINUTES,
-        "expires_at": reset.expires_at,
-        "forgot_password_url": absolute_url("recovery:forgot_password"),
-    })
+    return Composed(
+        template,
+        {
+            "username": reset.user.username,
+            "full_name": reset.user.full_name,
+            "link": reset_link(reset.selector),
+            "code": " ".join(_halves(reset_code(reset.selector))),
+            "code_url": absolute_url("recovery:enter_code"),
+            "ttl_minutes": settings.PORTERO_RESET_TTL_MINUTES,
+            "expires_at": reset.expires_at,
+            "forgot_password_url": absolute_url("recovery:forgot_password"),
+        },
+    )
 
 
 def _halves(code: str) -> tuple[str, str]:
@@ -50,22 +53,28 @@ def compose_username_reminder(email: OutboundEmail) -> Composed:
     if not usernames:
         raise NotNeeded("no active account uses this address any more")
     acting = organizations_by_username(usernames)  # which username for which company
-    return Composed("username_reminder", {
-        "usernames": usernames,
-        "accounts": [(username, acting.get(username, [])) for username in usernames],
-        "sign_in_url": absolute_url("accounts:sign_in"),
-        "forgot_password_url": absolute_url("recovery:forgot_password"),
-    })
+    return Composed(
+        "username_reminder",
+        {
+            "usernames": usernames,
+            "accounts": [(username, acting.get(username, [])) for username in usernames],
+            "sign_in_url": absolute_url("accounts:sign_in"),
+            "forgot_password_url": absolute_url("recovery:forgot_password"),
+        },
+    )
 
 
 def compose_password_changed(email: OutboundEmail) -> Composed:
     user = email.user
-    return Composed("password_changed", {
-        "username": user.username if user else "",
-        "changed_at": datetime.fromisoformat(email.context["changed_at"]),
-        "ip": email.context.get("ip", ""),
-        "device": email.context.get("device", ""),
-        "via": email.context.get("via", ""),
-        "sessions_ended": email.context.get("sessions_ended", 0),
-        "forgot_password_url": absolute_url("recovery:forgot_password"),
-    })
+    return Composed(
+        "password_changed",
+        {
+            "username": user.username if user else "",
+            "changed_at": datetime.fromisoformat(email.context["changed_at"]),
+            "ip": email.context.get("ip", ""),
+            "device": email.context.get("device", ""),
+            "via": email.context.get("via", ""),
+            "sessions_ended": email.context.get("sessions_ended", 0),
+            "forgot_password_url": absolute_url("recovery:forgot_password"),
+        },
+    )

@@ -18,7 +18,8 @@ class ForgotPasswordForm(forms.Form):
 
 class ForgotUsernameForm(forms.Form):
     email = forms.EmailField(
-        label=_("E-mail address"), max_length=EMAIL_MAX,
+        label=_("E-mail address"),
+        max_length=EMAIL_MAX,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
 
@@ -27,16 +28,20 @@ class CodeForm(forms.Form):
     """Username and the 8-digit code from the e-mail; spaces and dashes are fine."""
 
     error_messages = {
-        "invalid_code": _("This code is not valid or no longer works. Check that you typed the "
-                          "code of a recent e-mail, or ask for a new e-mail."),
+        "invalid_code": _(
+            "This code is not valid or no longer works. Check that you typed the "
+            "code of a recent e-mail, or ask for a new e-mail."
+        ),
     }
 
     username = UsernameField()
     code = forms.CharField(
-        label=_("Code from the e-mail"), max_length=32,
+        label=_("Code from the e-mail"),
+        max_length=32,
         help_text=_("The 8 digits in the e-mail, for example 1234 5678."),
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
     )
 
     def clean_code(self) -> str:

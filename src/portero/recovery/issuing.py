@@ -40,16 +40,30 @@ def issues_save(issues: list[Issue]) -> None:
         issue.email.reset = issue.reset  # now with its id
     OutboundEmail.objects.bulk_create([i.email for i in issues])
     for issue in issues:
-        event_row_add(issue.event, at=issue.email.created_at, request_id="", outcome="ok",
-                      actor="system", subject=issue.subject, ip=None, user=issue.user,
-                      **_details(issue))
+        event_row_add(
+            issue.event,
+            at=issue.email.created_at,
+            request_id="",
+            outcome="ok",
+            actor="system",
+            subject=issue.subject,
+            ip=None,
+            user=issue.user,
+            **_details(issue),
+        )
 
 
 def issues_log(issues: list[Issue]) -> None:
     """Write the security log lines of issues that were saved (their rows say the same)."""
     for issue in issues:
-        security_log.emit(issue.event.value, outcome="ok", actor="system",
-                          subject=issue.subject, at=issue.email.created_at, **_details(issue))
+        security_log.emit(
+            issue.event.value,
+            outcome="ok",
+            actor="system",
+            subject=issue.subject,
+            at=issue.email.created_at,
+            **_details(issue),
+        )
 
 
 def _details(issue: Issue) -> dict[str, Any]:

@@ -44,7 +44,10 @@ class RecoveryRequest(models.Model):
         max_length=24, choices=RequestOutcome.choices, default=RequestOutcome.PENDING
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="recovery_requests",
     )
     # For the audit row the worker writes: the web request's id and the rules it exceeded.
@@ -53,8 +56,11 @@ class RecoveryRequest(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["id"], condition=Q(processed_at__isnull=True),
-                         name="recovery_request_pending"),
+            models.Index(
+                fields=["id"],
+                condition=Q(processed_at__isnull=True),
+                name="recovery_request_pending",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,8 +40,10 @@ LOOKUPS: dict[str, Callable[[list[RecoveryRequest]], dict[str, User]]] = {
 }
 # One plain UPDATE per row, sent together: Django's bulk_update builds a CASE per field and
 # row, which cost about 8 ms of CPU per row here, inside the write transaction.
-_MARK_PROCESSED = ("UPDATE recovery_recoveryrequest SET processed_at = %s, outcome = %s, "
-                   "identifier = '', user_id = %s WHERE id = %s")
+_MARK_PROCESSED = (
+    "UPDATE recovery_recoveryrequest SET processed_at = %s, outcome = %s, "
+    "identifier = '', user_id = %s WHERE id = %s"
+)
 
 # As many requests per transaction as take about 5 ms on SQLite (about 0.6 ms each on a busy
 # 2-core machine, mostly the ORM building the inserts): the web requests' INSERTs wait that
@@ -64,8 +66,11 @@ def recovery_requests_process(*, limit: int | None = None) -> int:
     it fails, the batch is done again one request at a time, so one bad request cannot hold
     the others back.
     """
-    pending = list(RecoveryRequest.objects.filter(processed_at__isnull=True)
-                   .order_by("pk")[:limit or SIZER.size])
+    pending = list(
+        RecoveryRequest.objects.filter(processed_at__isnull=True).order_by("pk")[
+            : limit or SIZER.size
+        ]
+    )
     if not pending:
         return 0
     try:
@@ -95,15 +100,13 @@ def _batch_prepare(requests: list[RecoveryRequest]) -> list[Prepared]:
     """Decide each request's outcome and build what it issues, reading only (no transaction)."""
     accounts: dict[str, dict[str, User]] = {}
     for kind, lookup in LOOKUPS.items():
-        of_kind = [r for r in requests
-                   if r.kind == kind and r.outcome == RequestOutcome.PENDING]
+        of_kind = [r for r in requests if r.kind == kind and r.outcome == RequestOutcome.PENDING]
         accounts[kind] = lookup(of_kind) if of_kind else {}
     prepared = []
     for request in requests:
         item = Prepared(request)
         if request.outcome == RequestOutcome.PENDING:
-            request.outcome = HANDLERS[request.kind](request, accounts[request.kind],
-                                                     item.issues)
+            request.outcome = HANDLERS[request.kind](request, accounts[request.kind], item.issues)
         request.identifier = ""  # the digest is enough from now on (data minimisation)
         prepared.append(item)
     return prepared
@@ -118,9 +121,11 @@ def _batch_write(prepared: list[Prepared], *, rows: int) -> int:
     """
     with write_transaction("recovery", SIZER, rows), appends_batched(sealed=True):
         now = clock.now()
-        claimed = set(RecoveryRequest.objects.select_for_update(skip_locked=True)
-                      .filter(pk__in=[p.request.pk for p in prepared],
-                              processed_at__isnull=True).values_list("pk", flat=True))
+        claimed = set(
+            RecoveryRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=[p.request.pk for p in prepared], processed_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
         mine = [p for p in prepared if p.request.pk in claimed]
         _audit_rows_add(mine)
         issues = [issue for p in mine for issue in p.issues]
@@ -134,8 +139,7 @@ def _requests_mark_processed(requests: list[RecoveryRequest], now: datetime) -> 
     """Record each request's outcome and account, forget what was typed (data minimisation)."""
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:  # one round trip (psycopg pipelines executemany)
-        cursor.executemany(_MARK_PROCESSED,
-                           [(at, r.outcome, r.user_id, r.pk) for r in requests])
+        cursor.executemany(_MARK_PROCESSED, [(at, r.outcome, r.user_id, r.pk) for r in requests])
     for request in requests:
         request.processed_at = now
 
@@ -144,9 +148,13 @@ def _audit_rows_add(prepared: list[Prepared]) -> None:
     """Add each request's own audit row (its log line was written by the web request)."""
     for item in prepared:
         request = item.request
-        event_row_add(EVENTS[RequestKind(request.kind)], at=request.created_at,
-                      request_id=request.request_id, ip=request.ip, actor="anonymous",
-                      subject=f"request:{request.pk}",
-                      outcome=("throttled" if request.outcome == RequestOutcome.THROTTLED
-                               else "accepted"),
-                      rules=request.limited_by)
+        event_row_add(
+            EVENTS[RequestKind(request.kind)],
+            at=request.created_at,
+            request_id=request.request_id,
+            ip=request.ip,
+            actor="anonymous",
+            subject=f"request:{request.pk}",
+            outcome=("throttled" if request.outcome == RequestOutcome.THROTTLED else "accepted"),
+            rules=request.limited_by,
+        )

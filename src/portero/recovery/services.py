@@ -39,8 +39,9 @@ EVENTS = {
 
 
 @transaction.atomic
-def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
-                            client: ClientInfo) -> RecoveryRequest:
+def recovery_request_record(
+    *, kind: RequestKind, typed: str, normalized: str, client: ClientInfo
+) -> RecoveryRequest:
     """Count the request against its rate limits, then record it for the worker.
 
     The limits are counted on keyed hashes of what was typed and on the address, before
@@ -55,14 +56,26 @@ def recovery_request_record(*, kind: RequestKind, typed: str, normalized: str,
     limited = ratelimit.hit(_RATE_LIMITED_AS[kind], account=normalized, ip=client.ip)
     outcome = "throttled" if limited else "accepted"
     request = RecoveryRequest.objects.create(
-        kind=kind, identifier="" if limited else typed.strip()[:254],
-        identifier_digest=identifier_digest(normalized), language=client.language,
-        ip=client.ip, user_agent=client.user_agent, created_at=clock.now(),
-        request_id=security_log.request_id.get(), limited_by=limited,
+        kind=kind,
+        identifier="" if limited else typed.strip()[:254],
+        identifier_digest=identifier_digest(normalized),
+        language=client.language,
+        ip=client.ip,
+        user_agent=client.user_agent,
+        created_at=clock.now(),
+        request_id=security_log.request_id.get(),
+        limited_by=limited,
         outcome=RequestOutcome.THROTTLED if limited else RequestOutcome.PENDING,
     )
-    security_log.emit(event.value, outcome=outcome, actor="anonymous", at=request.created_at,
-                      subject=f"request:{request.pk}", ip=client.ip, rules=limited)
+    security_log.emit(
+        event.value,
+        outcome=outcome,
+        actor="anonymous",
+        at=request.created_at,
+        subject=f"request:{request.pk}",
+        ip=client.ip,
+        rules=limited,
+    )
     return request
 
 
@@ -78,13 +91,19 @@ def reset_prepare(*, user: User, request: RecoveryRequest | None) -> Issue:
     created = request.created_at if request else clock.now()
     purpose = ResetPurpose.RESET if user.has_usable_password() else ResetPurpose.ACTIVATION
     reset = PasswordReset(
-        user=user, request=request, purpose=purpose, selector=new_selector(), created_at=created,
+        user=user,
+        request=request,
+        purpose=purpose,
+        selector=new_selector(),
+        created_at=created,
         expires_at=created + timedelta(minutes=settings.PORTERO_RESET_TTL_MINUTES),
     )
     activation = purpose == ResetPurpose.ACTIVATION
     email = email_new(
         kind=EmailKind.ACCOUNT_ACTIVATION if activation else EmailKind.PASSWORD_RESET,
-        to_address=user.email, user=user, reset=reset,
+        to_address=user.email,
+        user=user,
+        reset=reset,
         # the owner's choice, else the page the request came from (help desk: the default)
         language=user.preferred_language(request.language if request else ""),
         give_up_at=reset.expires_at,  # a link that arrives dead is no use: retry until then
@@ -101,8 +120,13 @@ def reset_issue(*, user: User) -> PasswordReset:
     issue.reset.save(force_insert=True)
     issue.email.reset = issue.reset
     issue.email.save(force_insert=True)
-    event_record(EventType.RESET_ISSUED, user=user, subject=issue.subject,
-                 email=issue.email.pk, purpose=issue.details["purpose"])
+    event_record(
+        EventType.RESET_ISSUED,
+        user=user,
+        subject=issue.subject,
+        email=issue.email.pk,
+        purpose=issue.details["purpose"],
+    )
     return issue.reset
 
 
@@ -113,8 +137,9 @@ def username_reminder_queue(*, user: User, language: str) -> OutboundEmail:
     It goes to the address as stored on the account, never as typed (FU3, FR4).
     """
     _reachable_check(user)
-    return email_queue(kind=EmailKind.USERNAME_REMINDER, to_address=user.email,
-                       language=language, user=user)
+    return email_queue(
+        kind=EmailKind.USERNAME_REMINDER, to_address=user.email, language=language, user=user
+    )
 
 
 def _reachable_check(user: User) -> None:
@@ -132,8 +157,9 @@ def recovery_history_purge() -> int:
     finished = [EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.CANCELLED]
     emails, _ = OutboundEmail.objects.filter(created_at__lt=cutoff, status__in=finished).delete()
     resets, _ = PasswordReset.objects.filter(expires_at__lt=cutoff).delete()
-    requests, _ = RecoveryRequest.objects.filter(created_at__lt=cutoff,
-                                                 processed_at__isnull=False).delete()
+    requests, _ = RecoveryRequest.objects.filter(
+        created_at__lt=cutoff, processed_at__isnull=False
+    ).delete()
     return emails + resets + requests
 
 
@@ -141,5 +167,6 @@ def resets_cancel(*, user: Any) -> int:
     """End every outstanding recovery link of `user` now (the account is being disabled: a
     link sent before must not work again if it is enabled later); return how many."""
     now = clock.now()
-    return PasswordReset.objects.filter(user=user, used_at__isnull=True,
-                                        expires_at__gt=now).update(expires_at=now)
+    return PasswordReset.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now
+    )

@@ -47,8 +47,9 @@ def selector_from_token(token: str, *, salt: str = _LINK_SALT) -> str | None:
 
 def reset_code(selector: str, key: str | None = None) -> str:
     """Return the 8-digit one-time code of a reset, derived like its link (TK7)."""
-    digest = salted_hmac(_CODE_SALT, selector, secret=key or settings.SECRET_KEY,
-                         algorithm="sha256").digest()
+    digest = salted_hmac(
+        _CODE_SALT, selector, secret=key or settings.SECRET_KEY, algorithm="sha256"
+    ).digest()
     digits = settings.PORTERO_CODE_DIGITS
     return str(int.from_bytes(digest[:8], "big") % 10**digits).zfill(digits)
 

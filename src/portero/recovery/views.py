@@ -44,8 +44,11 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
         return redirect("recovery:password_sent")  # POST-redirect-GET: a double click is harmless
     # The same request either way: the e-mail itself says "activate" for an account with no
     # password yet. Only the page's words differ for who came to activate (issue: first time).
-    return render(request, "recovery/forgot_password.html", {
-        "form": form, "first_time": request.GET.get("primera-vez") == "1"})
+    return render(
+        request,
+        "recovery/forgot_password.html",
+        {"form": form, "first_time": request.GET.get("primera-vez") == "1"},
+    )
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -87,7 +90,8 @@ def enter_code(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         check = password_reset.redeem_code(
-            username=form.cleaned_data["username"], code=form.cleaned_data["code"],
+            username=form.cleaned_data["username"],
+            code=form.cleaned_data["code"],
             client=ClientInfo.from_request(request),
         )
         if check.reset is not None:
@@ -114,11 +118,13 @@ def reset(request: HttpRequest) -> HttpResponse:
     if has_factor(user) and not factor_flows.reset_proven(request, selector=selector):
         return _reset_factor(request, check.reset, selector)
     first_time = check.reset.purpose == ResetPurpose.ACTIVATION  # no password to "change"
-    form = NewPasswordForm(user, request.POST if request.method == "POST" else None,
-                           first_time=first_time)
+    form = NewPasswordForm(
+        user, request.POST if request.method == "POST" else None, first_time=first_time
+    )
     if form.is_valid():
         check = password_reset.complete_password_reset(
-            selector=selector, password=form.cleaned_data["new_password1"],
+            selector=selector,
+            password=form.cleaned_data["new_password1"],
             client=ClientInfo.from_request(request),
             second_factor=factor_flows.reset_proven(request, selector=selector),
         )
@@ -126,8 +132,11 @@ def reset(request: HttpRequest) -> HttpResponse:
         request.session.pop(factor_flows.RESET_PROVEN, None)
         request.session[SESSION_ACTIVATED] = first_time
         return redirect("recovery:reset_done") if check.completed else _dead_link(request, check)
-    return render(request, "recovery/reset.html", {"form": form, "reset": check.reset,
-                                                   "first_time": first_time})
+    return render(
+        request,
+        "recovery/reset.html",
+        {"form": form, "reset": check.reset, "first_time": first_time},
+    )
 
 
 def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> HttpResponse:
@@ -135,9 +144,13 @@ def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> 
     backup code or passkey first, in this browser, for this reset; then the new password."""
     factors = factors_of(reset.user)
     if request.method == "POST" and "credential" in request.POST:  # a passkey's answer
-        passkey = factor_flows.reset_passkey(request, client=ClientInfo.from_request(request),
-                                             user=reset.user, selector=selector,
-                                             response=request.POST["credential"])
+        passkey = factor_flows.reset_passkey(
+            request,
+            client=ClientInfo.from_request(request),
+            user=reset.user,
+            selector=selector,
+            response=request.POST["credential"],
+        )
         if not passkey.passkey:
             messages.error(request, passkey_views.passkey_refusal(passkey))
         return redirect("recovery:reset")
@@ -145,14 +158,21 @@ def _reset_factor(request: HttpRequest, reset: PasswordReset, selector: str) -> 
     posted = request.method == "POST" and "method" in request.POST
     form = code_form(request.POST if posted else None, prefix_method=method)
     if form.is_valid():
-        check = factor_flows.reset_code(request, client=ClientInfo.from_request(request),
-                                        user=reset.user, selector=selector,
-                                        code=form.cleaned_data["code"])
+        check = factor_flows.reset_code(
+            request,
+            client=ClientInfo.from_request(request),
+            user=reset.user,
+            selector=selector,
+            code=form.cleaned_data["code"],
+        )
         if check.method:
             return redirect("recovery:reset")
         form.add_error("code", factor_views.refusal(check))
-    return render(request, "recovery/reset_factor.html", {
-        "form": form, "factors": factors, "method": method, "reset": reset})
+    return render(
+        request,
+        "recovery/reset_factor.html",
+        {"form": form, "factors": factors, "method": method, "reset": reset},
+    )
 
 
 @require_POST
@@ -168,6 +188,11 @@ def new_link(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def reset_done(request: HttpRequest) -> HttpResponse:
     """The password is set; a portal's sign-in started in this browser is still waiting."""
-    return render(request, "recovery/reset_done.html", {
-        "pending": return_to(request),
-        "activated": bool(request.session.pop(SESSION_ACTIVATED, False))})
+    return render(
+        request,
+        "recovery/reset_done.html",
+        {
+            "pending": return_to(request),
+            "activated": bool(request.session.pop(SESSION_ACTIVATED, False)),
+        },
+    )

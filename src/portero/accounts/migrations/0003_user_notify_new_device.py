@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_search_indexes'),
+        ("accounts", "0002_search_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='notify_new_device',
-            field=models.BooleanField(default=True, verbose_name='e-mail me when a new device signs in'),
+            model_name="user",
+            name="notify_new_device",
+            field=models.BooleanField(
+                default=True, verbose_name="e-mail me when a new device signs in"
+            ),
         ),
     ]

@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_user_known_devices'),
+        ("accounts", "0004_user_known_devices"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sessionrecord',
-            name='sid',
+            model_name="sessionrecord",
+            name="sid",
             field=models.CharField(blank=True, db_index=True, max_length=43),
         ),
         migrations.AddField(
-            model_name='user',
-            name='verified_email',
-            field=models.EmailField(blank=True, max_length=254, verbose_name='verified e-mail address'),
+            model_name="user",
+            name="verified_email",
+            field=models.EmailField(
+                blank=True, max_length=254, verbose_name="verified e-mail address"
+            ),
         ),
     ]

@@ -17,7 +17,6 @@ def not_chosen_to_spanish(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("accounts", "0005_sessionrecord_sid_user_verified_email"),
     ]
@@ -26,8 +25,13 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="user",
             name="language",
-            field=models.CharField(blank=True, choices=[("es-co", "Spanish"), ("en", "English")],
-                                   default="", max_length=8, verbose_name="language"),
+            field=models.CharField(
+                blank=True,
+                choices=[("es-co", "Spanish"), ("en", "English")],
+                default="",
+                max_length=8,
+                verbose_name="language",
+            ),
         ),
         migrations.RunPython(spanish_to_not_chosen, not_chosen_to_spanish),
     ]

@@ -8,7 +8,6 @@ import portero.core.clock
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,33 +16,53 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditChain',
+            name="AuditChain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('head_id', models.BigIntegerField(default=0)),
-                ('head_hash', models.CharField(default='', max_length=64)),
-                ('anchor_id', models.BigIntegerField(default=0)),
-                ('anchor_hash', models.CharField(default='', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("head_id", models.BigIntegerField(default=0)),
+                ("head_hash", models.CharField(default="", max_length=64)),
+                ("anchor_id", models.BigIntegerField(default=0)),
+                ("anchor_hash", models.CharField(default="", max_length=64)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=portero.core.clock.now)),
-                ('event', models.CharField(db_index=True, max_length=48)),
-                ('outcome', models.CharField(max_length=24)),
-                ('actor', models.CharField(blank=True, max_length=64)),
-                ('subject', models.CharField(blank=True, max_length=96)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('request_id', models.CharField(blank=True, max_length=32)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('prev_hash', models.CharField(blank=True, max_length=64)),
-                ('row_hash', models.CharField(blank=True, max_length=64)),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, default=portero.core.clock.now)),
+                ("event", models.CharField(db_index=True, max_length=48)),
+                ("outcome", models.CharField(max_length=24)),
+                ("actor", models.CharField(blank=True, max_length=64)),
+                ("subject", models.CharField(blank=True, max_length=96)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("request_id", models.CharField(blank=True, max_length=32)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("prev_hash", models.CharField(blank=True, max_length=64)),
+                ("row_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['user', '-created_at'], name='audit_user_recent')],
+                "indexes": [models.Index(fields=["user", "-created_at"], name="audit_user_recent")],
             },
         ),
     ]

@@ -15,16 +15,19 @@ class Migration(migrations.Migration):
     dependencies = [("audit", "0002_chain_head")]
     operations = [
         migrations.AddField(
-            model_name="auditevent", name="seq",
+            model_name="auditevent",
+            name="seq",
             field=models.BigIntegerField(blank=True, editable=False, null=True, unique=True),
         ),
         migrations.RunPython(place_chained_rows, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name="auditevent",
-            index=models.Index(condition=models.Q(("seq__isnull", True)), fields=["id"],
-                               name="audit_unsealed"),
+            index=models.Index(
+                condition=models.Q(("seq__isnull", True)), fields=["id"], name="audit_unsealed"
+            ),
         ),
         migrations.RenameField(model_name="auditchain", old_name="head_id", new_name="head_seq"),
-        migrations.RenameField(model_name="auditchain", old_name="anchor_id",
-                               new_name="anchor_seq"),
+        migrations.RenameField(
+            model_name="auditchain", old_name="anchor_id", new_name="anchor_seq"
+        ),
     ]

@@ -29,15 +29,28 @@ def mark_epoch(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("audit", "0003_sealed_by_the_worker")]
     operations = [
-        migrations.AddField(model_name="auditchain", name="anchor_tag",
-                            field=models.CharField(blank=True, max_length=81)),
-        migrations.AddField(model_name="auditchain", name="legacy_hash",
-                            field=models.CharField(blank=True, max_length=64)),
-        migrations.AddField(model_name="auditchain", name="legacy_seq",
-                            field=models.BigIntegerField(default=0)),
-        migrations.AddField(model_name="auditchain", name="legacy_tag",
-                            field=models.CharField(blank=True, max_length=81)),
-        migrations.AddField(model_name="auditevent", name="key_id",
-                            field=models.CharField(blank=True, max_length=16)),
+        migrations.AddField(
+            model_name="auditchain",
+            name="anchor_tag",
+            field=models.CharField(blank=True, max_length=81),
+        ),
+        migrations.AddField(
+            model_name="auditchain",
+            name="legacy_hash",
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.AddField(
+            model_name="auditchain", name="legacy_seq", field=models.BigIntegerField(default=0)
+        ),
+        migrations.AddField(
+            model_name="auditchain",
+            name="legacy_tag",
+            field=models.CharField(blank=True, max_length=81),
+        ),
+        migrations.AddField(
+            model_name="auditevent",
+            name="key_id",
+            field=models.CharField(blank=True, max_length=16),
+        ),
         migrations.RunPython(mark_epoch, migrations.RunPython.noop),
     ]

@@ -33,8 +33,11 @@ portero: Any = oauth.register(
     client_id=settings.PORTAL_CLIENT_ID,
     client_secret=settings.PORTAL_CLIENT_SECRET,
     server_metadata_url=f"{settings.PORTAL_ISSUER}/.well-known/openid-configuration",
-    client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256",
-                   "default_timeout": HTTP_TIMEOUT_SECONDS},
+    client_kwargs={
+        "scope": "openid profile email",
+        "code_challenge_method": "S256",
+        "default_timeout": HTTP_TIMEOUT_SECONDS,
+    },
 )
 
 
@@ -60,8 +63,12 @@ def logout_token_claims(token: str) -> dict[str, Any]:
     """Return the claims of a valid logout token, or raise InvalidLogoutToken."""
     metadata = portero.load_server_metadata()
     try:
-        decoded = _verified(token, JWSRegistry(
-            algorithms=metadata.get("id_token_signing_alg_values_supported") or ["RS256"]))
+        decoded = _verified(
+            token,
+            JWSRegistry(
+                algorithms=metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
+            ),
+        )
         jwt.JWTClaimsRegistry(
             leeway=CLOCK_LEEWAY_SECONDS,
             iss={"essential": True, "value": metadata["issuer"]},
@@ -78,11 +85,11 @@ def _verified(token: str, registry: JWSRegistry) -> jwt.Token:
     """Check the signature against Portero's JWKS, read again once for an unknown key (one
     Portero started signing with after the portal last read it: `portero keys rotate`)."""
     try:
-        return jwt.decode(token, KeySet.import_key_set(portero.fetch_jwk_set()),
-                          registry=registry)
+        return jwt.decode(token, KeySet.import_key_set(portero.fetch_jwk_set()), registry=registry)
     except InvalidKeyIdError:
-        return jwt.decode(token, KeySet.import_key_set(portero.fetch_jwk_set(force=True)),
-                          registry=registry)
+        return jwt.decode(
+            token, KeySet.import_key_set(portero.fetch_jwk_set(force=True)), registry=registry
+        )
 
 
 def _check_logout_claims(header: dict[str, Any], claims: dict[str, Any]) -> None:

@@ -55,11 +55,13 @@ MIDDLEWARE = [
 ]
 ROOT_URLCONF = "portero.demo.portal.urls"
 WSGI_APPLICATION = "portero.demo.portal.wsgi.application"
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
 
 # Sessions in PortalSession, findable by Portero's sid for back-channel logout.
 SESSION_ENGINE = "portero.demo.portal.sessions"

@@ -35,9 +35,12 @@ def _problem(request: HttpRequest, error: str, *, status: int = 400) -> HttpResp
     """A short Spanish page with a link home, instead of a traceback (never a 500)."""
     if not ERROR_CODE.fullmatch(error):  # shown on the page: an OAuth code, not any text
         error = "other"
-    return render(request, "portal/problem.html",
-                  {"message": PROBLEMS.get(error, PROBLEMS["other"]), "error": error},
-                  status=status)
+    return render(
+        request,
+        "portal/problem.html",
+        {"message": PROBLEMS.get(error, PROBLEMS["other"]), "error": error},
+        status=status,
+    )
 
 
 @require_safe
@@ -45,11 +48,15 @@ def _problem(request: HttpRequest, error: str, *, status: int = 400) -> HttpResp
 def home(request: HttpRequest) -> HttpResponse:
     claims = request.session.get(CLAIMS)
     signed_out = "state" in request.GET and _returned_from_logout(request)
-    return render(request, "portal/home.html", {
-        "claims": claims,
-        "name": (claims or {}).get("name") or (claims or {}).get("preferred_username", ""),
-        "signed_out": signed_out,
-    })
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "claims": claims,
+            "name": (claims or {}).get("name") or (claims or {}).get("preferred_username", ""),
+            "signed_out": signed_out,
+        },
+    )
 
 
 def _returned_from_logout(request: HttpRequest) -> bool:
@@ -68,7 +75,8 @@ def login(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     try:
         response: HttpResponse = oidc.portero.authorize_redirect(
-            request, f"{settings.PORTAL_BASE_URL}/auth/callback/")
+            request, f"{settings.PORTAL_BASE_URL}/auth/callback/"
+        )
     except (requests.RequestException, ValueError) as error:  # Portero is down or says nonsense
         log.warning("discovery failed: %s", error)
         return _problem(request, "unreachable", status=502)
@@ -107,8 +115,8 @@ def logout(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     try:
         response: HttpResponse = oidc.portero.logout_redirect(
-            request, post_logout_redirect_uri=f"{settings.PORTAL_BASE_URL}/",
-            id_token_hint=id_token)
+            request, post_logout_redirect_uri=f"{settings.PORTAL_BASE_URL}/", id_token_hint=id_token
+        )
     except (requests.RequestException, RuntimeError) as error:
         log.warning("no end_session_endpoint: %s", error)
         return redirect("home")  # signed out here at least
@@ -123,8 +131,9 @@ def backchannel_logout(request: HttpRequest) -> HttpResponse:
         claims = oidc.logout_token_claims(request.POST.get("logout_token", ""))
     except oidc.InvalidLogoutToken as error:
         log.warning("logout token refused: %s", error)
-        return _no_store(JsonResponse({"error": "invalid_request",
-                                       "error_description": str(error)}, status=400))
+        return _no_store(
+            JsonResponse({"error": "invalid_request", "error_description": str(error)}, status=400)
+        )
     except requests.RequestException as error:  # the JWKS could not be read: try again later
         log.warning("JWKS unavailable: %s", error)
         return _no_store(HttpResponse(status=503))

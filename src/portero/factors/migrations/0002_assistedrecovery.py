@@ -8,34 +8,70 @@ import portero.core.clock
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('factors', '0001_initial'),
+        ("factors", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AssistedRecovery',
+            name="AssistedRecovery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('selector', models.CharField(max_length=32, unique=True)),
-                ('started_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('due_at', models.DateTimeField()),
-                ('state', models.CharField(choices=[('pending', 'Waiting'), ('cancelled', 'Cancelled'), ('completed', 'Completed')], default='pending', max_length=16)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_by', models.CharField(blank=True, max_length=32)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('enrolment_pending', models.BooleanField(default=False)),
-                ('started_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assisted_recoveries', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="reason")),
+                ("selector", models.CharField(max_length=32, unique=True)),
+                ("started_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("due_at", models.DateTimeField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("cancelled", "Cancelled"),
+                            ("completed", "Completed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_by", models.CharField(blank=True, max_length=32)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("enrolment_pending", models.BooleanField(default=False)),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assisted_recoveries",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'assisted recovery',
-                'ordering': ['-started_at', '-pk'],
-                'indexes': [models.Index(fields=['state', 'due_at'], name='factors_assisted_due')],
-                'constraints': [models.UniqueConstraint(models.F('user'), condition=models.Q(('state', 'pending')), name='factors_assisted_one_pending')],
+                "verbose_name": "assisted recovery",
+                "ordering": ["-started_at", "-pk"],
+                "indexes": [models.Index(fields=["state", "due_at"], name="factors_assisted_due")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("user"),
+                        condition=models.Q(("state", "pending")),
+                        name="factors_assisted_one_pending",
+                    )
+                ],
             },
         ),
     ]

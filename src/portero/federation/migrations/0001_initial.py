@@ -9,7 +9,6 @@ import portero.federation.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,74 +18,180 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Authorization',
+            name="Authorization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code_hash', models.CharField(max_length=64, unique=True)),
-                ('sid', models.CharField(db_index=True, max_length=43)),
-                ('auth_time', models.DateTimeField()),
-                ('amr', models.JSONField(default=list)),
-                ('acr', models.CharField(blank=True, max_length=64)),
-                ('scope', models.CharField(blank=True, max_length=255)),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('token_family', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('session_ended_at', models.DateTimeField(blank=True, null=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='portero_authorizations', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oidc_authorizations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code_hash", models.CharField(max_length=64, unique=True)),
+                ("sid", models.CharField(db_index=True, max_length=43)),
+                ("auth_time", models.DateTimeField()),
+                ("amr", models.JSONField(default=list)),
+                ("acr", models.CharField(blank=True, max_length=64)),
+                ("scope", models.CharField(blank=True, max_length=255)),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("token_family", models.UUIDField(blank=True, db_index=True, null=True)),
+                ("session_ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="portero_authorizations",
+                        to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="oidc_authorizations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ClientProfile',
+            name="ClientProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('backchannel_logout_uri', models.URLField(blank=True, max_length=500)),
-                ('consent_required', models.BooleanField(default=False)),
-                ('application', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='portero_profile', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("backchannel_logout_uri", models.URLField(blank=True, max_length=500)),
+                ("consent_required", models.BooleanField(default=False)),
+                (
+                    "application",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="portero_profile",
+                        to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Subject',
+            name="Subject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sub', models.CharField(default=portero.federation.models.new_subject, max_length=43, unique=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='oidc_subject', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sub",
+                    models.CharField(
+                        default=portero.federation.models.new_subject, max_length=43, unique=True
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="oidc_subject",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scopes', models.JSONField(default=list)),
-                ('granted_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='portero_consents', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oidc_consents', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scopes", models.JSONField(default=list)),
+                ("granted_at", models.DateTimeField(default=portero.core.clock.now)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="portero_consents",
+                        to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="oidc_consents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'application'), name='federation_consent_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "application"), name="federation_consent_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LogoutDelivery',
+            name="LogoutDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sub', models.CharField(max_length=43)),
-                ('sid', models.CharField(max_length=43)),
-                ('uri', models.URLField(max_length=500)),
-                ('reason', models.CharField(max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Delivered'), ('retrying', 'Retrying'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('next_attempt_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('give_up_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='portero_logouts', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL)),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='oidc_logouts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sub", models.CharField(max_length=43)),
+                ("sid", models.CharField(max_length=43)),
+                ("uri", models.URLField(max_length=500)),
+                ("reason", models.CharField(max_length=16)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Delivered"),
+                            ("retrying", "Retrying"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("next_attempt_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("give_up_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="portero_logouts",
+                        to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="oidc_logouts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='federation_logout_due')],
+                "indexes": [
+                    models.Index(fields=["status", "next_attempt_at"], name="federation_logout_due")
+                ],
             },
         ),
     ]

@@ -8,7 +8,6 @@ import portero.core.clock
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,17 +16,40 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ActionReceipt',
+            name="ActionReceipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True)),
-                ('action', models.CharField(max_length=32)),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='helpdesk_actions', to=settings.AUTH_USER_MODEL)),
-                ('target', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='helpdesk_actions_received', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=64, unique=True)),
+                ("action", models.CharField(max_length=32)),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="helpdesk_actions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="helpdesk_actions_received",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'permissions': [('use_console', 'Can use the Mesa de Servicio console'), ('supervise', 'Can disable and enable accounts and act on agents')],
+                "permissions": [
+                    ("use_console", "Can use the Mesa de Servicio console"),
+                    ("supervise", "Can disable and enable accounts and act on agents"),
+                ],
             },
         ),
     ]

@@ -25,7 +25,8 @@ def create_roles(apps, schema_editor):
 
 def remove_roles(apps, schema_editor):
     apps.get_model("auth", "Group").objects.filter(
-        name__in=[AGENT_GROUP, SUPERVISOR_GROUP]).delete()
+        name__in=[AGENT_GROUP, SUPERVISOR_GROUP]
+    ).delete()
 
 
 class Migration(migrations.Migration):

@@ -8,38 +8,87 @@ import portero.core.clock
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('recovery', '0001_initial'),
+        ("recovery", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutboundEmail',
+            name="OutboundEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('password_reset', 'Password recovery'), ('account_activation', 'Account activation'), ('username_reminder', 'Username reminder'), ('password_changed', 'Password changed')], max_length=32)),
-                ('to_address', models.EmailField(max_length=254)),
-                ('language', models.CharField(max_length=8)),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('retrying', 'Retrying'), ('failed', 'Failed'), ('cancelled', 'Not sent: no longer needed')], default='queued', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('next_attempt_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('give_up_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('message_id', models.CharField(blank=True, max_length=255)),
-                ('smtp_reply', models.CharField(blank=True, max_length=500)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('reset', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='emails', to='recovery.passwordreset')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='emails', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("password_reset", "Password recovery"),
+                            ("account_activation", "Account activation"),
+                            ("username_reminder", "Username reminder"),
+                            ("password_changed", "Password changed"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("to_address", models.EmailField(max_length=254)),
+                ("language", models.CharField(max_length=8)),
+                ("context", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("retrying", "Retrying"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Not sent: no longer needed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("next_attempt_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("give_up_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("message_id", models.CharField(blank=True, max_length=255)),
+                ("smtp_reply", models.CharField(blank=True, max_length=500)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                (
+                    "reset",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="emails",
+                        to="recovery.passwordreset",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="emails",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='mail_outbox_due')],
+                "indexes": [
+                    models.Index(fields=["status", "next_attempt_at"], name="mail_outbox_due")
+                ],
             },
         ),
     ]

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0001_initial'),
+        ("mail", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboundemail',
-            name='kind',
-            field=models.CharField(choices=[('password_reset', 'Password recovery'), ('account_activation', 'Account activation'), ('username_reminder', 'Username reminder'), ('password_changed', 'Password changed'), ('new_device_sign_in', 'Sign-in from a new device')], max_length=32),
+            model_name="outboundemail",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("password_reset", "Password recovery"),
+                    ("account_activation", "Account activation"),
+                    ("username_reminder", "Username reminder"),
+                    ("password_changed", "Password changed"),
+                    ("new_device_sign_in", "Sign-in from a new device"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

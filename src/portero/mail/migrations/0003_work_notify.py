@@ -4,7 +4,6 @@ from portero.core.work_notify import notify_on_insert
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("mail", "0002_alter_outboundemail_kind"),
     ]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0004_organizations_email_kinds'),
+        ("mail", "0004_organizations_email_kinds"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboundemail',
-            name='kind',
-            field=models.CharField(choices=[('password_reset', 'Password recovery'), ('account_activation', 'Account activation'), ('username_reminder', 'Username reminder'), ('password_changed', 'Password changed'), ('new_device_sign_in', 'Sign-in from a new device'), ('factor_changed', 'Second factor changed'), ('membership_changed', 'Organization membership changed'), ('membership_requested', 'Organization access request')], max_length=32),
+            model_name="outboundemail",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("password_reset", "Password recovery"),
+                    ("account_activation", "Account activation"),
+                    ("username_reminder", "Username reminder"),
+                    ("password_changed", "Password changed"),
+                    ("new_device_sign_in", "Sign-in from a new device"),
+                    ("factor_changed", "Second factor changed"),
+                    ("membership_changed", "Organization membership changed"),
+                    ("membership_requested", "Organization access request"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -6,46 +6,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0005_factor_email_kind'),
+        ("mail", "0005_factor_email_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundemail',
-            name='bounce_diagnostic',
+            model_name="outboundemail",
+            name="bounce_diagnostic",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='outboundemail',
-            name='bounce_status',
+            model_name="outboundemail",
+            name="bounce_status",
             field=models.CharField(blank=True, max_length=16),
         ),
         migrations.AddField(
-            model_name='outboundemail',
-            name='bounced_at',
+            model_name="outboundemail",
+            name="bounced_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='outboundemail',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('retrying', 'Retrying'), ('failed', 'Failed'), ('cancelled', 'Not sent: no longer needed'), ('bounced', 'Bounced')], default='queued', max_length=16),
+            model_name="outboundemail",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("retrying", "Retrying"),
+                    ("failed", "Failed"),
+                    ("cancelled", "Not sent: no longer needed"),
+                    ("bounced", "Bounced"),
+                ],
+                default="queued",
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='UndeliverableAddress',
+            name="UndeliverableAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.EmailField(max_length=254)),
-                ('bounced_at', models.DateTimeField()),
-                ('status', models.CharField(max_length=16)),
-                ('diagnostic', models.CharField(blank=True, max_length=500)),
-                ('email', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mail.outboundemail')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='undeliverable_addresses', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.EmailField(max_length=254)),
+                ("bounced_at", models.DateTimeField()),
+                ("status", models.CharField(max_length=16)),
+                ("diagnostic", models.CharField(blank=True, max_length=500)),
+                (
+                    "email",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mail.outboundemail",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="undeliverable_addresses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'address'), name='mail_undeliverable_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "address"), name="mail_undeliverable_once"
+                    )
+                ],
             },
         ),
     ]

@@ -10,7 +10,6 @@ import portero.core.clock
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,72 +18,180 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('administrador', 'Administrator'), ('usuario', 'User')], default='usuario', max_length=16, verbose_name='role')),
-                ('state', models.CharField(choices=[('pendiente', 'Pending'), ('aceptado', 'Accepted'), ('rechazado', 'Rejected'), ('cancelado', 'Cancelled')], max_length=16, verbose_name='state')),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('changed_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('change_reason', models.CharField(blank=True, max_length=200)),
-                ('last_chosen_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("administrador", "Administrator"), ("usuario", "User")],
+                        default="usuario",
+                        max_length=16,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pendiente", "Pending"),
+                            ("aceptado", "Accepted"),
+                            ("rechazado", "Rejected"),
+                            ("cancelado", "Cancelled"),
+                        ],
+                        max_length=16,
+                        verbose_name="state",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("changed_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("change_reason", models.CharField(blank=True, max_length=200)),
+                ("last_chosen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ActingFor',
+            name="ActingFor",
             fields=[
-                ('sid', models.CharField(max_length=43, primary_key=True, serialize=False)),
-                ('chosen_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='organizations.membership')),
+                ("sid", models.CharField(max_length=43, primary_key=True, serialize=False)),
+                ("chosen_at", models.DateTimeField(default=portero.core.clock.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sessions",
+                        to="organizations.membership",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MembershipChange',
+            name="MembershipChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=24)),
-                ('from_state', models.CharField(blank=True, max_length=16)),
-                ('to_state', models.CharField(max_length=16)),
-                ('role', models.CharField(max_length=16)),
-                ('by', models.CharField(max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('at', models.DateTimeField(default=portero.core.clock.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='organizations.membership')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=24)),
+                ("from_state", models.CharField(blank=True, max_length=16)),
+                ("to_state", models.CharField(max_length=16)),
+                ("role", models.CharField(max_length=16)),
+                ("by", models.CharField(max_length=16)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("at", models.DateTimeField(default=portero.core.clock.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="organizations.membership",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(choices=[('entidad', 'Public entity'), ('proveedor', 'Supplier')], max_length=16, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('nit', models.CharField(max_length=16, verbose_name='NIT')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('inactive', 'Inactive')], default='active', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("entidad", "Public entity"), ("proveedor", "Supplier")],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("nit", models.CharField(max_length=16, verbose_name="NIT")),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("inactive", "Inactive")],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
             ],
             options={
-                'verbose_name': 'organization',
-                'verbose_name_plural': 'organizations',
-                'constraints': [models.UniqueConstraint(fields=('nit', 'kind'), name='organizations_one_per_nit_and_kind')],
+                "verbose_name": "organization",
+                "verbose_name_plural": "organizations",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("nit", "kind"), name="organizations_one_per_nit_and_kind"
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='membership',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='organizations.organization'),
+            model_name="membership",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="memberships",
+                to="organizations.organization",
+            ),
         ),
         migrations.AddIndex(
-            model_name='membership',
-            index=models.Index(fields=['organization', 'state'], name='organizations_members_by_state'),
+            model_name="membership",
+            index=models.Index(
+                fields=["organization", "state"], name="organizations_members_by_state"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('organization', 'user'), name='organizations_one_membership'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "user"), name="organizations_one_membership"
+            ),
         ),
     ]

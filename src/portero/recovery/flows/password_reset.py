@@ -46,8 +46,12 @@ class ResetCheck:
 
 def request_password_reset(*, username: str, client: ClientInfo) -> None:
     """Record the request (rate limits first); the worker looks the account up later (FR1)."""
-    recovery_request_record(kind=RequestKind.PASSWORD, typed=username,
-                            normalized=normalize_username(username), client=client)
+    recovery_request_record(
+        kind=RequestKind.PASSWORD,
+        typed=username,
+        normalized=normalize_username(username),
+        client=client,
+    )
 
 
 def accounts_by_username(requests: list[RecoveryRequest]) -> dict[str, User]:
@@ -58,8 +62,9 @@ def accounts_by_username(requests: list[RecoveryRequest]) -> dict[str, User]:
     return {user.key: user for user in found}
 
 
-def process_password_request(request: RecoveryRequest, accounts: dict[str, User],
-                             issues: list[Issue]) -> RequestOutcome:
+def process_password_request(
+    request: RecoveryRequest, accounts: dict[str, User], issues: list[Issue]
+) -> RequestOutcome:
     """Prepare a reset and its e-mail (added to `issues`) if the username names a reachable
     account; `accounts` comes from `accounts_by_username`."""
     user = accounts.get(normalize_username(request.identifier))
@@ -97,8 +102,11 @@ def open_reset_link(*, token: str, client: ClientInfo) -> ResetCheck:
     opened = check.state == LinkState.VALID
     event_record(
         EventType.RESET_LINK_OPENED if opened else EventType.RESET_LINK_REJECTED,
-        outcome="ok" if opened else check.state, actor="anonymous", client=client,
-        user=reset.user if reset else None, subject=f"reset:{reset.pk}" if reset else "",
+        outcome="ok" if opened else check.state,
+        actor="anonymous",
+        client=client,
+        user=reset.user if reset else None,
+        subject=f"reset:{reset.pk}" if reset else "",
     )
     return check
 
@@ -112,25 +120,42 @@ def redeem_code(*, username: str, code: str, client: ClientInfo) -> ResetCheck:
     """
     normalized, digits = normalize_username(username), normalize_code(code)
     if ratelimit.hit("code_guess", account=normalized, ip=client.ip):
-        event_record(EventType.RESET_CODE_REJECTED, outcome="throttled", actor="anonymous",
-                     client=client)
+        event_record(
+            EventType.RESET_CODE_REJECTED, outcome="throttled", actor="anonymous", client=client
+        )
         return ResetCheck(LinkState.UNKNOWN)
     now = clock.now()
-    live = PasswordReset.objects.select_related("user").filter(
-        user__username__lower=normalized, used_at__isnull=True, expires_at__gt=now,
-        code_failures__lt=settings.PORTERO_CODE_MAX_ATTEMPTS,
-    ).order_by("-created_at")
+    live = (
+        PasswordReset.objects.select_related("user")
+        .filter(
+            user__username__lower=normalized,
+            used_at__isnull=True,
+            expires_at__gt=now,
+            code_failures__lt=settings.PORTERO_CODE_MAX_ATTEMPTS,
+        )
+        .order_by("-created_at")
+    )
     candidates = [r for r in live if reset_state(r, now) == LinkState.VALID]
     match = next((r for r in candidates if code_matches(r.selector, digits)), None)
     if match is None:
         PasswordReset.objects.filter(pk__in=[r.pk for r in candidates]).update(
             code_failures=F("code_failures") + 1
         )
-        event_record(EventType.RESET_CODE_REJECTED, outcome="wrong_code", actor="anonymous",
-                     client=client, user=candidates[0].user if candidates else None)
+        event_record(
+            EventType.RESET_CODE_REJECTED,
+            outcome="wrong_code",
+            actor="anonymous",
+            client=client,
+            user=candidates[0].user if candidates else None,
+        )
         return ResetCheck(LinkState.UNKNOWN)
-    event_record(EventType.RESET_CODE_ACCEPTED, actor="anonymous", client=client,
-                 user=match.user, subject=f"reset:{match.pk}")
+    event_record(
+        EventType.RESET_CODE_ACCEPTED,
+        actor="anonymous",
+        client=client,
+        user=match.user,
+        subject=f"reset:{match.pk}",
+    )
     return ResetCheck(LinkState.VALID, match)
 
 
@@ -139,8 +164,9 @@ class SecondFactorRequired(Exception):
 
 
 @transaction.atomic
-def complete_password_reset(*, selector: str, password: str, client: ClientInfo,
-                            second_factor: bool = False) -> ResetCheck:
+def complete_password_reset(
+    *, selector: str, password: str, client: ClientInfo, second_factor: bool = False
+) -> ResetCheck:
     """Use a proven link or code once to set `password` (already validated); return its state.
 
     The conditional update makes redemption atomic: of concurrent submissions exactly one
@@ -159,15 +185,19 @@ def complete_password_reset(*, selector: str, password: str, client: ClientInfo,
     ).update(used_at=now)
     if not claimed:
         return check_reset_selector(selector)
-    via: PasswordVia = (
-        "activation" if check.reset.purpose == ResetPurpose.ACTIVATION else "reset"
-    )
+    via: PasswordVia = "activation" if check.reset.purpose == ResetPurpose.ACTIVATION else "reset"
     user_set_password(user=check.reset.user, password=password, client=client, via=via)
-    user_email_verified(user=check.reset.user,
-                        address=check.reset.emails.order_by("-pk")
-                        .values_list("to_address", flat=True).first() or "")
-    event_record(EventType.RESET_COMPLETED, user=check.reset.user, client=client,
-                 subject=f"reset:{check.reset.pk}")
+    user_email_verified(
+        user=check.reset.user,
+        address=check.reset.emails.order_by("-pk").values_list("to_address", flat=True).first()
+        or "",
+    )
+    event_record(
+        EventType.RESET_COMPLETED,
+        user=check.reset.user,
+        client=client,
+        subject=f"reset:{check.reset.pk}",
+    )
     return ResetCheck(LinkState.USED, check.reset, completed=True)
 
 

@@ -18,8 +18,9 @@ from portero.recovery.services import recovery_request_record
 
 def request_username_reminder(*, email: str, client: ClientInfo) -> None:
     """Record the request (rate limits first); the worker looks the address up later (FU1)."""
-    recovery_request_record(kind=RequestKind.USERNAME, typed=email,
-                            normalized=normalize_email(email), client=client)
+    recovery_request_record(
+        kind=RequestKind.USERNAME, typed=email, normalized=normalize_email(email), client=client
+    )
 
 
 def _active_accounts(email: str) -> QuerySet[User]:
@@ -36,20 +37,28 @@ def accounts_by_email(requests: list[RecoveryRequest]) -> dict[str, User]:
     query), by normalized address."""
     addresses = {normalize_email(r.identifier) for r in requests}
     # Keyed as the database compares (LOWER), exactly as a look-up of one address would match.
-    found = (User.objects.annotate(key=Lower("email"))
-             .filter(key__in=addresses, is_active=True).order_by("-pk"))
+    found = (
+        User.objects.annotate(key=Lower("email"))
+        .filter(key__in=addresses, is_active=True)
+        .order_by("-pk")
+    )
     return {user.key: user for user in found}  # the lowest pk comes last and wins
 
 
-def process_username_request(request: RecoveryRequest, accounts: dict[str, User],
-                             issues: list[Issue]) -> RequestOutcome:
+def process_username_request(
+    request: RecoveryRequest, accounts: dict[str, User], issues: list[Issue]
+) -> RequestOutcome:
     """Prepare one e-mail listing every username registered with the address (FU2), added
     to `issues`; `accounts` comes from `accounts_by_email`."""
     user = accounts.get(normalize_email(request.identifier))
     if user is None:
         return RequestOutcome.NO_ACCOUNT
     request.user = user
-    email = email_new(kind=EmailKind.USERNAME_REMINDER, to_address=user.email,
-                      language=user.preferred_language(request.language), user=user)
+    email = email_new(
+        kind=EmailKind.USERNAME_REMINDER,
+        to_address=user.email,
+        language=user.preferred_language(request.language),
+        user=user,
+    )
     issues.append(Issue(EventType.USERNAME_REMINDER_ISSUED, user, email))
     return RequestOutcome.EMAIL_QUEUED

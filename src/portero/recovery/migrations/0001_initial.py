@@ -8,7 +8,6 @@ import portero.core.clock
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,38 +16,109 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='RecoveryRequest',
+            name="RecoveryRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('password', 'Forgotten password'), ('username', 'Forgotten username')], max_length=16)),
-                ('identifier', models.CharField(blank=True, max_length=254)),
-                ('identifier_digest', models.CharField(db_index=True, max_length=64)),
-                ('language', models.CharField(max_length=8)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('pending', 'Pending'), ('email_queued', 'E-mail queued'), ('no_account', 'No such account'), ('account_disabled', 'Account disabled'), ('no_email', 'Account has no e-mail address'), ('throttled', 'Not sent: too many requests')], default='pending', max_length=24)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='recovery_requests', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("password", "Forgotten password"),
+                            ("username", "Forgotten username"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("identifier", models.CharField(blank=True, max_length=254)),
+                ("identifier_digest", models.CharField(db_index=True, max_length=64)),
+                ("language", models.CharField(max_length=8)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("email_queued", "E-mail queued"),
+                            ("no_account", "No such account"),
+                            ("account_disabled", "Account disabled"),
+                            ("no_email", "Account has no e-mail address"),
+                            ("throttled", "Not sent: too many requests"),
+                        ],
+                        default="pending",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="recovery_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PasswordReset',
+            name="PasswordReset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('reset', 'Password recovery'), ('activation', 'Account activation')], max_length=16)),
-                ('selector', models.CharField(max_length=32, unique=True)),
-                ('created_at', models.DateTimeField(default=portero.core.clock.now)),
-                ('expires_at', models.DateTimeField()),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('code_failures', models.PositiveSmallIntegerField(default=0)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='password_resets', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='resets', to='recovery.recoveryrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("reset", "Password recovery"),
+                            ("activation", "Account activation"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("selector", models.CharField(max_length=32, unique=True)),
+                ("created_at", models.DateTimeField(default=portero.core.clock.now)),
+                ("expires_at", models.DateTimeField()),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("code_failures", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="password_resets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="resets",
+                        to="recovery.recoveryrequest",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='recoveryrequest',
-            index=models.Index(condition=models.Q(('processed_at__isnull', True)), fields=['id'], name='recovery_request_pending'),
+            model_name="recoveryrequest",
+            index=models.Index(
+                condition=models.Q(("processed_at__isnull", True)),
+                fields=["id"],
+                name="recovery_request_pending",
+            ),
         ),
     ]

@@ -6,20 +6,19 @@ from portero.core.work_notify import notify_on_insert
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recovery', '0001_initial'),
+        ("recovery", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recoveryrequest',
-            name='limited_by',
+            model_name="recoveryrequest",
+            name="limited_by",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='recoveryrequest',
-            name='request_id',
+            model_name="recoveryrequest",
+            name="request_id",
             field=models.CharField(blank=True, max_length=32),
         ),
         notify_on_insert("recovery_recoveryrequest"),

@@ -49,10 +49,22 @@ DEMO_USERS = [
 # gongoragabriela for the entity only (chosen silently), proveedor.nuevo for none.
 DEMO_ORGANIZATIONS = [
     # NIT (stored form), kind, name, city, administrator, other accepted users
-    ("8911800091", "entidad", "Alcaldía de Villa del Rosario (demo)", "Villa del Rosario",
-     "gongoragabriela", ["gongora.compras"]),
-    ("9007771237", "proveedor", "Suministros Góngora S.A.S. (demo)", "Cúcuta",
-     "gongora.compras", []),
+    (
+        "8911800091",
+        "entidad",
+        "Alcaldía de Villa del Rosario (demo)",
+        "Villa del Rosario",
+        "gongoragabriela",
+        ["gongora.compras"],
+    ),
+    (
+        "9007771237",
+        "proveedor",
+        "Suministros Góngora S.A.S. (demo)",
+        "Cúcuta",
+        "gongora.compras",
+        [],
+    ),
 ]
 # A Mesa de Servicio supervisor, to try the console (/mesa/).
 DEMO_AGENT = ("mesa.supervisora", "mesa.supervisora@example.com", "Supervisora de la Mesa")
@@ -69,14 +81,25 @@ def demo_users_create() -> list[str]:
     created = []
     for username, email, full_name, has_password in DEMO_USERS:
         if not User.objects.filter(username__lower=username).exists():
-            user_create(username=username, email=email, full_name=full_name,
-                        password=DEMO_PASSWORD if has_password else None, via="demo")
+            user_create(
+                username=username,
+                email=email,
+                full_name=full_name,
+                password=DEMO_PASSWORD if has_password else None,
+                via="demo",
+            )
             created.append(username)
     username, email, full_name = DEMO_AGENT
     if not User.objects.filter(username__lower=username).exists():
         with transaction.atomic():
-            agent = user_create(username=username, email=email, full_name=full_name,
-                                password=DEMO_PASSWORD, is_staff=True, via="demo")
+            agent = user_create(
+                username=username,
+                email=email,
+                full_name=full_name,
+                password=DEMO_PASSWORD,
+                is_staff=True,
+                via="demo",
+            )
             user_grant_role(user=agent, role="supervisor")
         created.append(username)
     demo_organizations_create()
@@ -90,11 +113,15 @@ def demo_organizations_create() -> None:
             continue
         with transaction.atomic():
             administrator = User.objects.get(username__lower=admin)
-            organization = organization_register(user=administrator, kind=kind, name=name,
-                                                 nit=nit, city=city, client=None).organization
+            organization = organization_register(
+                user=administrator, kind=kind, name=name, nit=nit, city=city, client=None
+            ).organization
             for username in users:
-                membership_import(user=User.objects.get(username__lower=username),
-                                  organization=organization, role=Role.USER)
+                membership_import(
+                    user=User.objects.get(username__lower=username),
+                    organization=organization,
+                    role=Role.USER,
+                )
 
 
 @dataclass(frozen=True)
@@ -113,9 +140,11 @@ def portal_origin(port: int) -> str:
 def portal_registration(port: int) -> dict[str, Any]:
     """Return the addresses Portero must know for the portal on `port`."""
     origin = portal_origin(port)
-    return {"redirect_uris": [f"{origin}/auth/callback/"],
-            "post_logout_redirect_uris": [f"{origin}/"],
-            "backchannel_logout_uri": f"{origin}/auth/backchannel-logout/"}
+    return {
+        "redirect_uris": [f"{origin}/auth/callback/"],
+        "post_logout_redirect_uris": [f"{origin}/"],
+        "backchannel_logout_uri": f"{origin}/auth/backchannel-logout/",
+    }
 
 
 def portal_client_ensure(*, path: Path, port: int) -> PortalClient:
@@ -136,8 +165,9 @@ def portal_client_ensure(*, path: Path, port: int) -> PortalClient:
         return saved
     else:
         credentials = client_rotate_secret(client_id=str(existing["client_id"]))
-    client = PortalClient(credentials.client_id, str(credentials.client_secret),
-                          secrets.token_urlsafe(50))
+    client = PortalClient(
+        credentials.client_id, str(credentials.client_secret), secrets.token_urlsafe(50)
+    )
     _credentials_write(path, client)
     return client
 
@@ -169,8 +199,21 @@ def portal_command(port: int) -> list[str]:
     One process, so that only one creates the portal's SQLite table as it starts; its threads
     serve the browser and Portero's back-channel logout POSTs at the same time.
     """
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-               "--threads", "4", "--graceful-timeout", "5", "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+    ]
     if gunicorn.version_info >= (25, 1):
         # Since 25.1 every gunicorn opens a control socket at one path per user, which the
         # portal needs not and must not take from `portero serve`.
@@ -178,18 +221,26 @@ def portal_command(port: int) -> list[str]:
     return [*command, PORTAL_WSGI]
 
 
-def portal_environment(*, client: PortalClient, issuer: str, port: int,
-                       database: Path) -> dict[str, str]:
+def portal_environment(
+    *, client: PortalClient, issuer: str, port: int, database: Path
+) -> dict[str, str]:
     """Return the portal's configuration: all it knows of Portero is the issuer URL."""
-    return {"DJANGO_SETTINGS_MODULE": PORTAL_SETTINGS, "PORTAL_ISSUER": issuer,
-            "PORTAL_CLIENT_ID": client.client_id, "PORTAL_CLIENT_SECRET": client.client_secret,
-            "PORTAL_BASE_URL": portal_origin(port), "PORTAL_SECRET_KEY": client.secret_key,
-            "PORTAL_DATABASE": str(database)}
+    return {
+        "DJANGO_SETTINGS_MODULE": PORTAL_SETTINGS,
+        "PORTAL_ISSUER": issuer,
+        "PORTAL_CLIENT_ID": client.client_id,
+        "PORTAL_CLIENT_SECRET": client.client_secret,
+        "PORTAL_BASE_URL": portal_origin(port),
+        "PORTAL_SECRET_KEY": client.secret_key,
+        "PORTAL_DATABASE": str(database),
+    }
 
 
 class Command(BaseCommand):
-    help = ("Run the demo: web server, worker, a local SMTP inbox and a demo portal that signs "
-            "in through Portero, on SQLite.")
+    help = (
+        "Run the demo: web server, worker, a local SMTP inbox and a demo portal that signs "
+        "in through Portero, on SQLite."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO or settings.PORTERO_DEMO_MAILDIR is None:
@@ -197,10 +248,14 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         demo_users_create()
         keyring().active()  # the signing key exists before any child process signs with it
-        portal = portal_client_ensure(path=settings.VAR_DIR / PORTAL_CREDENTIALS_FILE,
-                                      port=settings.PORTERO_DEMO_PORTAL_PORT)
-        smtp = Controller(Mailbox(settings.PORTERO_DEMO_MAILDIR), hostname="127.0.0.1",
-                          port=settings.PORTERO_DEMO_SMTP_PORT)
+        portal = portal_client_ensure(
+            path=settings.VAR_DIR / PORTAL_CREDENTIALS_FILE, port=settings.PORTERO_DEMO_PORTAL_PORT
+        )
+        smtp = Controller(
+            Mailbox(settings.PORTERO_DEMO_MAILDIR),
+            hostname="127.0.0.1",
+            port=settings.PORTERO_DEMO_SMTP_PORT,
+        )
         smtp.start()
         children = [self._spawn("worker"), self._spawn("serve"), self._spawn_portal(portal)]
         self._banner()
@@ -210,8 +265,9 @@ class Command(BaseCommand):
         try:
             while not stop.wait(0.5):
                 if any(child.poll() is not None for child in children):
-                    self.stderr.write(f"A demo process stopped (is one of the ports "
-                                      f"{self._ports()} taken?).")
+                    self.stderr.write(
+                        f"A demo process stopped (is one of the ports {self._ports()} taken?)."
+                    )
                     break
         finally:
             for child in children:
@@ -236,18 +292,27 @@ class Command(BaseCommand):
     def _spawn_portal(self, client: PortalClient) -> subprocess.Popen[bytes]:
         """Start the portal as an outside site: none of Portero's settings reach it."""
         port = settings.PORTERO_DEMO_PORTAL_PORT
-        inherited = {k: v for k, v in os.environ.items()
-                     if not k.startswith(("PORTERO_", "DJANGO_"))}
-        env = {**inherited, **portal_environment(
-            client=client, issuer=settings.PORTERO_BASE_URL, port=port,
-            database=settings.VAR_DIR / PORTAL_DATABASE_FILE)}
-        return subprocess.Popen(portal_command(port), env=env,  # noqa: S603
-                                start_new_session=True)
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PORTERO_", "DJANGO_"))
+        }
+        env = {
+            **inherited,
+            **portal_environment(
+                client=client,
+                issuer=settings.PORTERO_BASE_URL,
+                port=port,
+                database=settings.VAR_DIR / PORTAL_DATABASE_FILE,
+            ),
+        }
+        return subprocess.Popen(  # noqa: S603
+            portal_command(port),
+            env=env,
+            start_new_session=True,
+        )
 
     def _ports(self) -> str:
         web = settings.PORTERO_BIND.rsplit(":", 1)[-1]
-        return (f"{web}, {settings.PORTERO_DEMO_PORTAL_PORT} and "
-                f"{settings.PORTERO_DEMO_SMTP_PORT}")
+        return f"{web}, {settings.PORTERO_DEMO_PORTAL_PORT} and {settings.PORTERO_DEMO_SMTP_PORT}"
 
     def _banner(self) -> None:
         base = settings.PORTERO_BASE_URL

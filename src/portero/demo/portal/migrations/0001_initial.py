@@ -4,24 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PortalSession',
+            name="PortalSession",
             fields=[
-                ('session_key', models.CharField(max_length=40, primary_key=True, serialize=False, verbose_name='session key')),
-                ('session_data', models.TextField(verbose_name='session data')),
-                ('expire_date', models.DateTimeField(db_index=True, verbose_name='expire date')),
-                ('sid', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('sub', models.CharField(blank=True, db_index=True, max_length=255)),
+                (
+                    "session_key",
+                    models.CharField(
+                        max_length=40, primary_key=True, serialize=False, verbose_name="session key"
+                    ),
+                ),
+                ("session_data", models.TextField(verbose_name="session data")),
+                ("expire_date", models.DateTimeField(db_index=True, verbose_name="expire date")),
+                ("sid", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("sub", models.CharField(blank=True, db_index=True, max_length=255)),
             ],
             options={
-                'db_table': 'portal_session',
+                "db_table": "portal_session",
             },
         ),
     ]

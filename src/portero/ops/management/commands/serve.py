@@ -38,8 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=settings.PORTERO_WEB_WORKERS)
 
     def handle(self, *args: Any, bind: str, workers: int, **options: Any) -> None:
-        self.stdout.write(f"Portero on http://{bind}/ ({workers} workers), public URL "
-                          f"{settings.PORTERO_BASE_URL}")
+        self.stdout.write(
+            f"Portero on http://{bind}/ ({workers} workers), public URL {settings.PORTERO_BASE_URL}"
+        )
         options = server_options(bind=bind, workers=workers)
         if settings.PORTERO_METRICS_BIND:
             # Before gunicorn forks: the workers inherit the directory they write metrics to.
@@ -68,7 +69,9 @@ def server_options(*, bind: str, workers: int) -> dict[str, Any]:
         # the same proxies whose X-Forwarded-For is believed (LI3), else a local one.
         "forwarded_allow_ips": ",".join(
             str(ipaddress.ip_network(proxy, strict=False))  # gunicorn parses strictly
-            for proxy in settings.PORTERO_TRUSTED_PROXIES) or "127.0.0.1,::1",
+            for proxy in settings.PORTERO_TRUSTED_PROXIES
+        )
+        or "127.0.0.1,::1",
         # gunicorn's own page (raw English) answers request lines longer than this; up to it,
         # Portero answers a too long address with its own page (core.errors.LongUrlMiddleware).
         "limit_request_line": 8190,

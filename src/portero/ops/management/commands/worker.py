@@ -47,14 +47,16 @@ def supervise(processes: int) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
-    log.info("started %s worker processes: %s", processes,
-             ", ".join(str(c.pid) for c in children))
+    log.info("started %s worker processes: %s", processes, ", ".join(str(c.pid) for c in children))
     status = 0
     while any(c.poll() is None for c in children):
         for child in children:
             if child.poll() not in (None, 0) and not stopping.is_set():
-                log.error("worker process %s exited with %s; stopping the others",
-                          child.pid, child.returncode)
+                log.error(
+                    "worker process %s exited with %s; stopping the others",
+                    child.pid,
+                    child.returncode,
+                )
                 status = child.returncode or 1
                 stop()
         time.sleep(0.2)
@@ -67,7 +69,8 @@ def _child(number: int) -> subprocess.Popen[bytes]:
         host, port = metrics.metrics_address(settings.PORTERO_METRICS_BIND)
         env["PORTERO_METRICS_BIND"] = f"{host}:{port + number}"
     return subprocess.Popen(  # this interpreter, our own command
-        [sys.executable, "-m", "portero.cli", "worker"], env=env)
+        [sys.executable, "-m", "portero.cli", "worker"], env=env
+    )
 
 
 class StopRequested(BaseException):
@@ -121,12 +124,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Handle what is due, then exit.")
         parser.add_argument(
-            "--processes", type=int, default=DEFAULT_PROCESSES, metavar="N",
+            "--processes",
+            type=int,
+            default=DEFAULT_PROCESSES,
+            metavar="N",
             help=f"Worker processes to run (default {DEFAULT_PROCESSES}: one keeps up with "
-                 "the web server on the same cores; see docs/operations.md).")
+            "the web server on the same cores; see docs/operations.md).",
+        )
 
-    def handle(self, *args: Any, once: bool = False, processes: int = DEFAULT_PROCESSES,
-               **options: Any) -> None:
+    def handle(
+        self, *args: Any, once: bool = False, processes: int = DEFAULT_PROCESSES, **options: Any
+    ) -> None:
         if processes < 1:
             raise CommandError("--processes must be at least 1")
         if processes > 1 and not once:

@@ -10,8 +10,10 @@ from portero.organizations.importing import organizations_import
 
 
 class Command(ImportCommand):
-    help = ("Import organizations from a CSV file with the columns nit,kind,name,city (kind: "
-            "entidad or proveedor; the NIT with its check digit). Safe to run again.")
+    help = (
+        "Import organizations from a CSV file with the columns nit,kind,name,city (kind: "
+        "entidad or proveedor; the NIT with its check digit). Safe to run again."
+    )
 
     def rows_import(self, lines: Iterable[str]) -> ImportReport:
         return organizations_import(lines)
