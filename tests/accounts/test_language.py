@@ -152,6 +152,22 @@ def test_a_username_reminder_asked_from_the_english_page_arrives_in_english(user
     assert message["Content-Language"] == "en"
 
 
+def test_a_username_reminder_follows_the_page_not_one_of_the_accounts_it_lists(
+    user, mailbox, worker
+):
+    """The address asked, and it may hold other people's accounts: the oldest one's saved
+    choice must not decide the language for whoever asked."""
+    user.language = "en"
+    user.save(update_fields=["language"])
+    user_create(username="otra.persona", email=user.email)
+    browser = Client()
+    browser.cookies[COOKIE] = "es-co"
+    browser.post("/recuperar/usuario/", {"email": user.email})
+    worker.drain()
+    [message] = mailbox.messages
+    assert message["Content-Language"] == "es-co"
+
+
 def test_an_activation_asked_from_the_english_page_arrives_in_english(mailbox, worker):
     user_create(username="proveedor.nuevo", email="nuevo@example.com")
     browser = Client()

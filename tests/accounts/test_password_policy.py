@@ -390,6 +390,31 @@ def test_pw3_meter_never_compares_with_the_current_password(user, monkeypatch):
     assert body["ok"] is True  # the form, not the meter, says it must differ (PW4)
 
 
+def test_pw3_meter_never_compares_with_the_current_password_whatever_the_order(
+    user, monkeypatch, settings
+):
+    """Listed first in the settings, the comparison is still not one of the meter's rules."""
+    settings.AUTH_PASSWORD_VALIDATORS = [
+        {"NAME": "portero.accounts.validators.DifferentFromCurrentValidator"},
+        *[
+            rule
+            for rule in settings.AUTH_PASSWORD_VALIDATORS
+            if not rule["NAME"].endswith("DifferentFromCurrentValidator")
+        ],
+    ]
+    password_validation.get_default_password_validators.cache_clear()
+    browser = _signed_in()
+    monkeypatch.setattr(
+        User,
+        "check_password",
+        lambda self, raw: pytest.fail("the meter checked the current password"),
+    )
+    try:
+        assert _meter(browser, PASSWORD).json()["ok"] is True
+    finally:
+        password_validation.get_default_password_validators.cache_clear()
+
+
 def test_pw3_meter_requires_post(client):
     assert client.get(METER, {"password": GOOD}).status_code == 405
 

@@ -1,5 +1,5 @@
-"""accounts.rules owns the account fields' limits and how typed names compare (issue: one
-source for each field rule)."""
+"""accounts.rules owns the account fields' limits and how typed names compare: one
+source for each field rule."""
 
 from __future__ import annotations
 

@@ -208,3 +208,20 @@ def test_a_batch_past_half_its_lease_renews_it_before_each_message(user, mailbox
     assert len(renewed) == 2  # each a whole lease from when it went, not from the claim
     assert all(at is not None and at - taken >= lease * 0.6 for at in renewed)
     assert len(mailbox.messages) == len(emails) == 2
+
+
+@pytest.mark.parametrize(
+    ("lease", "timeout", "left", "short"),
+    [
+        (120, 10, 71, False),  # the defaults: 70 s cover one more exchange
+        (120, 10, 69, True),
+        (600, 10, 299, True),  # half a long lease
+        (30, 10, 29, True),  # a lease shorter than an exchange: renewed before every message
+    ],
+)
+def test_a_message_begins_only_with_a_lease_that_covers_an_exchange(
+    settings, lease, timeout, left, short
+):
+    settings.PORTERO_MAIL_LEASE_SECONDS, settings.EMAIL_TIMEOUT = lease, timeout
+    email = OutboundEmail(lease_until=clock.now() + timedelta(seconds=left))
+    assert delivery._lease_short(email) is short

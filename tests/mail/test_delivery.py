@@ -244,7 +244,6 @@ def test_outcomes_of_messages_that_did_not_go_are_recorded_together(user, mailbo
         delivery,
         "SIZER",
         BatchSizer(budget=1.0, budget_postgresql=1.0, start=10, high=10),
-        raising=False,
     )
     mailbox.fail_data = "451 4.3.0 Try again later"
     _queue(user, 25)

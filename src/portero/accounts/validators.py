@@ -155,12 +155,15 @@ def password_strength(password: str, user: Any = None) -> Strength:
 
 
 def rules_before_strength() -> list[Any]:
-    """Return the configured validators listed before StrengthValidator (the cheaper rules)."""
+    """Return the configured validators listed before StrengthValidator (the cheaper rules),
+    never the comparison with the current password, wherever the settings list it: the meter
+    runs these, and that comparison there would be an oracle for the current password."""
     rules = []
     for validator in password_validation.get_default_password_validators():
         if isinstance(validator, StrengthValidator):
             break
-        rules.append(validator)
+        if not isinstance(validator, DifferentFromCurrentValidator):
+            rules.append(validator)
     return rules
 
 

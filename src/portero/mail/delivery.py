@@ -168,14 +168,23 @@ def _finish(outcome: Outcome) -> None:
     )
 
 
-def _lease_short(email: OutboundEmail) -> bool:
-    """Return True if less than half of this worker's lease on `email` is left.
+# The longest an SMTP exchange may take, in EMAIL_TIMEOUTs: each of connect, EHLO, STARTTLS,
+# AUTH, MAIL, RCPT and DATA may wait that long for the server.
+EXCHANGE_TIMEOUTS = 7
 
-    Every message is begun with at least half a lease ahead (60 s by default, more than an
-    SMTP exchange takes), so a batch sent within half a lease writes nothing for its leases.
+
+def _lease_short(email: OutboundEmail) -> bool:
+    """Return True if what is left of this worker's lease on `email` might not cover one
+    more SMTP exchange: less than half the lease, or than EXCHANGE_TIMEOUTS x EMAIL_TIMEOUT.
+
+    With the defaults (a 120 s lease, a 10 s timeout) a message is begun with at least 70 s
+    ahead, so a batch sent within 50 s writes nothing for its leases; a lease shorter than the
+    exchange's bound is renewed before every message, as it always was.
     """
     lease = timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
-    return email.lease_until is None or email.lease_until - clock.now() < lease / 2
+    exchange = timedelta(seconds=EXCHANGE_TIMEOUTS * float(settings.EMAIL_TIMEOUT))
+    ahead = max(lease / 2, min(lease, exchange))
+    return email.lease_until is None or email.lease_until - clock.now() < ahead
 
 
 def _lease_renew(email: OutboundEmail) -> bool:

@@ -1,8 +1,9 @@
 """User.language: blank means "not chosen yet".
 
-Until now nobody could choose: Spanish was the default (or an import's blank column), so a
-Spanish value becomes "not chosen" and follows the page's language; English was always asked
-for explicitly and stays.
+Until now a person could not choose in the pages: Spanish was the default. An import's `es`
+or `createuser --language es-co` set the same value and cannot be told from it, so every
+Spanish value becomes "not chosen" and follows the page's language until the person chooses;
+English was always asked for explicitly and stays. Reversed, "not chosen" becomes Spanish.
 """
 
 from django.db import migrations, models

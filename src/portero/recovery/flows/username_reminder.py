@@ -57,7 +57,9 @@ def process_username_request(
     email = email_new(
         kind=EmailKind.USERNAME_REMINDER,
         to_address=user.email,
-        language=user.preferred_language(request.language),
+        # The address, not an account, asked: it may hold several people's accounts, so the
+        # page it was asked from decides, not the saved choice of whichever account is oldest.
+        language=request.language or user.preferred_language(),
         user=user,
     )
     issues.append(Issue(EventType.USERNAME_REMINDER_ISSUED, user, email))
