@@ -66,6 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         "show": "Mostrar contraseña",
         "hide": "Ocultar contraseña",
         "terms": "Términos y condiciones",
+        "helpdesk": "Mesa de Servicio",
         "privacy": "Política de tratamiento de datos personales",
         "security": "Seguridad y privacidad",
         "app_code": "Código de su aplicación de autenticación",
@@ -111,6 +112,7 @@ TEXT: dict[str, dict[str, str]] = {
         "show": "Show password",
         "hide": "Hide password",
         "terms": "Terms and conditions",
+        "helpdesk": "Service Desk",  # PORTERO_HELPDESK_NAME_EN's default
         "privacy": "Personal data processing policy",
         "security": "Security and privacy",
         "app_code": "Code from your authenticator app",

@@ -137,7 +137,7 @@ def test_govco_bar_header_and_footer_links(page: Any, profile: Profile) -> None:
         t["terms"]: "https://portero.test/terminos",
         t["privacy"]: "https://portero.test/datos-personales",
         t["security"]: "https://portero.test/seguridad",
-        "Mesa de Servicio": "https://soporte.portero.test/",
+        t["helpdesk"]: "https://soporte.portero.test/",
     }
     for name, href in expected.items():
         expect(footer.get_by_role("link", name=name, exact=True)).to_have_attribute("href", href)

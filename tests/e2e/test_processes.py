@@ -27,13 +27,13 @@ def _wait_for(predicate, seconds: float = 30):  # type: ignore[no-untyped-def]
     raise AssertionError("condition not met in time")
 
 
-# The e-mail speaks the account's language (Spanish for the demo users); the pages speak the
-# browser's.
+# The demo users have chosen no language: the e-mail speaks the language of the page it was
+# asked from, as the pages speak the browser's.
 @pytest.mark.parametrize(
     "language,subject,new_password_label",
     [
         ("es-CO", "SECOP II – Recuperación de Contraseña", "Nueva contraseña"),
-        ("en", "SECOP II – Recuperación de Contraseña", "New password"),
+        ("en", "SECOP II – Password Recovery", "New password"),
     ],
 )
 def test_demo_journey_from_sign_in_to_new_password(
