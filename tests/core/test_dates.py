@@ -116,3 +116,19 @@ def test_the_demo_inbox_shows_bogota_time(settings, tmp_path):
     [key] = list(box.keys())
     page = browser.get(f"/demo/correo/{key}/").content.decode()
     assert "30 de noviembre de 2026, 2:38 a. m." in page
+
+
+def test_every_style_the_templates_ask_for_exists():
+    """An unknown style writes nothing (never a 500 for a page), so a typo must fail here."""
+    import re
+    from pathlib import Path
+
+    from portero.core.dates import FORMATS
+
+    root = Path(__file__).resolve().parents[2] / "src" / "portero"
+    asked = {
+        style
+        for path in [*root.rglob("*.html"), *root.rglob("*.txt")]
+        for style in re.findall(r'\|bogota:"([^"]*)"', path.read_text(encoding="utf-8"))
+    }
+    assert asked and asked <= set(FORMATS), asked - set(FORMATS)

@@ -182,7 +182,7 @@ def _lease_short(email: OutboundEmail) -> bool:
     exchange's bound is renewed before every message, as it always was.
     """
     lease = timedelta(seconds=settings.PORTERO_MAIL_LEASE_SECONDS)
-    exchange = timedelta(seconds=EXCHANGE_TIMEOUTS * float(settings.EMAIL_TIMEOUT))
+    exchange = timedelta(seconds=EXCHANGE_TIMEOUTS * (settings.EMAIL_TIMEOUT or 0))
     ahead = max(lease / 2, min(lease, exchange))
     return email.lease_until is None or email.lease_until - clock.now() < ahead
 
