@@ -182,7 +182,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 def check_alive(children: list[Child]) -> None:
     for child in children:
         if child.process.poll() is not None:
-            raise BenchError(f"portero {child.name} exited with {child.process.returncode}")
+            raise BenchError(f"{child.name} exited with {child.process.returncode}")
 
 
 def wait_for(

@@ -72,6 +72,11 @@ class SignInAttempt:
     second_step: bool = False
 
 
+def session_sid(request: HttpRequest) -> str:
+    """Return this session's name to the portals ("" before a sign-in)."""
+    return str(request.session.get(SID, ""))
+
+
 def sign_in(
     request: HttpRequest,
     *,
@@ -311,7 +316,7 @@ def change_password(
     session_record_create(
         user=user,
         session_key=request.session.session_key or "",
-        sid=str(request.session.get(SID, "")),
+        sid=session_sid(request),
         client=client,
     )
 

@@ -178,6 +178,15 @@ def refusals(password: str, user: Any, rules: list[Any]) -> list[str]:
     return reasons
 
 
+def _scored(password: str, user: Any) -> tuple[Strength, list[str]]:
+    """Return the score of `password` and, below PORTERO_PASSWORD_MIN_SCORE, why it is refused
+    (empty when it passes): the validator and the meter say the same."""
+    strength = password_strength(password, user)
+    if strength.score >= settings.PORTERO_PASSWORD_MIN_SCORE:
+        return strength, []
+    return strength, [_("This password would be easy to guess."), *strength.feedback]
+
+
 class StrengthValidator:
     """Refuse a password scored below PORTERO_PASSWORD_MIN_SCORE (PW3).
 
@@ -190,12 +199,9 @@ class StrengthValidator:
     def validate(self, password: str, user: Any = None) -> None:
         if refusals(password, user, rules_before_strength()):
             return
-        strength = password_strength(password, user)
-        if strength.score < settings.PORTERO_PASSWORD_MIN_SCORE:
-            raise ValidationError(
-                " ".join([_("This password would be easy to guess."), *strength.feedback]),
-                code="password_too_weak",
-            )
+        _, weak = _scored(password, user)
+        if weak:
+            raise ValidationError(" ".join(weak), code="password_too_weak")
 
     def get_help_text(self) -> str:
         return _("It must not be easy to guess.")
@@ -245,7 +251,5 @@ def password_assessment(password: str, user: Any = None) -> Assessment:
     reasons = refusals(password, user, rules_before_strength())
     if reasons:  # refused already: known to attackers or too short, whatever the score
         return Assessment(0, False, _(SCORE_LABELS[0]), reasons)
-    strength = password_strength(password, user)
-    ok = strength.score >= settings.PORTERO_PASSWORD_MIN_SCORE
-    messages = [] if ok else [_("This password would be easy to guess."), *strength.feedback]
-    return Assessment(strength.score, ok, _(SCORE_LABELS[strength.score]), messages)
+    strength, weak = _scored(password, user)
+    return Assessment(strength.score, not weak, _(SCORE_LABELS[strength.score]), weak)

@@ -7,10 +7,8 @@ Every date shown on a page or in an e-mail goes through `format_datetime` (templ
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext_noop
 
 FORMATS: dict[str, str] = {
@@ -44,9 +42,9 @@ DJANGO_MSGIDS = (
 
 def in_colombia(value: datetime) -> datetime:
     """Return `value` in Colombia time (settings.TIME_ZONE); a naive value is taken as UTC."""
-    if value.tzinfo is None:
+    if timezone.is_naive(value):
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZoneInfo(settings.TIME_ZONE))
+    return timezone.localtime(value, timezone.get_default_timezone())
 
 
 def format_datetime(value: datetime | None, style: str = "datetime") -> str:

@@ -37,6 +37,7 @@ from portero.recovery.tokens import link_token, new_selector, selector_from_toke
 
 REASON_MIN = 10  # a written reason, not a ticket number alone
 REASON_MAX = 500
+CANCEL_REASON_MAX = 200  # a supervisor's reason to cancel: a ticket number or a line
 _CANCEL_SALT = "portero.factors.assisted_cancel"
 PENDING = AssistedRecoveryState.PENDING
 
@@ -204,7 +205,7 @@ def assisted_recovery_cancel(*, agent: User, target: User, reason: str, client: 
                 "their own account or on staff of their rank or above."
             )
         )
-    reason = " ".join(reason.split())[:200]
+    reason = " ".join(reason.split())[:CANCEL_REASON_MAX]
     if not reason:
         raise AssistedRefused(_("Write the reason or the ticket number."))
     recovery = AssistedRecovery.objects.filter(user=target, state=PENDING).first()

@@ -43,4 +43,4 @@ def enrolment_step(request: HttpRequest) -> str | None:
         return None
     if settings.PORTERO_MFA_REQUIRED != "all":
         return None
-    return reverse("factors:security") if enrolment_required(user) else None
+    return reverse("factors:security") if not has_factor(user) else None

@@ -61,7 +61,7 @@ def claims_of(user: User) -> dict[str, Any]:
         "sub": subject_of(user),
         "preferred_username": user.username,
         "name": user.get_full_name(),
-        "locale": LOCALES.get(user.preferred_language(), user.preferred_language()),
+        "locale": LOCALES.get(language := user.preferred_language(), language),
         "email": user.email,
         "email_verified": user.email_verified,
     }

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portero.accounts.importing import text_problem
 from portero.accounts.rules import EMAIL_MAX
+from portero.factors.assisted import CANCEL_REASON_MAX
 from portero.factors.assisted import REASON_MAX as ASSISTED_REASON_MAX
 from portero.helpdesk.memberships import MEMBERSHIP_ACTIONS
 from portero.helpdesk.selectors import SEARCH_MIN, emails_needing_attention
@@ -86,4 +87,4 @@ class AssistedStartForm(forms.Form):
 
 
 class AssistedCancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason or ticket number"), max_length=200)
+    reason = forms.CharField(label=_("Reason or ticket number"), max_length=CANCEL_REASON_MAX)

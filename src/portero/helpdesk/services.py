@@ -52,17 +52,11 @@ class AccountAction:
 
 
 def _send_reset(target: User) -> dict[str, Any]:
-    try:
-        return {"reset": reset_issue(user=target).pk}
-    except RecoveryRefused as refusal:
-        raise ActionRefused(str(refusal)) from refusal
+    return {"reset": reset_issue(user=target).pk}
 
 
 def _send_reminder(target: User) -> dict[str, Any]:
-    try:
-        email = username_reminder_queue(user=target, language=target.preferred_language())
-    except RecoveryRefused as refusal:
-        raise ActionRefused(str(refusal)) from refusal
+    email = username_reminder_queue(user=target, language=target.preferred_language())
     return {"email": email.pk}
 
 
@@ -162,7 +156,10 @@ def helpdesk_act(
             ActionReceipt.objects.create(token=token, agent=agent, action=action, target=target)
     except IntegrityError:
         return False  # a double click: the first submission did it
-    details = chosen.handler(target)
+    try:
+        details = chosen.handler(target)
+    except RecoveryRefused as refusal:  # the recovery services' own checks, in the console's words
+        raise ActionRefused(str(refusal)) from refusal
     event_record(
         chosen.event,
         user=target,

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from portero.accounts.flows import SID
+from portero.accounts.flows import session_sid
 from portero.organizations.selectors import acting_for as acting_for_sid
 
 
@@ -15,4 +15,4 @@ def acting_for(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not hasattr(request, "session"):
         return {"acting_for": None}
-    return {"acting_for": acting_for_sid(str(request.session.get(SID, "")))}
+    return {"acting_for": acting_for_sid(session_sid(request))}

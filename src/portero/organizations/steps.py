@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
-from portero.accounts.flows import SID
+from portero.accounts.flows import session_sid
 from portero.accounts.models import User
 from portero.core.client import ClientInfo
 from portero.organizations import flows, selectors
@@ -20,7 +20,7 @@ def choose_organization(request: HttpRequest) -> str | None:
     user = request.user
     if not isinstance(user, User):
         return None
-    choices, acting = selectors.choices_for_session(user, str(request.session.get(SID, "")))
+    choices, acting = selectors.choices_for_session(user, session_sid(request))
     if acting is not None or not choices:
         return None
     if len(choices) > 1:
@@ -28,7 +28,7 @@ def choose_organization(request: HttpRequest) -> str | None:
     flows.choose(
         user=user,
         client=ClientInfo.from_request(request),
-        sid=str(request.session.get(SID, "")),
+        sid=session_sid(request),
         membership=choices[0],
         via="only",
     )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portero.accounts import steps
-from portero.accounts.flows import SID
+from portero.accounts.flows import session_sid
 from portero.accounts.models import User
 from portero.core import ratelimit
 from portero.core.client import ClientInfo
@@ -42,7 +42,7 @@ def _person(request: HttpRequest) -> User:
 
 def _sid(request: HttpRequest) -> str:
     """Return this session's name to the portals, by which it acts for an organization."""
-    return str(request.session.get(SID, ""))
+    return session_sid(request)
 
 
 def administrators_only(view: View) -> View:

@@ -10,7 +10,7 @@ from portero.core import clock
 from portero.mail.composing import Composed, NotNeeded, absolute_url
 from portero.mail.models import EmailKind, OutboundEmail
 from portero.organizations.selectors import organizations_by_username
-from portero.recovery.flows.username_reminder import usernames_for_email
+from portero.recovery.selectors import usernames_for_email
 from portero.recovery.states import LinkState, reset_state
 from portero.recovery.tokens import link_token, reset_code
 

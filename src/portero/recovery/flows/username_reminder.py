@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from portero.accounts.models import User
@@ -21,15 +20,6 @@ def request_username_reminder(*, email: str, client: ClientInfo) -> None:
     recovery_request_record(
         kind=RequestKind.USERNAME, typed=email, normalized=normalize_email(email), client=client
     )
-
-
-def _active_accounts(email: str) -> QuerySet[User]:
-    return User.objects.filter(email__lower=normalize_email(email), is_active=True)
-
-
-def usernames_for_email(email: str) -> list[str]:
-    """Return every active username registered with `email`, sorted."""
-    return sorted(_active_accounts(email).values_list("username", flat=True), key=str.lower)
 
 
 def accounts_by_email(requests: list[RecoveryRequest]) -> dict[str, User]:
