@@ -82,19 +82,25 @@ def test_accounts_are_looked_up_before_the_write_transaction_not_inside_it(reque
 def test_a_batch_is_sized_by_how_long_its_transactions_held_the_database(requests, monkeypatch):
     # The SQLite budget on both databases (PostgreSQL's own is larger: nothing waits for it).
     monkeypatch.setattr(processing.SIZER, "budget_postgresql", processing.SIZER.budget)
-    # As if each request had held the write lock 2 ms: 5 ms of budget leave room for 2.
-    processing.SIZER.observe(rows=10, seconds=0.02)
-    assert processing.recovery_requests_process() == 2
+    # As if the first 10 requests had held the write lock twice the budget: 5 go next.
+    processing.SIZER.observe(rows=10, seconds=2 * processing.SIZER.budget)
+    assert processing.recovery_requests_process() == 5
     processing.SIZER.reset()
-    processing.SIZER.observe(rows=100, seconds=0.01)  # 0.1 ms each: 50 fit, all 32 go
-    assert processing.recovery_requests_process() == ACCOUNTS
+    for _ in range(5):  # quick full batches: 10, 12, 15, 18, 22, then 27 fit
+        processing.SIZER.observe(rows=processing.SIZER.size, seconds=0.0001)
+    assert processing.recovery_requests_process() == 27
 
 
-def test_every_write_transaction_of_a_batch_is_measured(requests):
+def test_every_write_transaction_of_a_batch_is_measured(requests, monkeypatch):
+    observed: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        processing.SIZER, "observe", lambda rows, seconds: observed.append((rows, seconds))
+    )
     processing.recovery_requests_process(limit=ACCOUNTS + 2)
     assert write_lock.HELD.count == 1
     assert write_lock.HELD.longest_stage == "recovery"
-    assert processing.SIZER.per_row > 0  # and the next batch is sized from it
+    # and the next batch is sized by it
+    assert observed == [(ACCOUNTS + 2, write_lock.HELD.longest)]
 
 
 def test_batched_audit_rows_keep_the_chain_intact_and_in_order(requests):

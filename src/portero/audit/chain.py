@@ -169,9 +169,9 @@ _SEAL = (
 )
 
 
-# Rows sealed per transaction: as many as take about 5 ms on SQLite (where the transaction
+# Rows sealed per transaction: as many as fit in about 10 ms on SQLite (where the transaction
 # holds the database's write lock), up to 1,000.
-SEAL_SIZER = BatchSizer(budget=0.005, low=10, start=100, high=1000)
+SEAL_SIZER = BatchSizer(budget=0.010, low=10, start=100, high=1000)
 
 
 def chain_seal(limit: int | None = None) -> int:
