@@ -95,3 +95,33 @@ def test_no_checkpoint_inside_a_transaction_or_on_postgresql(django_assert_num_q
     if connection.vendor == "postgresql":
         with django_assert_num_queries(0):
             write_lock.wal_checkpoint()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_garbage_collector_waits_until_the_transaction_has_committed():
+    import gc
+
+    seen = []
+    with write_transaction("outer"):
+        seen.append(gc.isenabled())
+        with write_transaction("inner"):  # a savepoint: the outer one decides
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_transaction_gives_the_collector_back_and_a_disabled_one_stays_off():
+    import gc
+
+    with pytest.raises(ZeroDivisionError), write_transaction("failing"):
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with write_transaction("outer"):
+            pass
+        assert not gc.isenabled()  # whoever turned it off turns it back on
+    finally:
+        gc.enable()

@@ -11,6 +11,7 @@ and exposes as a metric.
 from __future__ import annotations
 
 import bisect
+import gc
 import logging
 import threading
 import time
@@ -95,7 +96,7 @@ def write_transaction(
     """
     outermost = not connection.in_atomic_block
     written = Written(rows)
-    with transaction.atomic():
+    with _collector_paused(outermost), transaction.atomic():
         started = time.perf_counter()
         yield written
     if outermost:
@@ -120,6 +121,25 @@ def wal_checkpoint() -> None:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA wal_autocheckpoint = 0")
         cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+@contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    """Keep Python's cyclic garbage collector from running inside the block.
+
+    A full collection in a worker process walks every object it holds: about 80 ms here,
+    and it lands wherever the allocation count happens to cross its threshold; inside a
+    write transaction, every web request waits for it (bench/README.md). Paused, it runs at
+    the first allocations after the commit instead; a batch is a few milliseconds.
+    """
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class BatchSizer:

@@ -13,6 +13,7 @@ from gunicorn.config import KNOWN_SETTINGS
 
 from portero.core.wsgi import PorteroWSGIHandler
 from portero.ops import metrics
+from portero.ops.startup import startup_objects_freeze
 
 KNOWN = {setting.name for setting in KNOWN_SETTINGS}
 
@@ -75,4 +76,10 @@ def server_options(*, bind: str, workers: int) -> dict[str, Any]:
         # gunicorn's own page (raw English) answers request lines longer than this; up to it,
         # Portero answers a too long address with its own page (core.errors.LongUrlMiddleware).
         "limit_request_line": 8190,
+        # Each worker, once it has loaded the site: no full collection walks what it loaded.
+        "post_worker_init": _worker_ready,
     }
+
+
+def _worker_ready(worker: Any) -> None:
+    startup_objects_freeze()

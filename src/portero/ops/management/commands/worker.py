@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portero.mail.smtp import EmailBackend
 from portero.ops import metrics
+from portero.ops.startup import startup_objects_freeze
 from portero.worker import Worker
 
 log = logging.getLogger("portero.worker")
@@ -141,6 +142,7 @@ class Command(BaseCommand):
             sys.exit(supervise(processes))
         if settings.PORTERO_WORKER_NICE:
             os.nice(settings.PORTERO_WORKER_NICE)  # the web server's requests come first
+        startup_objects_freeze()
         stop = threading.Event()
         if once:
             self.stdout.write(f"handled {ServiceWorker(stop, None).drain()} item(s)")
