@@ -120,10 +120,9 @@ class Worker:
         """Loop until `stop` is set; sleep only when idle, closing the SMTP and database
         connections then.
 
-        While there is work both stay open from one round to the next: opening a database
-        connection for every round (Django's `close_old_connections` with CONN_MAX_AGE = 0)
-        cost more than some rounds' work. A connection that failed is dropped at once
-        (`_guarded_round`), and the next round opens a new one.
+        While there is work both stay open from one round to the next (opening a database
+        connection for every round cost more than some rounds' work); a connection that
+        failed is dropped at once (`_guarded_round`), and the next round opens a new one.
         """
         log.info("worker started (poll every %ss)", settings.PORTERO_WORKER_POLL_SECONDS)
         try:
@@ -161,7 +160,7 @@ class Worker:
         if self._listener is not None or connection.vendor != "postgresql":
             return self._listener
         try:
-            # Its own connection: Django's closes after every round (CONN_MAX_AGE = 0).
+            # Its own connection: Django's is closed whenever the worker finds nothing to do.
             self._listener = psycopg.connect(**connection.get_connection_params(), autocommit=True)
             self._listener.execute(f"LISTEN {WORK_CHANNEL}")
         except psycopg.Error:

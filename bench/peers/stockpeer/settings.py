@@ -41,16 +41,22 @@ DATABASES = {
         "USER": "postgres",
         "HOST": "127.0.0.1",
         "PORT": "5432",
+        # As Portero's (portero.config.settings): connections kept a minute, checked before
+        # reuse, so that no side pays for opening one per request.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
     }
 }
 if os.environ.get("STOCK_SQLITE_PATH"):
     # The same SQLite settings as Portero's (WAL, writers take the lock at BEGIN and wait for
-    # it up to 20 s), so that the peer and the bare-INSERT limit differ from Portero only in
+    # it up to 20 s, connections kept), so that the peer and the bare-INSERT limit differ from Portero only in
     # what their views do.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ["STOCK_SQLITE_PATH"],
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,

@@ -105,7 +105,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept as on PostgreSQL: opening a connection (Django registers its SQL functions, then
+    # the PRAGMAs below) cost 1.5 ms here, a third of a reset request's whole work.
     DATABASES["default"]["OPTIONS"] = {
         # Web server and worker share one file: take the write lock at BEGIN and wait for it
         # rather than failing with "database is locked".
