@@ -49,8 +49,8 @@ DATABASES = {
 }
 if os.environ.get("STOCK_SQLITE_PATH"):
     # The same SQLite settings as Portero's (WAL, writers take the lock at BEGIN and wait for
-    # it up to 20 s, connections kept), so that the peer and the bare-INSERT limit differ from Portero only in
-    # what their views do.
+    # it up to 20 s, connections kept), so that the peer and the bare-INSERT limit differ
+    # from Portero only in what their views do.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
