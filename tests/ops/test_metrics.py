@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -23,15 +25,21 @@ TOKEN = "Tq1selectorSECRETabc.verifierSECRETxyz"  # a made-up recovery link toke
 
 
 def _two_free_ports() -> int:
-    """Return a free port whose next port is free too (the worker's)."""
-    for _ in range(50):
-        port = free_port()
+    """Return a free port whose next port is free too (the worker's).
+
+    Drawn below the kernel's range for outgoing connections (32768 and up here), where no
+    client socket of a test running alongside can take either between this check and the
+    server binding it; each port is checked by binding it.
+    """
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port + 1}/", timeout=0.2):
-                pass
-        except (urllib.error.URLError, OSError):
-            if port < 65534:
-                return port
+            for candidate in (port, port + 1):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
     raise AssertionError("no pair of free ports")
 
 
