@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -58,6 +59,26 @@ def free_port(*, other_than: int = 0) -> int:
             port: int = probe.getsockname()[1]
         if port != other_than:
             return port
+
+
+def free_ports(count: int) -> int:
+    """Return the first of `count` consecutive loopback ports nobody listens on (the worker
+    processes' metrics, one port each).
+
+    Drawn below the kernel's range for outgoing connections (32768 and up), where no client
+    socket takes one between this check and the process binding it; each is checked by
+    binding it.
+    """
+    for _ in range(500):
+        first = random.randrange(20000, 32000 - count)
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as probe:
+                    probe.bind((LOOPBACK, port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports on {LOOPBACK}")
 
 
 def is_loopback_database(url: str) -> bool:

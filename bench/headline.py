@@ -148,7 +148,8 @@ def peer_env(run: Any, db: Db) -> dict[str, str]:
 def longest_transaction(first_port: int, processes: int) -> dict[str, float]:
     """Scrape every worker process's metrics: the longest write transaction of all, their
     count, and the histogram bucket the 99th percentile falls in."""
-    longest, count, buckets = 0.0, 0.0, {}
+    longest, count = 0.0, 0.0
+    buckets: dict[float, float] = {}
     for port in range(first_port, first_port + processes):
         url = f"http://127.0.0.1:{port}/metrics"
         for line in urllib.request.urlopen(url, timeout=5).read().decode().splitlines():
@@ -172,7 +173,7 @@ def measure(run: Any, kind: str) -> dict[str, Any]:
     """The headline phases on one database; return their figures."""
     with ExitStack() as es:
         db = es.enter_context(databases(kind, run.tmp))
-        metrics = harness.free_port(other_than=run.web)
+        metrics = harness.free_ports(run.args.worker_processes)  # one per worker process
         env = {**harness.portero_env(run.tmp / kind, run.web, run.smtp, db.portero_url)}
         (run.tmp / kind).mkdir(exist_ok=True)
         worker_env = {**env, "PORTERO_METRICS_BIND": f"127.0.0.1:{metrics - 1}"}
