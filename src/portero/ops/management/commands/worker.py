@@ -25,9 +25,10 @@ from portero.worker import Worker
 log = logging.getLogger("portero.worker")
 
 
-# One process: it drains a reset request and its e-mail in about 2-3 ms of CPU, more than the
-# web server accepts on the same cores. More help only when the worker has cores of its own
-# (or waits on a slow relay); each more process is one more connection to the database.
+# One process: it drains a reset request and its e-mail in about 6 ms of CPU. On cores shared
+# with the web server a second one takes its CPU from the web side and does not drain faster
+# (bench/README.md); more help when the worker has cores of its own, or waits on a slow relay.
+# Each more process is one more connection to the database.
 DEFAULT_PROCESSES = 1
 
 
@@ -129,8 +130,8 @@ class Command(BaseCommand):
             type=int,
             default=DEFAULT_PROCESSES,
             metavar="N",
-            help=f"Worker processes to run (default {DEFAULT_PROCESSES}: one keeps up with "
-            "the web server on the same cores; see docs/operations.md).",
+            help=f"Worker processes to run (default {DEFAULT_PROCESSES}; more for a worker "
+            "with cores of its own or a slow relay, see docs/operations.md).",
         )
 
     def handle(
