@@ -153,8 +153,8 @@ class BatchSizer:
     a fixed part (BEGIN, the chain head's lock, COMMIT: about 4 ms on SQLite here) plus a
     part per row (about 0.5 ms for a recovery request), and charging the fixed part to the
     rows kept every batch at `low` once the budget came near the fixed part, so each round
-    paid the fixed costs of every stage for two requests (bench/README.md, "The worker's
-    drain").
+    paid the fixed costs of every stage for two requests (bench/README.md, "Where the
+    SQLite time went").
 
     The budget depends on the database: on SQLite a write transaction locks the whole
     database, so `budget` is small; on PostgreSQL it locks only its own rows and web requests
