@@ -184,7 +184,6 @@ class BatchSizer:
             self._size = min(self.size, int(rows * budget / seconds))
         elif rows >= self.size and seconds <= 0.8 * budget:  # a quarter more fits, likely
             self._size = self.size + max(1, self.size // 4)
-        self._size = max(self.low, min(self.high, self._size))
 
     def reset(self) -> None:
         self._size = self.start

@@ -40,11 +40,6 @@ def _person(request: HttpRequest) -> User:
     return user
 
 
-def _sid(request: HttpRequest) -> str:
-    """Return this session's name to the portals, by which it acts for an organization."""
-    return session_sid(request)
-
-
 def administrators_only(view: View) -> View:
     """The organization's accepted administrators only; anyone else gets the same 404 as for
     an organization that does not exist (OR4)."""
@@ -64,7 +59,7 @@ def administrators_only(view: View) -> View:
 @require_http_methods(["GET", "HEAD"])
 def organizations_list(request: HttpRequest) -> HttpResponse:
     user = _person(request)
-    acting = selectors.acting_for(_sid(request))
+    acting = selectors.acting_for(session_sid(request))
     return render(
         request,
         "organizations/list.html",
@@ -86,7 +81,7 @@ def register(request: HttpRequest) -> HttpResponse:
             membership = flows.register_organization(
                 user=_person(request),
                 client=ClientInfo.from_request(request),
-                sid=_sid(request),
+                sid=session_sid(request),
                 **form.cleaned_data,
             )
         except OrganizationExists:
@@ -256,7 +251,7 @@ def choose(request: HttpRequest) -> HttpResponse:
             flows.choose_by_id(
                 user=user,
                 client=ClientInfo.from_request(request),
-                sid=_sid(request),
+                sid=session_sid(request),
                 membership_id=form.cleaned_data["membership"],
             )
             if form.is_valid()
@@ -265,14 +260,14 @@ def choose(request: HttpRequest) -> HttpResponse:
         if changed is not None:
             if in_sign_in:
                 return steps.proceed(request)
-            acting = selectors.acting_for(_sid(request))
+            acting = selectors.acting_for(session_sid(request))
             if changed and acting is not None:
                 messages.success(
                     request, _("You now act for %(name)s.") % {"name": acting.organization.name}
                 )
             return redirect("accounts:home")
         messages.error(request, _("Choose one of the organizations in the list."))
-    acting = selectors.acting_for(_sid(request))
+    acting = selectors.acting_for(session_sid(request))
     return render(
         request,
         "organizations/choose.html",

@@ -143,7 +143,6 @@ class Command(BaseCommand):
             sys.exit(supervise(processes))
         if settings.PORTERO_WORKER_NICE:
             os.nice(settings.PORTERO_WORKER_NICE)  # the web server's requests come first
-        startup_objects_freeze()
         stop = threading.Event()
         if once:
             self.stdout.write(f"handled {ServiceWorker(stop, None).drain()} item(s)")
@@ -154,5 +153,6 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM):
             # Only a flag: the SMTP exchange or the transaction under way runs to its end.
             signal.signal(sig, lambda *_: stop.set())
+        startup_objects_freeze()  # a loop that runs for days; `--once` exits before it matters
         with contextlib.suppress(StopRequested):  # Worker.run closed its connections
             ServiceWorker(stop, observed).run(stop)
